@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from greenchain.common.config import Settings
+from greenchain.common.telemetry import setup_tracing
 from greenchain.common.topics import ensure_topics
-from tests.kafka_broker import kafka_broker
+from tests.kafka_broker import isolated_settings, kafka_broker
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tracing() -> None:
+    """A real tracer provider (exporting nothing), as every service process installs one."""
+    setup_tracing("greenchain-tests", Settings(otel_exporter="none"))
 
 
 @pytest.fixture(scope="session")
@@ -22,14 +28,7 @@ def kafka_bootstrap() -> Iterator[str]:
 @pytest.fixture
 def settings(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings on the real broker, in a topic namespace of this test's own."""
-    data = tmp_path_factory.mktemp("greenchain")
-    return Settings(
-        kafka_bootstrap_servers=kafka_bootstrap,
-        topic_namespace=f"t{uuid.uuid4().hex[:10]}.",
-        topic_partitions=3,
-        ledger_db=str(data / "ledger.sqlite3"),
-        scoring_data_dir=str(data / "scoring"),
-    )
+    return isolated_settings(kafka_bootstrap, tmp_path_factory.mktemp("greenchain"))
 
 
 @pytest.fixture

@@ -12,9 +12,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from greenchain.common.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA_SH = ROOT / "scripts" / "kafka.sh"
@@ -71,3 +74,15 @@ def kafka_broker() -> Iterator[str]:
         "no Kafka broker: set KAFKA_BOOTSTRAP_SERVERS, install Java 17 + Maven for "
         "scripts/kafka.sh, or provide a Docker engine with the image " + KAFKA_IMAGE
     )
+
+
+def isolated_settings(bootstrap: str, data_dir: Path, **changes: object) -> Settings:
+    """Settings on broker ``bootstrap`` in a fresh topic namespace, state under ``data_dir``."""
+    defaults: dict[str, object] = {
+        "kafka_bootstrap_servers": bootstrap,
+        "topic_namespace": f"t{uuid.uuid4().hex[:10]}.",
+        "topic_partitions": 3,
+        "ledger_db": str(data_dir / "ledger.sqlite3"),
+        "scoring_data_dir": str(data_dir / "scoring"),
+    }
+    return Settings(**{**defaults, **changes})  # type: ignore[arg-type]

@@ -1,0 +1,159 @@
+"""IngestService against a real broker and a real gRPC server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+import yaml
+
+from greenchain.common import topics
+from greenchain.common.auth import hash_token
+from greenchain.common.config import Settings
+from greenchain.common.grpc_server import field_violations
+from greenchain.ingest.server import IngestServer
+from greenchain.v1 import ingest_pb2, ingest_pb2_grpc
+from tests.builders import BODY_KINDS, envelope, supplier
+from tests.grpc_clients import bearer, channel, read_topic
+
+TOKENS = {"admin-token": "admin", "s1-token": "supplier:sup-001", "c-token": "chain:chain-a"}
+
+
+def write_tokens(path: Path) -> Path:
+    entries = [{"sha256": hash_token(t), "principal": p} for t, p in TOKENS.items()]
+    path.write_text(yaml.safe_dump({"tokens": entries}))
+    return path
+
+
+@pytest.fixture
+async def ingest(topics: Settings, tmp_path: Path) -> AsyncIterator[IngestServer]:
+    settings = topics.with_(tokens_file=str(write_tokens(tmp_path / "tokens.yaml")))
+    async with IngestServer(settings, listen="127.0.0.1:0") as server:
+        async with channel(server.port) as ch:
+            stub = ingest_pb2_grpc.IngestServiceStub(ch)
+            for sid in ("sup-001", "sup-002"):
+                await stub.UpsertSupplier(supplier(sid), metadata=bearer("admin-token"))
+        yield server
+
+
+async def test_accepted_declarations_are_on_the_topic_byte_for_byte(ingest: IngestServer) -> None:
+    sent = [envelope(kind) for kind in BODY_KINDS]
+    async with channel(ingest.port) as ch:
+        stub = ingest_pb2_grpc.IngestServiceStub(ch)
+        first = await stub.SubmitDeclaration(sent[0], metadata=bearer("s1-token"))
+        assert first.WhichOneof("outcome") == "accepted"
+        results = [
+            r async for r in stub.StreamDeclarations(iter(sent[1:]), metadata=bearer("s1-token"))
+        ]
+    assert [r.sequence for r in results] == [0, 1, 2]
+    assert all(r.WhichOneof("outcome") == "accepted" for r in results)
+
+    records = await read_topic(
+        ingest.settings, ingest.settings.topic(topics.DECLARATIONS), len(sent)
+    )
+    by_value = {value: (key, headers) for key, value, headers in records}
+    for decl in sent:
+        key, headers = by_value[decl.SerializeToString()]
+        assert key == b"sup-001"
+        assert "traceparent" in dict(headers)
+
+
+async def test_stream_rejects_bad_items_individually_and_keeps_going(ingest: IngestServer) -> None:
+    good, bad = envelope("energy", month=1), envelope("energy", month=2)
+    bad.energy.renewable_ppa_kwh = bad.energy.electricity_kwh * 2
+    async with channel(ingest.port) as ch:
+        stub = ingest_pb2_grpc.IngestServiceStub(ch)
+        results = [
+            r async for r in stub.StreamDeclarations(iter([bad, good]), metadata=bearer("s1-token"))
+        ]
+    assert results[0].rejected.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert results[0].rejected.violations[0].field == "energy.renewable_ppa_kwh"
+    assert results[1].WhichOneof("outcome") == "accepted"
+
+
+async def test_invalid_declaration_gets_invalid_argument_with_field_violations(
+    ingest: IngestServer,
+) -> None:
+    decl = envelope("circularity")
+    decl.circularity.water_reused_m3 = decl.circularity.water_withdrawn_m3 + 1
+    decl.source = ""
+    async with channel(ingest.port) as ch:
+        stub = ingest_pb2_grpc.IngestServiceStub(ch)
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.SubmitDeclaration(decl, metadata=bearer("s1-token"))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert {f for f, _ in field_violations(err.value)} == {"circularity.water_reused_m3", "source"}
+
+
+@pytest.mark.parametrize(
+    ("token", "code"),
+    [
+        (None, grpc.StatusCode.UNAUTHENTICATED),
+        ("forged", grpc.StatusCode.UNAUTHENTICATED),
+        ("c-token", grpc.StatusCode.PERMISSION_DENIED),
+    ],
+)
+async def test_declarations_need_the_suppliers_own_token(
+    ingest: IngestServer, token: str | None, code: grpc.StatusCode
+) -> None:
+    async with channel(ingest.port) as ch:
+        stub = ingest_pb2_grpc.IngestServiceStub(ch)
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.SubmitDeclaration(
+                envelope("energy"), metadata=bearer(token) if token else None
+            )
+    assert err.value.code() == code
+
+
+async def test_a_supplier_cannot_post_for_another_supplier(ingest: IngestServer) -> None:
+    other = envelope("energy", supplier_id="sup-002")
+    async with channel(ingest.port) as ch:
+        stub = ingest_pb2_grpc.IngestServiceStub(ch)
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.SubmitDeclaration(other, metadata=bearer("s1-token"))
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        results = [
+            r async for r in stub.StreamDeclarations(iter([other]), metadata=bearer("s1-token"))
+        ]
+        assert results[0].rejected.code == grpc.StatusCode.PERMISSION_DENIED.value[0]
+        # and only admin edits the registry
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.UpsertSupplier(supplier("sup-001"), metadata=bearer("s1-token"))
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_unknown_supplier_and_site_are_rejected(ingest: IngestServer) -> None:
+    unknown = envelope("energy", supplier_id="sup-999")
+    wrong_site = envelope("energy", site="nowhere")
+    async with channel(ingest.port) as ch:
+        stub = ingest_pb2_grpc.IngestServiceStub(ch)
+        for decl, field in ((unknown, "supplier_id"), (wrong_site, "site_id")):
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await stub.SubmitDeclaration(decl, metadata=bearer("admin-token"))
+            assert field in {f for f, _ in field_violations(err.value)}
+
+
+def test_tokens_are_stored_hashed(tmp_path: Path) -> None:
+    text = write_tokens(tmp_path / "t.yaml").read_text()
+    assert "admin-token" not in text
+    assert hashlib.sha256(b"admin-token").hexdigest() in text
+
+
+async def test_too_long_stream_is_cut_with_resource_exhausted(topics: Settings) -> None:
+    settings = topics.with_(ingest_max_stream_length=2)
+    async with (
+        IngestServer(settings, listen="127.0.0.1:0") as server,
+        channel(server.port) as ch,
+    ):
+        stub = ingest_pb2_grpc.IngestServiceStub(ch)
+        await stub.UpsertSupplier(supplier())
+        decls = [envelope("energy", month=m) for m in (1, 2, 3)]
+        results: list[ingest_pb2.SubmitResult] = []
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            async for r in stub.StreamDeclarations(iter(decls)):
+                results.append(r)
+    assert len(results) == 2
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
