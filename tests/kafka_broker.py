@@ -86,3 +86,41 @@ def isolated_settings(bootstrap: str, data_dir: Path, **changes: object) -> Sett
         "scoring_data_dir": str(data_dir / "scoring"),
     }
     return Settings(**{**defaults, **changes})  # type: ignore[arg-type]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PrivateBroker:
+    """A broker of a test's own (own data dir and ports) that the test may stop and restart."""
+
+    def __init__(self, home: Path) -> None:
+        self.port = _free_port()
+        self.env = {
+            "GREENCHAIN_KAFKA_HOME": str(home),
+            "KAFKA_PORT": str(self.port),
+            "KAFKA_CONTROLLER_PORT": str(_free_port()),
+            "KAFKA_HEAP": "256m",
+        }
+        self.bootstrap = f"127.0.0.1:{self.port}"
+
+    def up(self) -> None:
+        kafka_sh("up", env=self.env)
+
+    def down(self) -> None:
+        kafka_sh("down", env=self.env)
+
+
+@contextmanager
+def private_broker(home: Path) -> Iterator[PrivateBroker]:
+    broker = PrivateBroker(home)
+    broker.up()
+    try:
+        yield broker
+    finally:
+        broker.down()

@@ -1,0 +1,108 @@
+"""The ERP connector against a real ingest server and a real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+
+from greenchain.common.config import Settings
+from greenchain.common.topics import DECLARATIONS
+from greenchain.connector.client import Connector
+from greenchain.connector.mapping import Mapping
+from greenchain.connector.pact import read_pact
+from greenchain.connector.readers import declarations_from_table, read_table
+from greenchain.connector.registry import upsert_suppliers
+from greenchain.connector.run import connect_file
+from greenchain.ingest.server import IngestServer
+from greenchain.v1 import declaration_pb2, ingest_pb2_grpc
+from tests.builders import envelope, supplier
+from tests.grpc_clients import channel, read_topic
+from tests.kafka_broker import isolated_settings, private_broker
+
+DATA = Path(__file__).parents[1] / "data"
+
+
+async def test_csv_and_pact_v2_v3_reach_the_topic(topics: Settings, tmp_path: Path) -> None:
+    async with IngestServer(topics, listen="127.0.0.1:0") as server:
+        connector = Connector(f"127.0.0.1:{server.port}")
+        await upsert_suppliers(connector, [supplier("sup-001"), supplier("sup-002")])
+        items = declarations_from_table(
+            read_table(DATA / "erp_monthly.csv"), Mapping.load(DATA / "erp_mapping.yaml")
+        )
+        items += read_pact(DATA / "pact_v2.json", "sup-001", "s1", 0.3)
+        items += read_pact(DATA / "pact_v3.json", "sup-001", "s1", 0.2)
+        summary = await connector.send(items)
+    # row 3 has "abc" as renewable electricity: its energy declaration is rejected by name
+    assert summary.accepted == len(items) - 1
+    assert list(summary.rejected) == [2]
+    assert "energy.renewable_certificates_kwh" in summary.rejected[2]
+    records = await read_topic(topics, topics.topic(DECLARATIONS), summary.accepted)
+    kinds = [declaration_pb2.Declaration.FromString(v).WhichOneof("body") for _, v, _ in records]
+    assert kinds.count("product_footprint") == 2
+
+
+def test_connect_file_writes_the_rejected_rows_to_fix(topics: Settings, tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text((DATA / "erp_monthly.csv").read_text())
+
+    async def run() -> tuple[int, list[str]]:
+        async with IngestServer(topics, listen="127.0.0.1:0") as server:
+            connector = Connector(f"127.0.0.1:{server.port}")
+            await upsert_suppliers(connector, [supplier("sup-001"), supplier("sup-002")])
+            result = await asyncio.to_thread(
+                connect_file, export, connector, Mapping.load(DATA / "erp_mapping.yaml")
+            )
+            assert result.rejected_file is not None
+            lines = result.rejected_file.read_text().splitlines()
+            return result.summary.accepted, lines
+
+    accepted, lines = asyncio.run(run())
+    assert accepted == 11
+    assert lines[0].startswith("Lieferant,") and lines[0].endswith(",error")
+    assert len(lines) == 2 and "2024/3" in lines[1] and "renewable_certificates_kwh" in lines[1]
+
+
+async def test_broker_down_means_unavailable_then_the_connector_completes(tmp_path: Path) -> None:
+    with private_broker(tmp_path / "kafka") as broker:
+        settings = isolated_settings(broker.bootstrap, tmp_path, topic_partitions=2)
+        async with IngestServer(settings, listen="127.0.0.1:0") as server:
+            server.servicer.send_timeout = 5.0
+            connector = Connector(f"127.0.0.1:{server.port}", max_backoff=2.0)
+            await upsert_suppliers(connector, [supplier("sup-001")])
+            broker.down()
+
+            async with channel(server.port) as ch:
+                stub = ingest_pb2_grpc.IngestServiceStub(ch)
+                started = time.monotonic()
+                with pytest.raises(grpc.aio.AioRpcError) as err:
+                    await stub.SubmitDeclaration(envelope("energy", month=1))
+                assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+                assert time.monotonic() - started < 30
+
+            export = read_table(DATA / "erp_monthly.csv")
+            items = declarations_from_table(
+                export.filter(export["Lieferant"] == "sup-001"),
+                Mapping.load(DATA / "erp_mapping.yaml"),
+            )
+            run = asyncio.create_task(connector.send(items))
+            await asyncio.sleep(3)
+            assert not run.done()  # nothing can be acknowledged while Kafka is down
+            await asyncio.to_thread(broker.up)
+            summary = await asyncio.wait_for(run, 120)
+
+        # the one bad row ("abc" as renewable electricity) costs only its energy declaration
+        bad = {
+            i.declaration.declaration_id
+            for i in items
+            if i.origin == 2 and i.declaration.WhichOneof("body") == "energy"
+        }
+        assert list(summary.rejected) == [2]
+        expected = {i.declaration.declaration_id for i in items} - bad
+        assert summary.accepted == len(expected)
+        records = await read_topic(settings, settings.topic(DECLARATIONS), len(expected), within=60)
+        on_topic = {declaration_pb2.Declaration.FromString(v).declaration_id for _, v, _ in records}
+        assert expected <= on_topic
