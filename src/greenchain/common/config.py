@@ -102,6 +102,10 @@ class Settings:
         """A copy with some values changed."""
         return replace(self, **changes)
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as environment variables (to start a service process with them)."""
+        return {f.metadata["env"]: str(getattr(self, f.name)) for f in fields(self)}
+
     def topic(self, base: str) -> str:
         """The full name of topic ``base`` (e.g. ``greenchain.ratings.v1``) in this namespace."""
         return f"{self.topic_namespace}{base}"

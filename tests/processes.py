@@ -1,0 +1,58 @@
+"""Services as real processes (``greenchain serve ...``), for tests that kill and restart them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from greenchain.common.config import Settings
+
+
+class ServiceProcess:
+    """One ``greenchain serve <service>`` process with ``settings``, logging to ``log``."""
+
+    def __init__(self, service: str, settings: Settings, log: Path, **env: str) -> None:
+        self.service = service
+        self.settings = settings
+        self.log = log
+        self.env = {**os.environ, **settings.to_env(), **env}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServiceProcess:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "greenchain.cli", "serve", self.service],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to flush, commit or close anything."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self, timeout: float = 30) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def wait_for_log(self, text: str, within: float = 60) -> None:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if self.log.exists() and text in self.log.read_text(errors="replace"):
+                return
+            if self.process and self.process.poll() is not None:
+                raise RuntimeError(f"{self.service} exited:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.service}: no {text!r} in {self.log} within {within}s")
