@@ -1,0 +1,109 @@
+"""The scoring worker as a real process against a real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from greenchain.common import topics as topics_mod
+from greenchain.common.config import Settings
+from greenchain.v1 import declaration_pb2
+from tests.flows import (
+    assert_same_ratings,
+    offline_ratings,
+    produce,
+    produce_declarations,
+    produce_registry,
+    sample_declarations,
+    settled_ratings,
+)
+from tests.grpc_clients import read_topic
+from tests.processes import ServiceProcess
+
+
+def test_declarations_in_ratings_out_with_the_models_values(
+    topics: Settings, tmp_path: Path
+) -> None:
+    suppliers, decls = sample_declarations(suppliers=30, months=6)
+    produce_registry(topics, suppliers)
+    worker = ServiceProcess("scoring", topics, tmp_path / "scoring.log").start()
+    try:
+        worker.wait_for_log("scoring ready")
+        produce_declarations(topics, decls)
+        ratings = settled_ratings(topics, expected=len(suppliers))
+    finally:
+        worker.stop()
+    expected = offline_ratings(suppliers, decls)
+    assert_same_ratings(ratings, expected)
+    # explainable: every indicator with benchmark, leading value and points; provenance complete
+    sample = next(iter(ratings.values()))
+    assert len(sample.indicators) == 11 and len(sample.categories) == 5
+    assert sum(c.points for c in sample.categories) == pytest.approx(sample.total_score, abs=1e-3)
+    used = {i for r in ratings.values() for i in r.declaration_ids}
+    assert used == {d.declaration_id for d in decls}
+
+
+def test_garbage_goes_to_the_dlq_and_valid_records_are_still_rated(
+    topics: Settings, tmp_path: Path
+) -> None:
+    suppliers, decls = sample_declarations(suppliers=3, months=4)
+    produce_registry(topics, suppliers)
+    no_body = declaration_pb2.Declaration(
+        declaration_id="x-1", supplier_id=suppliers[0].supplier_id
+    )
+    produce(
+        topics,
+        topics_mod.DECLARATIONS,
+        [(b"sup-00001", b"\xff\x00garbage\x13"), (b"sup-00001", no_body.SerializeToString())],
+    )
+    produce_declarations(topics, decls)
+    worker = ServiceProcess("scoring", topics, tmp_path / "scoring.log").start()
+    try:
+        ratings = settled_ratings(topics, expected=len(suppliers))
+    finally:
+        worker.stop()
+    assert_same_ratings(ratings, offline_ratings(suppliers, decls))
+    dead = asyncio.run(read_topic(topics, topics.topic(topics_mod.DECLARATIONS_DLQ), 2))
+    assert {value for _, value, _ in dead} == {b"\xff\x00garbage\x13", no_body.SerializeToString()}
+    for _, _, headers in dead:
+        names = dict(headers)
+        assert (
+            names["error"]
+            and names["source.topic"] == topics.topic(topics_mod.DECLARATIONS).encode()
+        )
+
+
+def test_sigkill_mid_stream_then_restart_ends_with_the_uninterrupted_ratings(
+    topics: Settings, tmp_path: Path
+) -> None:
+    suppliers, decls = sample_declarations(suppliers=40, months=8, seed=3)
+    produce_registry(topics, suppliers)
+    # a correction and a duplicate on the way, as real traffic has
+    correction = declaration_pb2.Declaration()
+    correction.CopyFrom(decls[0])
+    correction.submitted_at.seconds += 60
+    body = getattr(correction, correction.WhichOneof("body") or "")
+    first_field = body.DESCRIPTOR.fields[0].name
+    setattr(body, first_field, getattr(body, first_field) * 0.5)
+    correction.declaration_id = decls[0].declaration_id + "-corrected"
+    stream = [*decls, decls[5], correction]
+
+    log = tmp_path / "scoring.log"
+    worker = ServiceProcess("scoring", topics.with_(scoring_batch_size=100), log).start()
+    worker.wait_for_log("scoring ready")
+    half = len(stream) // 2
+    produce_declarations(topics, stream[:half])
+    time.sleep(2.0)  # let it rate part of the first half
+    worker.kill()
+    produce_declarations(topics, stream[half:])
+    restarted = ServiceProcess("scoring", topics.with_(scoring_batch_size=100), log).start()
+    try:
+        ratings = settled_ratings(topics, expected=len(suppliers), quiet=10.0)
+    finally:
+        restarted.stop()
+    final = [d for d in stream if d is not decls[0]]
+    assert_same_ratings(ratings, offline_ratings(suppliers, final))
+    assert decls[0].declaration_id not in {i for r in ratings.values() for i in r.declaration_ids}
