@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from greenchain.v1 import declaration_pb2 as d
+from greenchain.v1 import rating_pb2
 from greenchain.v1 import supplier_pb2 as s
 
 
@@ -106,4 +107,34 @@ def supplier(
         chain_ids=list(chains),
         annual_output_value_cny=300_000_000.0,
         updated_at=ts(2024, 1),
+    )
+
+
+def rating(
+    supplier_id: str,
+    total: float,
+    tier: int,
+    output: float,
+    chains: tuple[str, ...] = ("chain-a",),
+    revision: int = 1,
+    window_end: tuple[int, int] = (2025, 12),
+    sector: str = "C36",
+) -> rating_pb2.SupplierRating:
+    """A hand-made rating (the ledger does not care how it was computed)."""
+    grade = rating_pb2.GRADE_A if total >= 50 else rating_pb2.GRADE_B
+    return rating_pb2.SupplierRating(
+        supplier_id=supplier_id,
+        supplier_name=f"Supplier {supplier_id}",
+        sector_code=sector,
+        chain_ids=list(chains),
+        as_of=ts(2026, 1),
+        window_start=d.Period(year=window_end[0] - 1, month=window_end[1] % 12 + 1),
+        window_end=d.Period(year=window_end[0], month=window_end[1]),
+        total_score=total,
+        grade=grade,
+        readiness_tier=tier,  # type: ignore[arg-type]
+        methodology_version="test",
+        declaration_ids=[f"{supplier_id}-d{revision}"],
+        output_value_cny=output,
+        revision=revision,
     )
