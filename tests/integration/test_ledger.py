@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -52,10 +54,14 @@ def publish(settings: Settings, ratings: list[rating_pb2.SupplierRating]) -> Non
     )
 
 
+@dataclass
+class Ledger:
+    stub: ledger_pb2_grpc.LedgerServiceStub
+    settings: Settings
+
+
 @pytest.fixture
-async def ledger(
-    topics: Settings, tmp_path: Path
-) -> AsyncIterator[ledger_pb2_grpc.LedgerServiceStub]:
+async def ledger(topics: Settings, tmp_path: Path) -> AsyncIterator[Ledger]:
     tokens = tmp_path / "tokens.yaml"
     tokens.write_text(
         yaml.safe_dump(
@@ -67,8 +73,7 @@ async def ledger(
     async with LedgerServer(settings, listen="127.0.0.1:0") as server, channel(server.port) as ch:
         stub = ledger_pb2_grpc.LedgerServiceStub(ch)
         await wait_for_rating(stub, "E")
-        stub.settings = settings  # type: ignore[attr-defined]
-        yield stub
+        yield Ledger(stub, settings)
 
 
 async def wait_for_rating(
@@ -89,39 +94,40 @@ async def wait_for_rating(
 
 
 async def test_get_rating_and_history_serve_what_was_produced(
-    ledger: ledger_pb2_grpc.LedgerServiceStub,
+    ledger: Ledger,
 ) -> None:
-    entry = await ledger.GetRating(
+    entry = await ledger.stub.GetRating(
         ledger_pb2.GetRatingRequest(supplier_id="B"), metadata=bearer("c1")
     )
     assert entry.rating == CHAIN[1] and entry.sequence == 1 and len(entry.entry_hash) == 32
     update = rating("B", 66.0, PROV, 200.0, ("c1",), revision=2)
-    publish(ledger.settings, [update])  # type: ignore[attr-defined]
-    await wait_for_rating(ledger, "B", revision=2)
-    history = await ledger.GetRatingHistory(
+    publish(ledger.settings, [update])
+    await wait_for_rating(ledger.stub, "B", revision=2)
+    history = await ledger.stub.GetRatingHistory(
         ledger_pb2.GetRatingHistoryRequest(supplier_id="B"), metadata=bearer("c1")
     )
     assert [e.rating.total_score for e in history.entries] == [55.0, 66.0]
     assert history.entries[1].previous_hash == history.entries[0].entry_hash
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await ledger.GetRating(
+        await ledger.stub.GetRating(
             ledger_pb2.GetRatingRequest(supplier_id="Z"), metadata=bearer("admin")
         )
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 async def test_list_ratings_filters_orders_and_pages_stably(
-    ledger: ledger_pb2_grpc.LedgerServiceStub,
+    ledger: Ledger,
 ) -> None:
-    everything = await ledger.ListRatings(
+    everything = await ledger.stub.ListRatings(
         ledger_pb2.ListRatingsRequest(chain_id="c1"), metadata=bearer("c1")
     )
     assert [r.supplier_id for r in everything.ratings] == ["A", "B", "C", "D"]  # score desc
     assert everything.total_size == 4
 
-    pages, token = [], ""
+    pages: list[str] = []
+    token = ""
     while True:
-        page = await ledger.ListRatings(
+        page = await ledger.stub.ListRatings(
             ledger_pb2.ListRatingsRequest(chain_id="c1", page_size=1, page_token=token),
             metadata=bearer("c1"),
         )
@@ -131,7 +137,7 @@ async def test_list_ratings_filters_orders_and_pages_stably(
             break
     assert pages == ["A", "B", "C", "D"]
 
-    filtered = await ledger.ListRatings(
+    filtered = await ledger.stub.ListRatings(
         ledger_pb2.ListRatingsRequest(
             chain_id="c1", tiers=[NOT_YET], min_score=30.0, order=ledger_pb2.RATING_ORDER_SCORE_ASC
         ),
@@ -139,7 +145,7 @@ async def test_list_ratings_filters_orders_and_pages_stably(
     )
     assert [r.supplier_id for r in filtered.ratings] == ["C"]
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await ledger.ListRatings(
+        await ledger.stub.ListRatings(
             ledger_pb2.ListRatingsRequest(
                 chain_id="c1", sector_code="C30", page_token=token or "bm9wZQ=="
             ),
@@ -149,9 +155,9 @@ async def test_list_ratings_filters_orders_and_pages_stably(
 
 
 async def test_chain_progress_matches_the_hand_computation(
-    ledger: ledger_pb2_grpc.LedgerServiceStub,
+    ledger: Ledger,
 ) -> None:
-    progress = await ledger.GetChainProgress(
+    progress = await ledger.stub.GetChainProgress(
         ledger_pb2.GetChainProgressRequest(chain_id="c1"), metadata=bearer("c1")
     )
     assert progress.total_output_value_cny == 1000.0
@@ -172,9 +178,11 @@ async def test_chain_progress_matches_the_hand_computation(
 
 
 async def test_watch_ratings_streams_new_entries_of_the_chain(
-    ledger: ledger_pb2_grpc.LedgerServiceStub,
+    ledger: Ledger,
 ) -> None:
-    call = ledger.WatchRatings(ledger_pb2.WatchRatingsRequest(chain_id="c1"), metadata=bearer("c1"))
+    call = ledger.stub.WatchRatings(
+        ledger_pb2.WatchRatingsRequest(chain_id="c1"), metadata=bearer("c1")
+    )
     await asyncio.sleep(0.5)
     publish(
         ledger.settings,
@@ -182,7 +190,7 @@ async def test_watch_ratings_streams_new_entries_of_the_chain(
             rating("E", 91.0, NAT, 50.0, ("c2",), revision=2),
             rating("C", 51.0, MUN, 300.0, ("c1",), revision=2),
         ],
-    )  # type: ignore[attr-defined]
+    )
     async with asyncio.timeout(30):
         entry = await call.read()
     call.cancel()
@@ -190,14 +198,14 @@ async def test_watch_ratings_streams_new_entries_of_the_chain(
 
 
 async def test_verify_history_reports_a_hand_edited_entry(
-    ledger: ledger_pb2_grpc.LedgerServiceStub,
+    ledger: Ledger,
 ) -> None:
-    settings: Settings = ledger.settings  # type: ignore[attr-defined]
+    settings: Settings = ledger.settings
     publish(
         settings, [rating("A", 86.0 + i, NAT, 100.0, ("c1",), revision=2 + i) for i in range(3)]
     )
-    await wait_for_rating(ledger, "A", revision=4)
-    ok = await ledger.VerifyHistory(
+    await wait_for_rating(ledger.stub, "A", revision=4)
+    ok = await ledger.stub.VerifyHistory(
         ledger_pb2.VerifyHistoryRequest(supplier_id="A"), metadata=bearer("sa")
     )
     assert ok.intact and ok.entries == 4
@@ -211,7 +219,7 @@ async def test_verify_history_reports_a_hand_edited_entry(
             "UPDATE entries SET rating=? WHERE supplier_id='A' AND sequence=2",
             (forged.SerializeToString(),),
         )
-    broken = await ledger.VerifyHistory(
+    broken = await ledger.stub.VerifyHistory(
         ledger_pb2.VerifyHistoryRequest(supplier_id="A"), metadata=bearer("sa")
     )
     assert (broken.intact, broken.first_broken_sequence) == (False, 2)
@@ -229,14 +237,16 @@ async def test_verify_history_reports_a_hand_edited_entry(
     ],
 )
 async def test_readers_see_only_their_chain_or_themselves(
-    ledger: ledger_pb2_grpc.LedgerServiceStub, token: str, supplier: str, allowed: bool
+    ledger: Ledger, token: str, supplier: str, allowed: bool
 ) -> None:
     calls = [
-        ledger.GetRating(ledger_pb2.GetRatingRequest(supplier_id=supplier), metadata=bearer(token)),
-        ledger.GetRatingHistory(
+        ledger.stub.GetRating(
+            ledger_pb2.GetRatingRequest(supplier_id=supplier), metadata=bearer(token)
+        ),
+        ledger.stub.GetRatingHistory(
             ledger_pb2.GetRatingHistoryRequest(supplier_id=supplier), metadata=bearer(token)
         ),
-        ledger.VerifyHistory(
+        ledger.stub.VerifyHistory(
             ledger_pb2.VerifyHistoryRequest(supplier_id=supplier), metadata=bearer(token)
         ),
     ]
@@ -250,16 +260,16 @@ async def test_readers_see_only_their_chain_or_themselves(
 
 
 async def test_chain_queries_need_the_chains_token(
-    ledger: ledger_pb2_grpc.LedgerServiceStub,
+    ledger: Ledger,
 ) -> None:
     for token in ("c2", "sa"):
         with pytest.raises(grpc.aio.AioRpcError) as err:
-            await ledger.GetChainProgress(
+            await ledger.stub.GetChainProgress(
                 ledger_pb2.GetChainProgressRequest(chain_id="c1"), metadata=bearer(token)
             )
         assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await ledger.ListRatings(ledger_pb2.ListRatingsRequest(chain_id="c1"))
+        await ledger.stub.ListRatings(ledger_pb2.ListRatingsRequest(chain_id="c1"))
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
@@ -284,8 +294,6 @@ def test_sigkill_mid_consume_then_restart_loses_and_duplicates_nothing(
                 return int(db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
         except sqlite3.OperationalError:
             return 0
-
-    import time
 
     deadline = time.monotonic() + 60
     while stored() == 0 and time.monotonic() < deadline:
