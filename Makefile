@@ -21,8 +21,8 @@ setup: $(STAMP)  ## create .venv with the pinned dependencies and fetch Kafka
 	@scripts/kafka.sh fetch
 
 proto: $(STAMP)  ## regenerate the Python stubs from protos/ (never edit them by hand)
-	$(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=src --pyi_out=src \
-	  --grpc_python_out=src $(PROTOS)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=src --pyi_out=src \
+	  --grpc_python_out=src --mypy_grpc_out=src $(PROTOS)
 	@touch src/greenchain/v1/__init__.py
 
 lint: $(STAMP)  ## ruff

@@ -168,7 +168,7 @@ CASES: list[tuple[str, str, Mutation, str]] = [
 @pytest.fixture(scope="module")
 async def stub(
     kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[ingest_pb2_grpc.IngestServiceStub]:
+) -> AsyncIterator[ingest_pb2_grpc.IngestServiceAsyncStub]:
     settings = isolated_settings(kafka_bootstrap, tmp_path_factory.mktemp("validation"))
     async with (
         IngestServer(settings, listen="127.0.0.1:0") as server,
@@ -183,7 +183,7 @@ async def stub(
     ("kind", "mutate", "field"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )
 async def test_rule(
-    stub: ingest_pb2_grpc.IngestServiceStub, kind: str, mutate: Mutation, field: str
+    stub: ingest_pb2_grpc.IngestServiceAsyncStub, kind: str, mutate: Mutation, field: str
 ) -> None:
     decl = envelope(kind)
     mutate(decl)
@@ -196,7 +196,7 @@ async def test_rule(
 
 
 async def test_the_unmutated_declarations_are_valid(
-    stub: ingest_pb2_grpc.IngestServiceStub,
+    stub: ingest_pb2_grpc.IngestServiceAsyncStub,
 ) -> None:
     """The cases above fail because of their mutation, not because the base is bad."""
     for kind in {c[1] for c in CASES}:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +56,7 @@ def publish(settings: Settings, ratings: list[rating_pb2.SupplierRating]) -> Non
 
 @dataclass
 class Ledger:
-    stub: ledger_pb2_grpc.LedgerServiceStub
+    stub: ledger_pb2_grpc.LedgerServiceAsyncStub
     settings: Settings
 
 
@@ -77,7 +77,7 @@ async def ledger(topics: Settings, tmp_path: Path) -> AsyncIterator[Ledger]:
 
 
 async def wait_for_rating(
-    stub: ledger_pb2_grpc.LedgerServiceStub, sid: str, revision: int = 1
+    stub: ledger_pb2_grpc.LedgerServiceAsyncStub, sid: str, revision: int = 1
 ) -> None:
     async with asyncio.timeout(30):
         while True:
@@ -194,6 +194,7 @@ async def test_watch_ratings_streams_new_entries_of_the_chain(
     async with asyncio.timeout(30):
         entry = await call.read()
     call.cancel()
+    assert isinstance(entry, ledger_pb2.LedgerEntry)
     assert (entry.supplier_id, entry.rating.total_score, entry.sequence) == ("C", 51.0, 2)
 
 
@@ -239,7 +240,7 @@ async def test_verify_history_reports_a_hand_edited_entry(
 async def test_readers_see_only_their_chain_or_themselves(
     ledger: Ledger, token: str, supplier: str, allowed: bool
 ) -> None:
-    calls = [
+    calls: list[Awaitable[object]] = [
         ledger.stub.GetRating(
             ledger_pb2.GetRatingRequest(supplier_id=supplier), metadata=bearer(token)
         ),

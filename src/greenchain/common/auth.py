@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -23,7 +24,7 @@ from typing import Literal
 import grpc
 import yaml
 
-from greenchain.common.grpc_server import abort
+from greenchain.common.grpc_server import Context, abort
 
 Kind = Literal["supplier", "chain", "admin"]
 
@@ -92,7 +93,7 @@ class TokenStore:
         return None
 
 
-def bearer_token(metadata: tuple[tuple[str, str | bytes], ...] | None) -> str | None:
+def bearer_token(metadata: Iterable[tuple[str, str | bytes]] | None) -> str | None:
     for key, value in metadata or ():
         if key.lower() == "authorization":
             text = value.decode() if isinstance(value, bytes) else value
@@ -102,7 +103,7 @@ def bearer_token(metadata: tuple[tuple[str, str | bytes], ...] | None) -> str | 
     return None
 
 
-async def authenticate(store: TokenStore | None, context: grpc.aio.ServicerContext) -> Principal:
+async def authenticate(store: TokenStore | None, context: Context) -> Principal:
     """The caller's principal; aborts the RPC with UNAUTHENTICATED when the token is bad."""
     if store is None:
         return ADMIN

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import grpc
 from google.protobuf import any_pb2
@@ -20,11 +20,14 @@ from greenchain.common.config import Settings
 
 log = logging.getLogger(__name__)
 
+Context = grpc.aio.ServicerContext[Any, Any]
+"""A server-side call context (request and response types vary by RPC)."""
+
 Violation = tuple[str, str]
 """(field path, description) of one bad field."""
 
 
-async def abort(context: grpc.aio.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
+async def abort(context: Context, code: grpc.StatusCode, message: str) -> NoReturn:
     """End the RPC with ``code``; never returns."""
     await context.abort(code, message)
     raise AssertionError("unreachable: context.abort raises")
@@ -42,11 +45,12 @@ def bad_request_status(message: str, violations: Sequence[Violation]) -> grpc.St
         )
     )
     status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message, details=[detail])
-    return rpc_status.to_status(status)
+    result: grpc.Status = rpc_status.to_status(status)
+    return result
 
 
 async def abort_invalid(
-    context: grpc.aio.ServicerContext, message: str, violations: Sequence[Violation]
+    context: Context, message: str, violations: Sequence[Violation]
 ) -> NoReturn:
     await context.abort_with_status(bad_request_status(message, violations))
     raise AssertionError("unreachable: context.abort_with_status raises")

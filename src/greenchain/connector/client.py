@@ -100,7 +100,7 @@ class Connector:
 
     async def _send_chunk(
         self,
-        stub: ingest_pb2_grpc.IngestServiceStub,
+        stub: ingest_pb2_grpc.IngestServiceAsyncStub,
         chunk: list[Item],
         summary: Summary,
         on_progress: Callable[[int], None] | None,

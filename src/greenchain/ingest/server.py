@@ -15,6 +15,7 @@ from greenchain.common import topics
 from greenchain.common.auth import Principal, TokenStore, authenticate, load_store
 from greenchain.common.config import Settings
 from greenchain.common.grpc_server import (
+    Context,
     abort,
     abort_invalid,
     add_health_and_reflection,
@@ -144,7 +145,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     # RPCs ---------------------------------------------------------------------------------
 
     async def SubmitDeclaration(
-        self, request: declaration_pb2.Declaration, context: grpc.aio.ServicerContext
+        self, request: declaration_pb2.Declaration, context: Context
     ) -> ingest_pb2.SubmitResult:
         principal = await authenticate(self.tokens, context)
         rejected = self._check(request, principal)
@@ -163,7 +164,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     async def StreamDeclarations(
         self,
         request_iterator: AsyncIterator[declaration_pb2.Declaration],
-        context: grpc.aio.ServicerContext,
+        context: Context,
     ) -> AsyncIterator[ingest_pb2.SubmitResult]:
         principal = await authenticate(self.tokens, context)
         # Bounded: when max_in_flight results are pending, the reader stops reading and gRPC
@@ -222,7 +223,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
             reader.cancel()
 
     async def UpsertSupplier(
-        self, request: supplier_pb2.Supplier, context: grpc.aio.ServicerContext
+        self, request: supplier_pb2.Supplier, context: Context
     ) -> ingest_pb2.UpsertSupplierResponse:
         principal = await authenticate(self.tokens, context)
         if not principal.is_admin:

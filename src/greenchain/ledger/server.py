@@ -20,6 +20,7 @@ from greenchain.common import topics
 from greenchain.common.auth import Principal, TokenStore, authenticate, load_store
 from greenchain.common.config import Settings
 from greenchain.common.grpc_server import (
+    Context,
     abort,
     abort_invalid,
     add_health_and_reflection,
@@ -112,7 +113,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     # access -------------------------------------------------------------------------------
 
     async def _may_read_supplier(
-        self, principal: Principal, supplier_id: str, context: grpc.aio.ServicerContext
+        self, principal: Principal, supplier_id: str, context: Context
     ) -> None:
         if principal.is_admin:
             return
@@ -124,9 +125,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             context, grpc.StatusCode.PERMISSION_DENIED, f"{principal} may not read {supplier_id!r}"
         )
 
-    async def _chain_for(
-        self, principal: Principal, chain_id: str, context: grpc.aio.ServicerContext
-    ) -> str:
+    async def _chain_for(self, principal: Principal, chain_id: str, context: Context) -> str:
         """The chain the caller may query: its own, or any (admin; empty = all)."""
         if principal.is_admin:
             return chain_id
@@ -141,7 +140,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     # RPCs ---------------------------------------------------------------------------------
 
     async def GetRating(
-        self, request: ledger_pb2.GetRatingRequest, context: grpc.aio.ServicerContext
+        self, request: ledger_pb2.GetRatingRequest, context: Context
     ) -> ledger_pb2.LedgerEntry:
         principal = await authenticate(self.tokens, context)
         if not request.supplier_id:
@@ -155,7 +154,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         return to_entry(entry)
 
     async def ListRatings(
-        self, request: ledger_pb2.ListRatingsRequest, context: grpc.aio.ServicerContext
+        self, request: ledger_pb2.ListRatingsRequest, context: Context
     ) -> ledger_pb2.ListRatingsResponse:
         principal = await authenticate(self.tokens, context)
         chain = await self._chain_for(principal, request.chain_id, context)
@@ -189,7 +188,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         return response
 
     async def GetRatingHistory(
-        self, request: ledger_pb2.GetRatingHistoryRequest, context: grpc.aio.ServicerContext
+        self, request: ledger_pb2.GetRatingHistoryRequest, context: Context
     ) -> ledger_pb2.GetRatingHistoryResponse:
         principal = await authenticate(self.tokens, context)
         await self._may_read_supplier(principal, request.supplier_id, context)
@@ -199,7 +198,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         return ledger_pb2.GetRatingHistoryResponse(entries=[to_entry(e) for e in entries])
 
     async def WatchRatings(
-        self, request: ledger_pb2.WatchRatingsRequest, context: grpc.aio.ServicerContext
+        self, request: ledger_pb2.WatchRatingsRequest, context: Context
     ) -> AsyncIterator[ledger_pb2.LedgerEntry]:
         principal = await authenticate(self.tokens, context)
         chain = await self._chain_for(principal, request.chain_id, context)
@@ -214,7 +213,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             self._watchers.discard(watcher)
 
     async def GetChainProgress(
-        self, request: ledger_pb2.GetChainProgressRequest, context: grpc.aio.ServicerContext
+        self, request: ledger_pb2.GetChainProgressRequest, context: Context
     ) -> ledger_pb2.ChainProgress:
         principal = await authenticate(self.tokens, context)
         if not request.chain_id:
@@ -228,7 +227,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         )
 
     async def VerifyHistory(
-        self, request: ledger_pb2.VerifyHistoryRequest, context: grpc.aio.ServicerContext
+        self, request: ledger_pb2.VerifyHistoryRequest, context: Context
     ) -> ledger_pb2.VerifyHistoryResponse:
         principal = await authenticate(self.tokens, context)
         await self._may_read_supplier(principal, request.supplier_id, context)
