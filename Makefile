@@ -53,5 +53,5 @@ clean:  ## remove the venv and caches (keeps the Kafka jars)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
 
 run: setup  ## the main job: local Kafka, the three services, sample data, a printed result
-	@scripts/kafka.sh up
-	@echo "greenchain: Kafka is up. The services and the demo arrive with the ingest/scoring/ledger issues."
+	@scripts/kafka.sh up >/dev/null
+	$(BIN)/greenchain demo $(RUN_ARGS)

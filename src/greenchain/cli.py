@@ -16,6 +16,8 @@ from greenchain.common.config import ENVIRONMENT, Settings
 
 if TYPE_CHECKING:
     from greenchain.connector.client import Connector
+    from greenchain.ledger.client import LedgerClient
+    from greenchain.v1 import rating_pb2
 
 console = Console(stderr=True)
 
@@ -90,6 +92,60 @@ def _connect(args: argparse.Namespace) -> int:
     return exit_code
 
 
+def _ledger(args: argparse.Namespace) -> LedgerClient:
+    from greenchain.ledger.client import LedgerClient
+
+    roots = Path(args.ca_file).read_bytes() if args.ca_file else None
+    return LedgerClient(args.target, token=args.token or "", root_certificates=roots)
+
+
+def _ratings(args: argparse.Namespace) -> int:
+    from greenchain.ledger.views import ratings_table
+
+    async def collect() -> list[rating_pb2.SupplierRating]:
+        return [r async for r in _ledger(args).all_ratings(args.chain)]
+
+    Console().print(ratings_table(asyncio.run(collect()), f"ratings of chain {args.chain}"))
+    return 0
+
+
+def _progress(args: argparse.Namespace) -> int:
+    from greenchain.ledger.views import progress_panel
+
+    Console().print(progress_panel(asyncio.run(_ledger(args).progress(args.chain))))
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    from greenchain.ledger.views import history_table
+
+    entries = asyncio.run(_ledger(args).history(args.supplier))
+    Console().print(history_table(entries, args.supplier))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    out = Path(args.out or f"{args.chain}.{args.format}")
+    count = asyncio.run(_ledger(args).export(args.chain, out, args.format))
+    console.print(f"{count} suppliers written to {out}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    result = asyncio.run(_ledger(args).verify(args.supplier))
+    if result.intact:
+        console.print(f"[green]intact[/]: {result.entries} entries, head {result.head_hash.hex()}")
+        return 0
+    console.print(f"[red]BROKEN at entry {result.first_broken_sequence}[/]: {result.detail}")
+    return 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from greenchain.demo import run_demo
+
+    return run_demo(args.workdir, args.suppliers, args.months)
+
+
 def _token(args: argparse.Namespace) -> int:
     from greenchain.common.auth import Principal, hash_token, new_token
 
@@ -149,6 +205,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     client_options(connect, Settings().ingest_listen)
     connect.set_defaults(func=_connect)
+
+    ledger_target = Settings().ledger_listen
+    ratings = sub.add_parser("ratings", help="current ratings of a chain's suppliers")
+    ratings.add_argument("--chain", default="", help="chain id (admin: empty = all)")
+    client_options(ratings, ledger_target)
+    ratings.set_defaults(func=_ratings)
+
+    progress = sub.add_parser("progress", help="a chain's progress toward the 40 %% goal")
+    progress.add_argument("--chain", required=True)
+    client_options(progress, ledger_target)
+    progress.set_defaults(func=_progress)
+
+    history = sub.add_parser("history", help="every rating of a supplier, with hashes")
+    history.add_argument("--supplier", required=True)
+    client_options(history, ledger_target)
+    history.set_defaults(func=_history)
+
+    export = sub.add_parser("export", help="a chain's ratings to CSV or Parquet")
+    export.add_argument("--chain", required=True)
+    export.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    export.add_argument("--out", default=None)
+    client_options(export, ledger_target)
+    export.set_defaults(func=_export)
+
+    verify = sub.add_parser("verify", help="recompute a supplier's hash chain")
+    verify.add_argument("--supplier", required=True)
+    client_options(verify, ledger_target)
+    verify.set_defaults(func=_verify)
+
+    demo = sub.add_parser("demo", help="the main job (make run): services, sample data, result")
+    demo.add_argument("--workdir", default="var/demo")
+    demo.add_argument("--suppliers", type=int, default=600)
+    demo.add_argument("--months", type=int, default=24)
+    demo.set_defaults(func=_demo)
 
     token = sub.add_parser("token", help="make a bearer token and print its tokens-file entry")
     token.add_argument("--principal", required=True, help="supplier:<id>, chain:<id> or admin")
