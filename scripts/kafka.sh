@@ -32,7 +32,7 @@ fetch() {
   command -v java >/dev/null || { log "Java 17 is needed to run Kafka"; exit 1; }
   log "fetching Apache Kafka jars into $LIB (once)"
   mkdir -p "$LIB"
-  mvn -q -B -f "$ROOT/deploy/kafka/pom.xml" dependency:copy-dependencies \
+  mvn -q -B -Dstyle.color=never -f "$ROOT/deploy/kafka/pom.xml" dependency:copy-dependencies \
     -DoutputDirectory="$LIB" -DincludeScope=runtime
   touch "$LIB/.complete"
 }

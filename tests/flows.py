@@ -134,15 +134,30 @@ def offline_ratings(
 def assert_same_ratings(
     actual: dict[str, rating_pb2.SupplierRating], expected: dict[str, rating_pb2.SupplierRating]
 ) -> None:
+    """Same provenance, grade, tier, total and indicator points per supplier (all differences
+    are reported at once)."""
     assert set(actual) == set(expected)
-    for sid, want in expected.items():
+    problems: list[tuple[object, ...]] = []
+    for sid, want in sorted(expected.items()):
         got = actual[sid]
-        assert list(got.declaration_ids) == list(want.declaration_ids), sid
-        assert (got.grade, got.readiness_tier) == (want.grade, want.readiness_tier), sid
-        assert abs(got.total_score - want.total_score) < 1e-4, (
-            sid,
-            got.total_score,
-            want.total_score,
-        )
+        if list(got.declaration_ids) != list(want.declaration_ids):
+            problems.append(
+                (sid, "declarations", sorted(set(got.declaration_ids) ^ set(want.declaration_ids)))
+            )
+        if (got.grade, got.readiness_tier) != (want.grade, want.readiness_tier):
+            problems.append(
+                (
+                    sid,
+                    "grade/tier",
+                    (got.grade, got.readiness_tier),
+                    (want.grade, want.readiness_tier),
+                )
+            )
+        if abs(got.total_score - want.total_score) >= 1e-4:
+            problems.append((sid, "total", got.total_score, want.total_score, got.revision))
         for a, b in zip(got.indicators, want.indicators, strict=True):
-            assert a.indicator == b.indicator and abs(a.points - b.points) < 1e-4, (sid, a, b)
+            if a.indicator != b.indicator or abs(a.points - b.points) >= 1e-4:
+                problems.append(
+                    (sid, a.indicator, a.points, b.points, a.benchmark_value, b.benchmark_value)
+                )
+    assert not problems, problems

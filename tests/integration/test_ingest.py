@@ -157,3 +157,19 @@ async def test_too_long_stream_is_cut_with_resource_exhausted(topics: Settings) 
                 results.append(r)
     assert len(results) == 2
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+async def test_health_and_reflection(ingest: IngestServer) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    async with channel(ingest.port) as ch:
+        health = health_pb2_grpc.HealthStub(ch)
+        for service in ("", "greenchain.v1.IngestService"):
+            answer = await health.Check(health_pb2.HealthCheckRequest(service=service))
+            assert answer.status == health_pb2.HealthCheckResponse.SERVING
+        reflect = reflection_pb2_grpc.ServerReflectionStub(ch)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        responses = [r async for r in reflect.ServerReflectionInfo(iter([request]))]
+    names = {s.name for s in responses[0].list_services_response.service}
+    assert "greenchain.v1.IngestService" in names

@@ -76,8 +76,9 @@ def test_garbage_goes_to_the_dlq_and_valid_records_are_still_rated(
         )
 
 
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
 def test_sigkill_mid_stream_then_restart_ends_with_the_uninterrupted_ratings(
-    topics: Settings, tmp_path: Path
+    topics: Settings, tmp_path: Path, store: str
 ) -> None:
     suppliers, decls = sample_declarations(suppliers=40, months=8, seed=3)
     produce_registry(topics, suppliers)
@@ -92,14 +93,15 @@ def test_sigkill_mid_stream_then_restart_ends_with_the_uninterrupted_ratings(
     stream = [*decls, decls[5], correction]
 
     log = tmp_path / "scoring.log"
-    worker = ServiceProcess("scoring", topics.with_(scoring_batch_size=100), log).start()
+    settings = topics.with_(scoring_batch_size=100, scoring_store=store)
+    worker = ServiceProcess("scoring", settings, log).start()
     worker.wait_for_log("scoring ready")
     half = len(stream) // 2
     produce_declarations(topics, stream[:half])
     time.sleep(2.0)  # let it rate part of the first half
     worker.kill()
     produce_declarations(topics, stream[half:])
-    restarted = ServiceProcess("scoring", topics.with_(scoring_batch_size=100), log).start()
+    restarted = ServiceProcess("scoring", settings, log).start()
     try:
         ratings = settled_ratings(topics, expected=len(suppliers), quiet=10.0)
     finally:

@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+import os
+import weakref
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
+import faust.streams as faust_streams
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from google.protobuf.message import DecodeError
 from opentelemetry import trace
 
@@ -39,6 +44,21 @@ tracer = trace.get_tracer("greenchain.scoring")
 
 REFRESH_SECONDS = 2.0
 """How often the timer refreshes population benchmarks and registry changes (when any)."""
+STALL_SECONDS = 15.0
+"""A partition with records waiting and no progress for this long counts as stalled."""
+
+
+@contextmanager
+def processing(event: Any) -> Iterator[None]:
+    """Makes ``event`` faust's current event in this task while its table state is read and
+    written: tables find the partition (and the rocksdb store its database) through it, and
+    ``take_events`` does not set it. Only the task-local context variable is set; the stream's
+    own ``current_event`` belongs to faust's buffering task and must not be touched."""
+    token = faust_streams._current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        faust_streams._current_event.reset(token)
 
 
 def _headers(event: Any) -> list[tuple[str, bytes]]:
@@ -47,10 +67,132 @@ def _headers(event: Any) -> list[tuple[str, bytes]]:
     return [(k, v) for k, v in items if isinstance(v, bytes)]
 
 
+class StallWatchdog:
+    """Detects a source partition whose committed offset stops short of its end, and gets it
+    moving again.
+
+    faust-streaming can skip a range of records after a restart or rebalance (a prefetched
+    later record is delivered first, cf. faust-streaming issues #221 and #629): the records of
+    the gap are never processed, so the group's committed offset stays before them. The
+    watchdog compares committed and end offsets; when a partition has records waiting and its
+    committed offset has not moved for STALL_SECONDS, it seeks the partition back to the
+    committed offset (reprocessing is idempotent). If that does not help, it exits the process
+    for its supervisor to restart it, which is safe with at-least-once processing.
+    """
+
+    def __init__(self, app: faust.App, topic: str, settings: Settings) -> None:
+        self.app = app
+        self.topic = topic
+        self.settings = settings
+        self.seen: dict[int, tuple[int, float]] = {}  # partition -> (committed, since when)
+        self.attempts: dict[int, int] = {}
+        self.replay_pending = False  # set after a restart with recovered state
+        self._offsets: AIOKafkaConsumer | None = None
+
+    async def check(self) -> None:
+        consumer: Any = self.app.consumer  # faust's: seek and resume are all we touch
+        assigned = sorted(tp.partition for tp in consumer.assignment() if tp.topic == self.topic)
+        if not assigned:
+            return
+        if self._offsets is None:  # reads offsets only; never joins the group
+            self._offsets = AIOKafkaConsumer(
+                bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                group_id=self.settings.group("scoring"),
+                enable_auto_commit=False,
+            )
+            await self._offsets.start()
+        tps = [TopicPartition(self.topic, p) for p in assigned]
+        ends = await self._offsets.end_offsets(tps)
+        committed_now = {tp: await self._offsets.committed(tp) or 0 for tp in tps}
+        if self.replay_pending and all(committed_now[tp] >= ends[tp] for tp in tps):
+            await self._replay(consumer)
+            return
+        now = asyncio.get_running_loop().time()
+        for tp in tps:
+            committed = committed_now[tp]
+            last, since = self.seen.get(tp.partition, (-1, now))
+            if committed != last or committed >= ends[tp]:
+                self.seen[tp.partition] = (committed, now)
+                self.attempts.pop(tp.partition, None)
+                continue
+            if now - since < STALL_SECONDS:
+                continue
+            attempt = self.attempts.get(tp.partition, 0) + 1
+            self.attempts[tp.partition] = attempt
+            log.warning(
+                "partition %d: committed offset stuck at %d of %d for %.0f s; "
+                "seeking back to it (attempt %d)",
+                tp.partition,
+                committed,
+                ends[tp],
+                now - since,
+                attempt,
+            )
+            if attempt > 3:
+                log.error("partition %d still stuck: exiting for a clean restart", tp.partition)
+                os._exit(75)
+            faust_tp = next(
+                t
+                for t in consumer.assignment()
+                if t.topic == self.topic and t.partition == tp.partition
+            )
+            consumer.resume_partitions([faust_tp])
+            await consumer.seek(faust_tp, committed)
+            self.seen[tp.partition] = (committed, now)
+
+    async def _replay(self, consumer: Any) -> None:
+        """After a restart, once caught up: read the assigned partitions once more from the
+        beginning. faust can skip records while it recovers state after a restart; replaying
+        is idempotent (applied declarations change nothing) and applies any it skipped."""
+        self.replay_pending = False
+        partitions = [tp for tp in consumer.assignment() if tp.topic == self.topic]
+        log.info("restart check: replaying %d partition(s) from the beginning", len(partitions))
+        for tp in partitions:
+            await consumer.seek(tp, 0)
+
+    async def stop(self) -> None:
+        if self._offsets is not None:
+            await self._offsets.stop()
+
+
+async def preload(settings: Settings, engine: ScoringEngine) -> None:
+    """Reads the registry and the last emitted rating of every supplier (to resume revisions
+    and not to re-emit what is already on the ratings topic)."""
+    registry = CompactedTopicReader(
+        settings, settings.topic(topics.SUPPLIERS), lambda k, v: _on_supplier(engine, k, v)
+    )
+    emitted = CompactedTopicReader(
+        settings, settings.topic(topics.RATINGS), lambda k, v: _on_rating(engine, k, v)
+    )
+    await registry.start()
+    await emitted.start()
+    await registry.caught_up.wait()
+    await emitted.caught_up.wait()
+    await registry.stop()
+    await emitted.stop()
+    log.info(
+        "scoring ready: %d suppliers registered, %d ratings known",
+        len(engine.registry),
+        len(engine.emitted),
+    )
+
+
+def _on_supplier(engine: ScoringEngine, key: bytes, value: bytes | None) -> None:
+    if value is not None:
+        try:
+            engine.set_supplier(supplier_pb2.Supplier.FromString(value))
+        except DecodeError:
+            log.warning("skipping undecodable registry record %r", key)
+
+
+def _on_rating(engine: ScoringEngine, key: bytes, value: bytes | None) -> None:
+    if value is not None:
+        engine.remember(rating_pb2.SupplierRating.FromString(value))
+
+
 def create_app(settings: Settings) -> faust.App:
     """The faust app for ``settings`` (nothing starts until a worker runs it)."""
-    methodology = Methodology.load(settings.methodology_file or None)
-    engine = ScoringEngine(methodology)
+    engine = ScoringEngine(Methodology.load(settings.methodology_file or None))
     app = faust.App(
         settings.group("scoring"),
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
@@ -82,37 +224,22 @@ def create_app(settings: Settings) -> faust.App:
         settings.topic(topics.DECLARATIONS_DLQ), key_serializer="raw", value_serializer="raw"
     )
     table = app.Table("declarations", default=None, partitions=settings.topic_partitions)
-    ready = asyncio.Event()
+    watchdog = StallWatchdog(app, settings.topic(topics.DECLARATIONS), settings)
     lock = asyncio.Lock()
     loaded = False
 
-    def on_supplier(key: bytes, value: bytes | None) -> None:
-        if value is not None:
-            try:
-                engine.set_supplier(supplier_pb2.Supplier.FromString(value))
-            except DecodeError:
-                log.warning("skipping undecodable registry record %r", key)
-
-    def on_rating(key: bytes, value: bytes | None) -> None:
-        if value is not None:
-            engine.remember(rating_pb2.SupplierRating.FromString(value))
+    ready = asyncio.Event()
 
     @app.task
     async def start_readers() -> None:
-        """Registry and last emitted ratings, both read to the end before the first batch."""
-        registry = CompactedTopicReader(settings, settings.topic(topics.SUPPLIERS), on_supplier)
-        emitted = CompactedTopicReader(settings, settings.topic(topics.RATINGS), on_rating)
-        await registry.start()
-        await emitted.start()
-        await registry.caught_up.wait()
-        await emitted.caught_up.wait()
-        await emitted.stop()  # from here on, the engine itself knows what it emitted
+        """The registry and the last emitted ratings before the first batch; then the
+        registry's changes while running (new suppliers, land area, chains)."""
+        await preload(settings, engine)
         ready.set()
-        log.info(
-            "scoring ready: %d suppliers registered, %d ratings known",
-            len(engine.registry),
-            len(engine.emitted),
+        follower = CompactedTopicReader(
+            settings, settings.topic(topics.SUPPLIERS), lambda k, v: _on_supplier(engine, k, v)
         )
+        await follower.start()
 
     async def emit(
         ratings: list[rating_pb2.SupplierRating], origins: dict[str, list[tuple[str, bytes]]]
@@ -173,19 +300,20 @@ def create_app(settings: Settings) -> faust.App:
                     )
                     continue
                 sid = decl.supplier_id
-                state = touched.get(sid) or dict(table.get(sid) or {})
-                if apply(state, decl):
-                    # take_events does not set faust's current event, which tables need to know
-                    # the partition to write the changelog to.
-                    stream._set_current_event(event)
-                    table[sid] = state
-                    touched[sid] = state
-                    origins[sid] = headers
+                with processing(event):
+                    state = touched.get(sid) or dict(table.get(sid) or {})
+                    if apply(state, decl):
+                        table[sid] = state
+                        touched[sid] = state
+                        origins[sid] = headers
             async with lock:
                 full = not loaded
                 if not loaded:
-                    engine.update(all_states())  # after a (re)start: the whole recovered state
+                    recovered = all_states()  # after a (re)start: the whole recovered state
+                    engine.update(recovered)
                     loaded = True
+                    log.info("population loaded: %d suppliers from the table", len(recovered))
+                    watchdog.replay_pending = bool(recovered)
                 engine.update(touched)
                 await emit(engine.ratings(set(touched), datetime.now(UTC), full=full), origins)
             yield None
@@ -204,6 +332,11 @@ def create_app(settings: Settings) -> faust.App:
             await emit(
                 engine.ratings(set(), datetime.now(UTC), refresh_benchmarks=True, full=True), {}
             )
+
+    @app.timer(STALL_SECONDS / 3)
+    async def check_progress() -> None:
+        if ready.is_set() and loaded:
+            await watchdog.check()
 
     app.greenchain_engine = engine  # type: ignore[attr-defined]  # for tests and debugging
     return app
