@@ -106,3 +106,31 @@ async def test_broker_down_means_unavailable_then_the_connector_completes(tmp_pa
         records = await read_topic(settings, settings.topic(DECLARATIONS), len(expected), within=60)
         on_topic = {declaration_pb2.Declaration.FromString(v).declaration_id for _, v, _ in records}
         assert expected <= on_topic
+
+
+async def test_the_connectors_trace_continues_in_ingest_and_the_kafka_headers(
+    topics: Settings,
+) -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from greenchain.common.telemetry import extract_context
+
+    spans = InMemorySpanExporter()
+    provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    async with IngestServer(topics, listen="127.0.0.1:0") as server:
+        connector = Connector(f"127.0.0.1:{server.port}")
+        await upsert_suppliers(connector, [supplier("sup-001")])
+        summary = await connector.send(read_pact(DATA / "pact_v2.json", "sup-001", "s1", 0.3))
+    assert summary.accepted == 1
+    (record,) = await read_topic(topics, topics.topic(DECLARATIONS), 1)
+    carried = trace.get_current_span(extract_context(record[2])).get_span_context().trace_id
+    finished = spans.get_finished_spans()
+    root = next(s for s in finished if s.name == "connector.send")
+    assert carried == root.context.trace_id
+    services = {s.name for s in finished if s.context.trace_id == root.context.trace_id}
+    assert "/greenchain.v1.IngestService/StreamDeclarations" in services

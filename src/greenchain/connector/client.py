@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import grpc
 from opentelemetry import trace
+from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
 from greenchain.connector.readers import Item
 from greenchain.v1 import ingest_pb2, ingest_pb2_grpc
@@ -55,11 +56,15 @@ class Connector:
     root_certificates: bytes | None = None
 
     def channel(self) -> grpc.aio.Channel:
+        """A channel that carries the W3C trace context to ingest (OpenTelemetry interceptors)."""
         options = [("grpc.max_send_message_length", 64 * 1024)]
+        interceptors = aio_client_interceptors()
         if self.root_certificates is not None:
             credentials = grpc.ssl_channel_credentials(self.root_certificates)
-            return grpc.aio.secure_channel(self.target, credentials, options=options)
-        return grpc.aio.insecure_channel(self.target, options=options)
+            return grpc.aio.secure_channel(
+                self.target, credentials, options=options, interceptors=interceptors
+            )
+        return grpc.aio.insecure_channel(self.target, options=options, interceptors=interceptors)
 
     def metadata(self) -> tuple[tuple[str, str], ...] | None:
         return (("authorization", f"Bearer {self.token}"),) if self.token else None
