@@ -1,0 +1,121 @@
+"""One frozen settings object, read from environment variables.
+
+Every service takes a :class:`Settings`; nothing else reads the environment. :data:`ENVIRONMENT`
+lists every variable with its default and meaning (README.md shows the same table).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+
+def _env(name: str, default: str | int | float, doc: str) -> Any:
+    """A settings field bound to environment variable ``name``; its type is the default's."""
+    return field(default=default, metadata={"env": name, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration shared by all services."""
+
+    kafka_bootstrap_servers: str = _env(
+        "GREENCHAIN_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092", "Kafka bootstrap servers"
+    )
+    topic_namespace: str = _env(
+        "GREENCHAIN_TOPIC_NAMESPACE",
+        "",
+        "prefix of every topic and consumer group (isolates tests or tenants on one cluster)",
+    )
+    topic_partitions: int = _env(
+        "GREENCHAIN_TOPIC_PARTITIONS", 6, "partitions of the topics greenchain creates"
+    )
+    topic_replication: int = _env(
+        "GREENCHAIN_TOPIC_REPLICATION", 1, "replication factor of the topics greenchain creates"
+    )
+    otel_exporter: str = _env(
+        "GREENCHAIN_OTEL_EXPORTER", "none", "trace exporter: none | console | otlp | file:<path>"
+    )
+    otel_endpoint: str = _env(
+        "OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317", "OTLP/gRPC collector endpoint"
+    )
+    tokens_file: str = _env(
+        "GREENCHAIN_TOKENS_FILE",
+        "",
+        "bearer tokens file (sha256 of token -> principal); empty = no auth (local dev only)",
+    )
+    tls_cert_file: str = _env("GREENCHAIN_TLS_CERT_FILE", "", "server TLS certificate (PEM)")
+    tls_key_file: str = _env("GREENCHAIN_TLS_KEY_FILE", "", "server TLS private key (PEM)")
+    ingest_listen: str = _env(
+        "GREENCHAIN_INGEST_LISTEN", "127.0.0.1:50051", "ingest gRPC listen address"
+    )
+    ingest_max_in_flight: int = _env(
+        "GREENCHAIN_INGEST_MAX_IN_FLIGHT",
+        1000,
+        "declarations of one stream awaiting Kafka before the server stops reading it",
+    )
+    ingest_max_stream_length: int = _env(
+        "GREENCHAIN_INGEST_MAX_STREAM_LENGTH", 1_000_000, "declarations in one stream at most"
+    )
+    max_message_bytes: int = _env(
+        "GREENCHAIN_MAX_MESSAGE_BYTES", 65536, "largest gRPC message accepted, bytes"
+    )
+    ledger_listen: str = _env(
+        "GREENCHAIN_LEDGER_LISTEN", "127.0.0.1:50052", "ledger gRPC listen address"
+    )
+    ledger_db: str = _env("GREENCHAIN_LEDGER_DB", "var/ledger.sqlite3", "ledger SQLite file")
+    scoring_data_dir: str = _env(
+        "GREENCHAIN_SCORING_DATA_DIR", "var/scoring", "faust worker data directory"
+    )
+    scoring_store: str = _env(
+        "GREENCHAIN_SCORING_STORE", "memory://", "faust table store: memory:// | rocksdb://"
+    )
+    scoring_batch_size: int = _env(
+        "GREENCHAIN_SCORING_BATCH_SIZE", 2000, "declarations per micro-batch at most"
+    )
+    scoring_batch_seconds: float = _env(
+        "GREENCHAIN_SCORING_BATCH_SECONDS", 0.2, "longest wait to fill a micro-batch, s"
+    )
+    methodology_file: str = _env(
+        "GREENCHAIN_METHODOLOGY_FILE", "", "rating methodology YAML; empty = the packaged default"
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``environ`` (default ``os.environ``), then explicit ``overrides``."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f.metadata["env"])
+            if raw is None:
+                continue
+            convert: Any = type(f.default)  # str, int or float
+            try:
+                values[f.name] = convert(raw)
+            except ValueError:
+                raise ValueError(f"{f.metadata['env']}={raw!r} is not a valid {f.type}") from None
+        return replace(cls(**values), **overrides)
+
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with some values changed."""
+        return replace(self, **changes)
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as environment variables (to start a service process with them)."""
+        return {f.metadata["env"]: str(getattr(self, f.name)) for f in fields(self)}
+
+    def topic(self, base: str) -> str:
+        """The full name of topic ``base`` (e.g. ``greenchain.ratings.v1``) in this namespace."""
+        return f"{self.topic_namespace}{base}"
+
+    def group(self, service: str) -> str:
+        """The consumer group id of ``service`` in this namespace."""
+        return f"{self.topic_namespace}greenchain-{service}"
+
+
+ENVIRONMENT: list[tuple[str, str, str]] = [
+    (f.metadata["env"], str(f.default), f.metadata["doc"]) for f in fields(Settings)
+]
+"""(variable, default, meaning) of every setting, for docs and ``greenchain config``."""

@@ -1,0 +1,129 @@
+"""What both gRPC servers share: the server itself (limits, TLS, tracing, health, reflection)
+and the error helpers that turn problems into proper status codes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from grpc_status import rpc_status
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
+
+from greenchain.common.config import Settings
+
+log = logging.getLogger(__name__)
+
+Context = grpc.aio.ServicerContext[Any, Any]
+"""A server-side call context (request and response types vary by RPC)."""
+
+Violation = tuple[str, str]
+"""(field path, description) of one bad field."""
+
+
+async def abort(context: Context, code: grpc.StatusCode, message: str) -> NoReturn:
+    """End the RPC with ``code``; never returns."""
+    await context.abort(code, message)
+    raise AssertionError("unreachable: context.abort raises")
+
+
+def bad_request_status(message: str, violations: Sequence[Violation]) -> grpc.Status:
+    """INVALID_ARGUMENT carrying a google.rpc.BadRequest with one entry per bad field."""
+    detail = any_pb2.Any()
+    detail.Pack(
+        error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+                for f, d in violations
+            ]
+        )
+    )
+    status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message, details=[detail])
+    result: grpc.Status = rpc_status.to_status(status)
+    return result
+
+
+async def abort_invalid(
+    context: Context, message: str, violations: Sequence[Violation]
+) -> NoReturn:
+    await context.abort_with_status(bad_request_status(message, violations))
+    raise AssertionError("unreachable: context.abort_with_status raises")
+
+
+def field_violations(error: grpc.aio.AioRpcError | grpc.RpcError) -> list[Violation]:
+    """The BadRequest field violations of a failed call (client side), [] if none."""
+    status = rpc_status.from_call(error)
+    found: list[Violation] = []
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            found.extend((v.field, v.description) for v in bad.field_violations)
+    return found
+
+
+def server_options(settings: Settings) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", 16 * 1024 * 1024),
+        ("grpc.keepalive_time_ms", 60_000),
+        ("grpc.http2.max_pings_without_data", 0),
+    ]
+
+
+def make_server(settings: Settings) -> grpc.aio.Server:
+    """A grpc.aio server with message-size limits and OpenTelemetry server spans."""
+    return grpc.aio.server(
+        interceptors=[aio_server_interceptor()], options=server_options(settings)
+    )
+
+
+def add_health_and_reflection(
+    server: grpc.aio.Server, service_names: Iterable[str]
+) -> health.aio.HealthServicer:
+    """Registers grpc.health.v1 (all services start NOT_SERVING) and server reflection."""
+    names = list(service_names)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    return health_servicer
+
+
+async def set_serving(
+    health_servicer: health.aio.HealthServicer, service_names: Iterable[str], serving: bool
+) -> None:
+    status = (
+        health_pb2.HealthCheckResponse.SERVING
+        if serving
+        else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
+    for name in ["", *service_names]:
+        await health_servicer.set(name, status)
+
+
+def bind(server: grpc.aio.Server, address: str, settings: Settings) -> int:
+    """Listen on ``address`` (TLS when cert and key files are configured); returns the port."""
+    if settings.tls_cert_file and settings.tls_key_file:
+        credentials = grpc.ssl_server_credentials(
+            [
+                (
+                    Path(settings.tls_key_file).read_bytes(),
+                    Path(settings.tls_cert_file).read_bytes(),
+                )
+            ]
+        )
+        port = server.add_secure_port(address, credentials)
+    else:
+        port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot listen on {address}")
+    log.info("listening on %s (%s)", address, "TLS" if settings.tls_cert_file else "plaintext")
+    return int(port)

@@ -1,0 +1,104 @@
+"""Kafka clients configured the greenchain way: durable producers, registry readers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from greenchain.common.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def durable_producer(settings: Settings, client_id: str) -> AIOKafkaProducer:
+    """acks=all + idempotence: a send succeeds only once every in-sync replica has the record,
+    and retries never duplicate it. Fails fast (seconds) so callers can answer UNAVAILABLE."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=2,
+        request_timeout_ms=5000,
+        retry_backoff_ms=200,
+        max_batch_size=256 * 1024,
+        max_request_size=2 * 1024 * 1024,
+    )
+
+
+async def start_with_retry(start: Callable[[], object], what: str, attempts: int = 0) -> None:
+    """Await ``start()`` until it succeeds (``attempts`` 0 = forever), backing off to 5 s."""
+    delay, tried = 0.2, 0
+    while True:
+        try:
+            await start()  # type: ignore[misc]
+            return
+        except Exception as exc:
+            tried += 1
+            if attempts and tried >= attempts:
+                raise
+            log.warning("%s: Kafka not reachable (%s); retrying in %.1f s", what, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+class CompactedTopicReader:
+    """Reads a whole (compacted) topic into memory and follows it, without a consumer group:
+    every replica of a service sees every key. ``on_record(key, value)``; value None = deleted."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        topic: str,
+        on_record: Callable[[bytes, bytes | None], None],
+    ) -> None:
+        self._settings = settings
+        self._topic = topic
+        self._on_record = on_record
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.caught_up = asyncio.Event()
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        await start_with_retry(consumer.start, f"reader of {self._topic}")
+        partitions = consumer.partitions_for_topic(self._topic)
+        while not partitions:
+            await asyncio.sleep(0.2)
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(self._topic)
+        assigned = [TopicPartition(self._topic, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._run(assigned), name=f"read {self._topic}")
+
+    async def _run(self, assigned: list[TopicPartition]) -> None:
+        assert self._consumer is not None
+        end = await self._consumer.end_offsets(assigned)
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=500, max_records=5000)
+            for records in batch.values():
+                for record in records:
+                    self._on_record(record.key, record.value)
+            if not self.caught_up.is_set() and all(
+                await asyncio.gather(*(self._at_least(tp, end[tp]) for tp in assigned))
+            ):
+                self.caught_up.set()
+
+    async def _at_least(self, tp: TopicPartition, offset: int) -> bool:
+        assert self._consumer is not None
+        return bool(await self._consumer.position(tp) >= offset)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        if self._consumer:
+            await self._consumer.stop()

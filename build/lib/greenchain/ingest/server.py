@@ -1,0 +1,287 @@
+"""The IngestService: declarations in, durable Kafka records out, one result per declaration."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import grpc
+from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
+
+from greenchain.common import topics
+from greenchain.common.auth import Principal, TokenStore, authenticate, load_store
+from greenchain.common.config import Settings
+from greenchain.common.grpc_server import (
+    Context,
+    abort,
+    abort_invalid,
+    add_health_and_reflection,
+    bind,
+    make_server,
+    set_serving,
+)
+from greenchain.common.kafka import CompactedTopicReader, durable_producer, start_with_retry
+from greenchain.common.telemetry import inject_headers
+from greenchain.ingest.validation import validate_declaration, validate_supplier
+from greenchain.v1 import declaration_pb2, ingest_pb2, ingest_pb2_grpc, supplier_pb2
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("greenchain.ingest")
+
+SERVICE_NAME = ingest_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name
+_UNAVAILABLE = grpc.StatusCode.UNAVAILABLE.value[0]
+_INVALID = grpc.StatusCode.INVALID_ARGUMENT.value[0]
+_DENIED = grpc.StatusCode.PERMISSION_DENIED.value[0]
+
+
+class KafkaUnavailable(Exception):
+    """Kafka did not acknowledge a record in time: nothing may be acknowledged to the client."""
+
+
+@dataclass
+class _Pending:
+    sequence: int
+    declaration_id: str
+    delivery: asyncio.Future[object] | None = None
+    rejected: ingest_pb2.Rejected | None = None
+
+
+class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
+    def __init__(self, settings: Settings, tokens: TokenStore | None) -> None:
+        self.settings = settings
+        self.tokens = tokens
+        self.declarations_topic = settings.topic(topics.DECLARATIONS)
+        self.suppliers_topic = settings.topic(topics.SUPPLIERS)
+        self.registry: dict[str, supplier_pb2.Supplier] = {}
+        self.producer: AIOKafkaProducer = durable_producer(settings, "greenchain-ingest")
+        self._reader = CompactedTopicReader(settings, self.suppliers_topic, self._on_supplier)
+        self.send_timeout = 15.0
+
+    # Lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await start_with_retry(self.producer.start, "ingest producer")
+        await self._reader.start()
+        await self._reader.caught_up.wait()
+
+    async def stop(self) -> None:
+        await self._reader.stop()
+        await self.producer.stop()
+
+    def _on_supplier(self, key: bytes, value: bytes | None) -> None:
+        if value is None:
+            self.registry.pop(key.decode(), None)
+            return
+        try:
+            supplier = supplier_pb2.Supplier.FromString(value)
+        except Exception:
+            log.warning("skipping undecodable registry record %r", key)
+            return
+        self.registry[supplier.supplier_id] = supplier
+
+    # Kafka --------------------------------------------------------------------------------
+
+    async def _enqueue(self, decl: declaration_pb2.Declaration) -> asyncio.Future[object]:
+        """Hands the record to the producer; the returned future resolves when Kafka acked it."""
+        with tracer.start_as_current_span(
+            f"send {self.declarations_topic}",
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "greenchain.declaration_id": decl.declaration_id,
+            },
+        ):
+            headers = inject_headers([("declaration_id", decl.declaration_id.encode())])
+            try:
+                async with asyncio.timeout(self.send_timeout):
+                    delivery: asyncio.Future[object] = await self.producer.send(
+                        self.declarations_topic,
+                        value=decl.SerializeToString(),
+                        key=decl.supplier_id.encode(),
+                        headers=headers,
+                    )
+            except Exception as exc:
+                raise KafkaUnavailable(str(exc) or type(exc).__name__) from exc
+            return delivery
+
+    async def _acked(self, delivery: asyncio.Future[object]) -> ingest_pb2.Accepted:
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                metadata = await delivery
+        except Exception as exc:
+            raise KafkaUnavailable(str(exc) or type(exc).__name__) from exc
+        return ingest_pb2.Accepted(
+            topic=metadata.topic,  # type: ignore[attr-defined]
+            partition=metadata.partition,  # type: ignore[attr-defined]
+            offset=metadata.offset,  # type: ignore[attr-defined]
+        )
+
+    # Checks -------------------------------------------------------------------------------
+
+    def _check(
+        self, decl: declaration_pb2.Declaration, principal: Principal
+    ) -> ingest_pb2.Rejected | None:
+        if principal.kind == "chain" or (
+            principal.kind == "supplier" and principal.id != decl.supplier_id
+        ):
+            return ingest_pb2.Rejected(
+                code=_DENIED,
+                message=f"{principal} may not post declarations for supplier {decl.supplier_id!r}",
+            )
+        violations = validate_declaration(decl, self.registry)
+        if violations:
+            return ingest_pb2.Rejected(
+                code=_INVALID,
+                message=f"invalid declaration: {len(violations)} field(s)",
+                violations=[
+                    ingest_pb2.FieldViolation(field=f, description=d) for f, d in violations
+                ],
+            )
+        return None
+
+    # RPCs ---------------------------------------------------------------------------------
+
+    async def SubmitDeclaration(
+        self, request: declaration_pb2.Declaration, context: Context
+    ) -> ingest_pb2.SubmitResult:
+        principal = await authenticate(self.tokens, context)
+        rejected = self._check(request, principal)
+        if rejected is not None:
+            if rejected.code == _DENIED:
+                await abort(context, grpc.StatusCode.PERMISSION_DENIED, rejected.message)
+            await abort_invalid(
+                context, rejected.message, [(v.field, v.description) for v in rejected.violations]
+            )
+        try:
+            accepted = await self._acked(await self._enqueue(request))
+        except KafkaUnavailable as exc:
+            await abort(context, grpc.StatusCode.UNAVAILABLE, f"not stored, retry: {exc}")
+        return ingest_pb2.SubmitResult(declaration_id=request.declaration_id, accepted=accepted)
+
+    async def StreamDeclarations(
+        self,
+        request_iterator: AsyncIterator[declaration_pb2.Declaration],
+        context: Context,
+    ) -> AsyncIterator[ingest_pb2.SubmitResult]:
+        principal = await authenticate(self.tokens, context)
+        # Bounded: when max_in_flight results are pending, the reader stops reading and gRPC
+        # flow control slows the client down.
+        pending: asyncio.Queue[_Pending | None] = asyncio.Queue(self.settings.ingest_max_in_flight)
+        too_long = asyncio.Event()
+
+        async def read() -> None:
+            sequence = 0
+            async for decl in request_iterator:
+                if sequence >= self.settings.ingest_max_stream_length:
+                    too_long.set()
+                    break
+                item = _Pending(
+                    sequence, decl.declaration_id, rejected=self._check(decl, principal)
+                )
+                if item.rejected is None:
+                    try:
+                        item.delivery = await self._enqueue(decl)
+                    except KafkaUnavailable as exc:
+                        item.rejected = ingest_pb2.Rejected(
+                            code=_UNAVAILABLE, message=f"not stored, retry: {exc}"
+                        )
+                await pending.put(item)
+                sequence += 1
+            await pending.put(None)
+
+        reader = asyncio.create_task(read())
+        try:
+            while (item := await pending.get()) is not None:
+                result = ingest_pb2.SubmitResult(
+                    declaration_id=item.declaration_id, sequence=item.sequence
+                )
+                if item.delivery is not None:
+                    try:
+                        result.accepted.CopyFrom(await self._acked(item.delivery))
+                    except KafkaUnavailable as exc:
+                        result.rejected.CopyFrom(
+                            ingest_pb2.Rejected(
+                                code=_UNAVAILABLE, message=f"not stored, retry: {exc}"
+                            )
+                        )
+                else:
+                    assert item.rejected is not None
+                    result.rejected.CopyFrom(item.rejected)
+                yield result
+            await reader  # surfaces a failure of the request stream
+            if too_long.is_set():
+                await abort(
+                    context,
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"a stream carries at most {self.settings.ingest_max_stream_length} "
+                    "declarations; open a new stream for the rest",
+                )
+        finally:
+            reader.cancel()
+
+    async def UpsertSupplier(
+        self, request: supplier_pb2.Supplier, context: Context
+    ) -> ingest_pb2.UpsertSupplierResponse:
+        principal = await authenticate(self.tokens, context)
+        if not principal.is_admin:
+            await abort(
+                context, grpc.StatusCode.PERMISSION_DENIED, "only admin may edit the registry"
+            )
+        violations = validate_supplier(request)
+        if violations:
+            await abort_invalid(
+                context, f"invalid supplier: {len(violations)} field(s)", violations
+            )
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                metadata = await self.producer.send_and_wait(
+                    self.suppliers_topic,
+                    value=request.SerializeToString(),
+                    key=request.supplier_id.encode(),
+                    headers=inject_headers(),
+                )
+        except Exception as exc:
+            await abort(context, grpc.StatusCode.UNAVAILABLE, f"not stored, retry: {exc}")
+        self.registry[request.supplier_id] = request
+        return ingest_pb2.UpsertSupplierResponse(
+            accepted=ingest_pb2.Accepted(
+                topic=metadata.topic, partition=metadata.partition, offset=metadata.offset
+            )
+        )
+
+
+class IngestServer:
+    """The ingest gRPC server with its Kafka clients; ``async with`` runs it."""
+
+    def __init__(self, settings: Settings, listen: str | None = None) -> None:
+        self.settings = settings
+        self.servicer = IngestServicer(settings, load_store(settings.tokens_file))
+        if self.servicer.tokens is None:
+            log.warning("no tokens file: authentication is OFF (every caller is admin)")
+        self.server = make_server(settings)
+        ingest_pb2_grpc.add_IngestServiceServicer_to_server(self.servicer, self.server)
+        self.health = add_health_and_reflection(self.server, [SERVICE_NAME])
+        self.port = bind(self.server, listen or settings.ingest_listen, settings)
+
+    async def start(self) -> None:
+        await self.server.start()  # health answers NOT_SERVING until Kafka is there
+        await start_with_retry(
+            lambda: asyncio.to_thread(topics.ensure_topics, self.settings), "ingest topics"
+        )
+        await self.servicer.start()
+        await set_serving(self.health, [SERVICE_NAME], True)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        await set_serving(self.health, [SERVICE_NAME], False)
+        await self.server.stop(grace)
+        await self.servicer.stop()
+
+    async def __aenter__(self) -> IngestServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

@@ -1,0 +1,241 @@
+"""Validation of declarations and registry entries: every problem, with its field path.
+
+Pure functions (no I/O) so that the rules are testable one by one; the server turns the
+violations into INVALID_ARGUMENT with google.rpc.BadRequest details.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from greenchain.common.grpc_server import Violation
+from greenchain.v1 import declaration_pb2 as d
+from greenchain.v1 import supplier_pb2
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+SUPPLIER_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+SECTOR_PATTERN = re.compile(r"^C(1[3-9]|[2-3][0-9]|4[0-3])$")  # GB/T 4754 manufacturing divisions
+OLDEST_YEAR_SPAN = 10
+"""Periods more than this many years back are rejected as absurdly old."""
+
+# Largest plausible monthly value per site, per unit: far above any real factory, far below
+# the float noise and unit mix-ups (kWh sent as Wh, CNY as fen) they are meant to catch.
+MAX_MONTHLY = {
+    "tco2e": 1e8,  # the largest steel plants emit ~1e7 t a year
+    "kwh": 1e11,
+    "m3": 1e10,
+    "t": 1e9,
+    "gj": 1e9,
+    "cny": 1e12,
+    "volume": 1e12,
+}
+
+Registry = Mapping[str, supplier_pb2.Supplier]
+
+
+def _quantity(out: list[Violation], path: str, value: float, unit: str) -> None:
+    if not math.isfinite(value):
+        out.append((path, f"must be a finite number, got {value}"))
+    elif value < 0:
+        out.append((path, f"must not be negative, got {value}"))
+    elif value > MAX_MONTHLY[unit]:
+        out.append(
+            (path, f"{value:g} is implausibly large (limit {MAX_MONTHLY[unit]:g}); check units")
+        )
+
+
+def _share(out: list[Violation], path: str, value: float) -> None:
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        out.append((path, f"must be a share between 0 and 1, got {value}"))
+
+
+def _not_more_than(
+    out: list[Violation], part_path: str, part: float, whole_path: str, whole: float
+) -> None:
+    if math.isfinite(part) and math.isfinite(whole) and part > whole * (1 + 1e-9):
+        out.append((part_path, f"{part:g} exceeds {whole_path} ({whole:g})"))
+
+
+def _period(out: list[Violation], period: d.Period, now: datetime) -> None:
+    if not 1 <= period.month <= 12:
+        out.append(("period.month", f"must be 1..12, got {period.month}"))
+        return
+    if (period.year, period.month) > (now.year, now.month):
+        out.append(("period", f"{period.year}-{period.month:02d} is in the future"))
+    elif period.year < now.year - OLDEST_YEAR_SPAN:
+        out.append(("period.year", f"{period.year} is more than {OLDEST_YEAR_SPAN} years ago"))
+
+
+def _emissions(out: list[Violation], body: d.EmissionsBody) -> None:
+    p = "emissions."
+    _quantity(out, p + "scope1_tco2e", body.scope1_tco2e, "tco2e")
+    _quantity(out, p + "scope2_location_tco2e", body.scope2_location_tco2e, "tco2e")
+    _quantity(out, p + "scope2_market_tco2e", body.scope2_market_tco2e, "tco2e")
+    if body.HasField("scope3_tco2e"):
+        _quantity(out, p + "scope3_tco2e", body.scope3_tco2e, "tco2e")
+    _quantity(out, p + "output_value_cny", body.output_value_cny, "cny")
+    _quantity(out, p + "production_volume", body.production_volume, "volume")
+    if body.production_volume > 0 and not body.production_unit.strip():
+        out.append((p + "production_unit", "required when production_volume is set"))
+
+
+def _energy(out: list[Violation], body: d.EnergyBody) -> None:
+    p = "energy."
+    for name, unit in (
+        ("electricity_kwh", "kwh"),
+        ("renewable_onsite_kwh", "kwh"),
+        ("renewable_certificates_kwh", "kwh"),
+        ("renewable_ppa_kwh", "kwh"),
+        ("natural_gas_m3", "m3"),
+        ("coal_t", "t"),
+        ("oil_products_t", "t"),
+        ("purchased_heat_gj", "gj"),
+    ):
+        _quantity(out, p + name, getattr(body, name), unit)
+    renewable = body.renewable_onsite_kwh + body.renewable_certificates_kwh + body.renewable_ppa_kwh
+    if math.isfinite(renewable) and renewable > body.electricity_kwh * (1 + 1e-9):
+        # Name the largest part: the likeliest culprit (e.g. MWh sent as kWh).
+        field = p + max(
+            ("renewable_onsite_kwh", "renewable_certificates_kwh", "renewable_ppa_kwh"),
+            key=lambda name: float(getattr(body, name)),
+        )
+        out.append(
+            (
+                field,
+                f"renewable electricity ({renewable:g} kWh: on-site + certificates + PPA) exceeds "
+                f"energy.electricity_kwh ({body.electricity_kwh:g} kWh)",
+            )
+        )
+
+
+def _circularity(out: list[Violation], body: d.CircularityBody) -> None:
+    p = "circularity."
+    for name, unit in (
+        ("raw_material_input_t", "t"),
+        ("recycled_input_t", "t"),
+        ("solid_waste_generated_t", "t"),
+        ("solid_waste_utilised_t", "t"),
+        ("hazardous_waste_t", "t"),
+        ("water_withdrawn_m3", "m3"),
+        ("water_reused_m3", "m3"),
+    ):
+        _quantity(out, p + name, getattr(body, name), unit)
+    _not_more_than(
+        out,
+        p + "recycled_input_t",
+        body.recycled_input_t,
+        p + "raw_material_input_t",
+        body.raw_material_input_t,
+    )
+    _not_more_than(
+        out,
+        p + "solid_waste_utilised_t",
+        body.solid_waste_utilised_t,
+        p + "solid_waste_generated_t",
+        body.solid_waste_generated_t,
+    )
+    _not_more_than(
+        out,
+        p + "water_reused_m3",
+        body.water_reused_m3,
+        p + "water_withdrawn_m3",
+        body.water_withdrawn_m3,
+    )
+
+
+def _product_footprint(out: list[Violation], body: d.ProductFootprintBody) -> None:
+    p = "product_footprint."
+    if not body.product_id.strip():
+        out.append((p + "product_id", "required"))
+    if not body.declared_unit.strip():
+        out.append((p + "declared_unit", "required (e.g. kilogram, piece)"))
+    if not math.isfinite(body.declared_unit_amount) or body.declared_unit_amount <= 0:
+        out.append((p + "declared_unit_amount", "must be a positive number"))
+    _quantity(out, p + "pcf_excluding_biogenic_kgco2e", body.pcf_excluding_biogenic_kgco2e, "t")
+    # Biogenic uptake may make the including-biogenic figure negative; it must still be finite.
+    if not math.isfinite(body.pcf_including_biogenic_kgco2e):
+        out.append((p + "pcf_including_biogenic_kgco2e", "must be a finite number"))
+    _share(out, p + "primary_data_share", body.primary_data_share)
+    _share(out, p + "output_value_share", body.output_value_share)
+    start, end = body.reference_period_start, body.reference_period_end
+    if not body.HasField("reference_period_start") or not body.HasField("reference_period_end"):
+        out.append((p + "reference_period_start", "reference period start and end are required"))
+    elif (start.seconds, start.nanos) >= (end.seconds, end.nanos):
+        out.append((p + "reference_period_end", "must be after reference_period_start"))
+
+
+def validate_declaration(
+    decl: d.Declaration, registry: Registry | None, now: datetime | None = None
+) -> list[Violation]:
+    """Every violation in ``decl`` ([] = valid). ``registry`` None skips the registry checks."""
+    now = now or datetime.now(UTC)
+    out: list[Violation] = []
+    if not ID_PATTERN.match(decl.declaration_id):
+        out.append(("declaration_id", "required: 1..128 characters of A-Z a-z 0-9 . _ : -"))
+    if not SUPPLIER_ID_PATTERN.match(decl.supplier_id):
+        out.append(("supplier_id", "required: 1..64 characters of A-Z a-z 0-9 . _ : -"))
+    elif registry is not None:
+        supplier = registry.get(decl.supplier_id)
+        if supplier is None:
+            out.append(("supplier_id", f"unknown supplier {decl.supplier_id!r}; register it first"))
+        elif decl.site_id not in {site.site_id for site in supplier.sites}:
+            out.append(("site_id", f"{decl.site_id!r} is not a site of {decl.supplier_id!r}"))
+    if not decl.site_id:
+        out.append(("site_id", "required"))
+    if not decl.HasField("period"):
+        out.append(("period", "required"))
+    else:
+        _period(out, decl.period, now)
+    if not decl.HasField("submitted_at"):
+        out.append(("submitted_at", "required"))
+    elif decl.submitted_at.seconds > now.timestamp() + 86_400:
+        out.append(("submitted_at", "is more than a day in the future"))
+    if not decl.source.strip() or len(decl.source) > 200:
+        out.append(("source", "required: the producing system, at most 200 characters"))
+    level = decl.assurance.level
+    if level not in (d.ASSURANCE_LEVEL_SELF_DECLARED, d.ASSURANCE_LEVEL_THIRD_PARTY_VERIFIED):
+        out.append(("assurance.level", "required: SELF_DECLARED or THIRD_PARTY_VERIFIED"))
+    elif level == d.ASSURANCE_LEVEL_THIRD_PARTY_VERIFIED and not decl.assurance.verifier.strip():
+        out.append(("assurance.verifier", "required when the declaration is third-party verified"))
+    kind = decl.WhichOneof("body")
+    if kind is None:
+        out.append(("body", "one of emissions, energy, circularity, product_footprint is required"))
+    elif kind == "emissions":
+        _emissions(out, decl.emissions)
+    elif kind == "energy":
+        _energy(out, decl.energy)
+    elif kind == "circularity":
+        _circularity(out, decl.circularity)
+    else:
+        _product_footprint(out, decl.product_footprint)
+    return out
+
+
+def validate_supplier(supplier: supplier_pb2.Supplier) -> list[Violation]:
+    """Every violation in a registry entry ([] = valid)."""
+    out: list[Violation] = []
+    if not SUPPLIER_ID_PATTERN.match(supplier.supplier_id):
+        out.append(("supplier_id", "required: 1..64 characters of A-Z a-z 0-9 . _ : -"))
+    if not supplier.name.strip():
+        out.append(("name", "required"))
+    if not SECTOR_PATTERN.match(supplier.sector_code):
+        out.append(("sector_code", "a GB/T 4754 manufacturing division, C13..C43"))
+    if not supplier.sites:
+        out.append(("sites", "at least one site is required"))
+    seen: set[str] = set()
+    for i, site in enumerate(supplier.sites):
+        if not ID_PATTERN.match(site.site_id) or site.site_id in seen:
+            out.append((f"sites[{i}].site_id", "required and unique within the supplier"))
+        seen.add(site.site_id)
+        if not math.isfinite(site.land_area_m2) or site.land_area_m2 <= 0:
+            out.append((f"sites[{i}].land_area_m2", "must be a positive area in m2"))
+    for i, chain in enumerate(supplier.chain_ids):
+        if not SUPPLIER_ID_PATTERN.match(chain):
+            out.append((f"chain_ids[{i}]", "1..64 characters of A-Z a-z 0-9 . _ : -"))
+    value = supplier.annual_output_value_cny
+    if not math.isfinite(value) or value < 0 or value > 12 * MAX_MONTHLY["cny"]:
+        out.append(("annual_output_value_cny", "must be a non-negative plausible CNY amount"))
+    return out

@@ -1,0 +1,2 @@
+"""Ledger: every rating in an append-only, hash-chained store (SQLite), served over gRPC to
+chain leaders and suppliers (``LedgerService``)."""

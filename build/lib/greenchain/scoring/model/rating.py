@@ -1,0 +1,399 @@
+"""The green rating as polars transformations (pure: frames in, frames out, no I/O).
+
+    declarations ──supplier_indicators──► one row per supplier: window, coverage, indicator values
+    population   ──benchmarks──────────► per sector: benchmark / leading value of each indicator
+    both         ──score───────────────► points, category scores, total, tier, grade
+
+docs/methodology.md states every formula; the worked example there is a test.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from greenchain.scoring.model.methodology import CATEGORIES, Methodology
+
+# Input schemas ---------------------------------------------------------------------------------
+
+DECLARATION_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "supplier_id": pl.Utf8,
+    "site_id": pl.Utf8,
+    "period": pl.Int32,  # months since year 0: year * 12 + month - 1
+    "kind": pl.Utf8,  # emissions | energy | circularity | product_footprint
+    "declaration_id": pl.Utf8,
+    "verified": pl.Boolean,
+    # emissions
+    "scope1_tco2e": pl.Float64,
+    "scope2_market_tco2e": pl.Float64,
+    "output_value_cny": pl.Float64,
+    # energy
+    "electricity_kwh": pl.Float64,
+    "renewable_kwh": pl.Float64,  # on-site + certificates + PPA
+    "natural_gas_m3": pl.Float64,
+    "coal_t": pl.Float64,
+    "oil_products_t": pl.Float64,
+    "purchased_heat_gj": pl.Float64,
+    "grid_region": pl.Utf8,
+    # circularity
+    "raw_material_input_t": pl.Float64,
+    "recycled_input_t": pl.Float64,
+    "solid_waste_generated_t": pl.Float64,
+    "solid_waste_utilised_t": pl.Float64,
+    "hazardous_waste_t": pl.Float64,
+    "water_withdrawn_m3": pl.Float64,
+    "water_reused_m3": pl.Float64,
+    # product footprint
+    "product_id": pl.Utf8,
+    "primary_data_share": pl.Float64,
+    "output_value_share": pl.Float64,
+}
+
+SUPPLIER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "supplier_id": pl.Utf8,
+    "supplier_name": pl.Utf8,
+    "sector_code": pl.Utf8,
+    "region": pl.Utf8,
+    "land_area_m2": pl.Float64,
+    "chain_ids": pl.List(pl.Utf8),
+}
+
+INSUFFICIENT = "insufficient_data"
+
+
+def empty_declarations() -> pl.DataFrame:
+    return pl.DataFrame(schema=DECLARATION_SCHEMA)
+
+
+def _sum(column: str, kind: str) -> pl.Expr:
+    return pl.col(column).filter(pl.col("kind") == kind).fill_null(0.0).sum()
+
+
+# 1. Indicators per supplier ---------------------------------------------------------------------
+
+
+def supplier_indicators(
+    declarations: pl.DataFrame, suppliers: pl.DataFrame, m: Methodology
+) -> pl.DataFrame:
+    """One row per supplier with declarations: window, coverage, every indicator's value."""
+    f = m.factors
+    grid_by_region = {
+        str(k): float(v) for k, v in (f.get("grid_tco2_per_mwh_by_region") or {}).items()
+    }
+    decl = declarations.lazy()
+    window_end = decl.group_by("supplier_id").agg(pl.col("period").max().alias("window_end"))
+    in_window = (
+        decl.join(window_end, on="supplier_id")
+        .filter(pl.col("period") > pl.col("window_end") - m.window_months)
+        .with_columns(
+            grid_factor=pl.col("grid_region")
+            .replace_strict(grid_by_region, default=f["grid_tco2_per_mwh"], return_dtype=pl.Float64)
+            .fill_null(f["grid_tco2_per_mwh"])
+        )
+    )
+    # A month counts when the supplier declared both emissions (output value) and energy for it.
+    months = (
+        in_window.filter(pl.col("kind").is_in(["emissions", "energy"]))
+        .group_by("supplier_id", "period")
+        .agg(pl.col("kind").n_unique().alias("kinds"))
+        .filter(pl.col("kinds") == 2)
+        .group_by("supplier_id")
+        .agg(pl.len().cast(pl.Int32).alias("months_present"))
+    )
+    emission_months = (
+        in_window.filter(pl.col("kind") == "emissions")
+        .group_by("supplier_id")
+        .agg(pl.col("period").n_unique().alias("emission_months"))
+    )
+    # Latest footprint per product in the window: coverage and primary-data share.
+    products = (
+        in_window.filter(pl.col("kind") == "product_footprint")
+        .sort("period")
+        .group_by("supplier_id", "product_id")
+        .agg(pl.col("output_value_share").last(), pl.col("primary_data_share").last())
+        .group_by("supplier_id")
+        .agg(
+            pl.col("output_value_share").sum().clip(upper_bound=1.0).alias("pcf_coverage"),
+            (
+                (pl.col("primary_data_share") * pl.col("output_value_share")).sum()
+                / pl.col("output_value_share").sum()
+            ).alias("pcf_primary_data_share"),
+        )
+    )
+    electricity_mwh = _sum("electricity_kwh", "energy") / 1000
+    grid_mwh = (
+        (pl.col("electricity_kwh") - pl.col("renewable_kwh")).clip(lower_bound=0.0) / 1000
+    ).filter(pl.col("kind") == "energy")
+    totals = in_window.group_by("supplier_id").agg(
+        pl.col("window_end").first(),
+        pl.col("declaration_id").sort().alias("declaration_ids"),
+        pl.len().cast(pl.Int32).alias("declarations_used"),
+        pl.col("verified").mean().alias("verified_share"),
+        _sum("output_value_cny", "emissions").alias("output_window_cny"),
+        (
+            electricity_mwh * f["electricity_tce_per_mwh"]
+            + _sum("natural_gas_m3", "energy") / 1000 * f["natural_gas_tce_per_1000m3"]
+            + _sum("coal_t", "energy") * f["raw_coal_tce_per_t"]
+            + _sum("oil_products_t", "energy") * f["oil_products_tce_per_t"]
+            + _sum("purchased_heat_gj", "energy") * f["heat_tce_per_gj"]
+        ).alias("energy_tce"),
+        (
+            _sum("scope1_tco2e", "emissions")
+            + (
+                grid_mwh.fill_null(0.0) * pl.col("grid_factor").filter(pl.col("kind") == "energy")
+            ).sum()
+        ).alias("carbon_tco2e"),
+        (_sum("renewable_kwh", "energy") / _sum("electricity_kwh", "energy")).alias(
+            "renewable_share"
+        ),
+        _sum("water_withdrawn_m3", "circularity").alias("water_m3"),
+        (_sum("water_reused_m3", "circularity") / _sum("water_withdrawn_m3", "circularity")).alias(
+            "water_reuse_rate"
+        ),
+        (
+            _sum("solid_waste_utilised_t", "circularity")
+            / _sum("solid_waste_generated_t", "circularity")
+        ).alias("solid_waste_utilisation"),
+        (
+            _sum("recycled_input_t", "circularity") / _sum("raw_material_input_t", "circularity")
+        ).alias("recycled_input_share"),
+        _sum("hazardous_waste_t", "circularity").alias("hazardous_t"),
+        (pl.col("kind") == "circularity").any().alias("has_circularity"),
+        (pl.col("kind") == "energy").any().alias("has_energy"),
+    )
+    output_10k = pl.col("output_window_cny") / 1e4
+
+    def per_output(column: str) -> pl.Expr:
+        return pl.when(output_10k > 0).then(pl.col(column) / output_10k)
+
+    def nan_to_null(column: str) -> pl.Expr:  # 0/0 -> no value, not NaN
+        return pl.col(column).fill_nan(None)
+
+    frame = (
+        totals.join(months, on="supplier_id", how="left")
+        .join(emission_months, on="supplier_id", how="left")
+        .join(products, on="supplier_id", how="left")
+        .join(suppliers.lazy(), on="supplier_id", how="left")
+        .with_columns(
+            pl.col("months_present").fill_null(0),
+            pl.col("pcf_coverage").fill_null(0.0),
+            pl.col("pcf_primary_data_share").fill_null(0.0),
+            # annualised output value (CNY) from the months with an emissions declaration
+            (pl.col("output_window_cny") * 12 / pl.col("emission_months"))
+            .fill_null(0.0)
+            .alias("output_value_cny"),
+        )
+        .with_columns(
+            per_output("energy_tce").alias("energy_intensity"),
+            per_output("carbon_tco2e").alias("carbon_intensity"),
+            pl.when(pl.col("has_circularity"))
+            .then(per_output("water_m3"))
+            .alias("water_intensity"),
+            pl.when(pl.col("has_circularity"))
+            .then(per_output("hazardous_t"))
+            .alias("hazardous_waste_intensity"),
+            pl.when(pl.col("land_area_m2") > 0)
+            .then(pl.col("output_value_cny") / 1e4 / pl.col("land_area_m2"))
+            .alias("land_output"),
+            *(
+                nan_to_null(c).alias(c)
+                for c in (
+                    "renewable_share",
+                    "water_reuse_rate",
+                    "solid_waste_utilisation",
+                    "recycled_input_share",
+                )
+            ),
+        )
+        .with_columns(
+            pl.concat_list(
+                pl.when(pl.col("sector_code").is_null()).then(
+                    pl.lit("supplier is not in the registry")
+                ),
+                pl.when(pl.col("months_present") < m.min_months).then(
+                    pl.format(
+                        "{} month(s) with emissions and energy data; at least {} needed",
+                        pl.col("months_present"),
+                        pl.lit(m.min_months),
+                    )
+                ),
+                pl.when(pl.col("output_value_cny") <= 0).then(pl.lit("no output value declared")),
+            )
+            .list.drop_nulls()
+            .alias("insufficient_reasons")
+        )
+        .with_columns(
+            (pl.col("window_end") - (m.window_months - 1)).alias("window_start"),
+            (pl.col("insufficient_reasons").list.len() > 0).alias("insufficient"),
+        )
+    )
+    keep = [
+        "supplier_id",
+        "supplier_name",
+        "sector_code",
+        "chain_ids",
+        "window_start",
+        "window_end",
+        "months_present",
+        "verified_share",
+        "declarations_used",
+        "declaration_ids",
+        "output_value_cny",
+        "insufficient",
+        "insufficient_reasons",
+        *(i.name for i in m.indicators),
+    ]
+    return frame.select(keep).sort("supplier_id").collect()
+
+
+# 2. Benchmarks -----------------------------------------------------------------------------------
+
+SOURCE_TABLE, SOURCE_POPULATION = "sector_table", "population"
+
+
+def benchmarks(population: pl.DataFrame, m: Methodology) -> pl.DataFrame:
+    """Per sector present in ``population`` (supplier_indicators of everyone): for each indicator
+    ``<name>__benchmark``, ``<name>__leading`` and ``<name>__source``."""
+    rated = population.filter(~pl.col("insufficient"))
+
+    def stats(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+        aggs: list[pl.Expr] = []
+        for ind in m.indicators:
+            best_q = 0.05 if ind.lower_is_better else 0.95
+            values = pl.col(ind.name).drop_nulls()
+            aggs += [
+                values.median().alias(f"{ind.name}__pop_benchmark"),
+                values.quantile(best_q, interpolation="linear").alias(f"{ind.name}__pop_leading"),
+                values.len().alias(f"{ind.name}__pop_n"),
+            ]
+        return frame.group_by(by).agg(aggs) if by else frame.select(aggs)
+
+    sectors = population.select(pl.col("sector_code").drop_nulls().unique().sort())
+    by_sector = sectors.join(stats(rated, ["sector_code"]), on="sector_code", how="left")
+    pooled = stats(rated, []).row(0, named=True) if rated.height else {}
+    rows: list[dict[str, object]] = []
+    for sector_row in by_sector.iter_rows(named=True):
+        sector = sector_row["sector_code"]
+        row: dict[str, object] = {"sector_code": sector}
+        for ind in m.indicators:
+            configured = m.sectors.get(sector, {}).get(ind.name) or m.defaults.get(ind.name)
+            name = ind.name
+            value: tuple[float | None, float | None, str | None]
+            if configured:
+                value = (float(configured["benchmark"]), float(configured["leading"]), SOURCE_TABLE)
+            elif (sector_row.get(f"{name}__pop_n") or 0) >= m.min_population:
+                value = (
+                    sector_row[f"{name}__pop_benchmark"],
+                    sector_row[f"{name}__pop_leading"],
+                    SOURCE_POPULATION,
+                )
+            elif (pooled.get(f"{name}__pop_n") or 0) >= m.min_population:
+                value = (
+                    pooled[f"{name}__pop_benchmark"],
+                    pooled[f"{name}__pop_leading"],
+                    SOURCE_POPULATION,
+                )
+            else:
+                value = (None, None, None)
+            row[f"{name}__benchmark"], row[f"{name}__leading"], row[f"{name}__source"] = value
+        rows.append(row)
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {"sector_code": pl.Utf8}
+    for ind in m.indicators:
+        schema |= {
+            f"{ind.name}__benchmark": pl.Float64,
+            f"{ind.name}__leading": pl.Float64,
+            f"{ind.name}__source": pl.Utf8,
+        }
+    return pl.DataFrame(rows, schema=schema)
+
+
+# 3. Points, total, tier, grade --------------------------------------------------------------------
+
+
+def _fraction(
+    value: pl.Expr, benchmark: pl.Expr, leading: pl.Expr, lower_is_better: bool
+) -> pl.Expr:
+    """Linear from benchmark (0) to leading (1), clamped; 0 without a value or benchmark."""
+    at_least_leading = value <= leading if lower_is_better else value >= leading
+    return (
+        pl.when(value.is_null() | benchmark.is_null() | leading.is_null())
+        .then(0.0)
+        .when(benchmark == leading)
+        .then(pl.when(at_least_leading).then(1.0).otherwise(0.0))
+        .otherwise(((value - benchmark) / (leading - benchmark)).clip(0.0, 1.0))
+    )
+
+
+def score(indicators: pl.DataFrame, bench: pl.DataFrame, m: Methodology) -> pl.DataFrame:
+    """Adds ``<indicator>__points``, ``<category>__points``, ``total_score``, ``readiness_tier``,
+    ``zero_carbon_candidate`` and ``grade`` (within sector) to ``indicators``."""
+    frame = indicators.join(bench, on="sector_code", how="left")
+    frame = frame.with_columns(
+        (
+            _fraction(
+                pl.col(i.name),
+                pl.col(f"{i.name}__benchmark"),
+                pl.col(f"{i.name}__leading"),
+                i.lower_is_better,
+            )
+            * i.max_points
+        ).alias(f"{i.name}__points")
+        for i in m.indicators
+    )
+    frame = frame.with_columns(
+        pl.sum_horizontal(
+            [pl.col(f"{i.name}__points") for i in m.indicators if i.category == c]
+        ).alias(f"{c}__points")
+        for c in CATEGORIES
+    ).with_columns(
+        pl.when(pl.col("insufficient"))
+        .then(0.0)
+        .otherwise(pl.sum_horizontal([pl.col(f"{c}__points") for c in CATEGORIES]))
+        .round(4)
+        .alias("total_score")
+    )
+    tier = pl.lit("not_yet")
+    for t in reversed(m.tiers):  # lowest first, so the best matching tier is applied last
+        tier = (
+            pl.when(
+                (pl.col("total_score") >= t.min_score)
+                & (pl.col("verified_share") >= t.min_verified_share)
+            )
+            .then(pl.lit(t.name))
+            .otherwise(tier)
+        )
+    frame = frame.with_columns(
+        pl.when(pl.col("insufficient"))
+        .then(pl.lit("not_yet"))
+        .otherwise(tier)
+        .alias("readiness_tier")
+    )
+    zero_carbon = (pl.col("readiness_tier") == "national") & (
+        pl.col("renewable_share").fill_null(0.0) >= m.zero_carbon_min_renewable_share
+    )
+    if m.zero_carbon_needs_leading_carbon:
+        zero_carbon &= pl.col("carbon_intensity") <= pl.col("carbon_intensity__leading")
+    frame = frame.with_columns(zero_carbon.fill_null(False).alias("zero_carbon_candidate"))
+    return grade(frame, m)
+
+
+def grade(frame: pl.DataFrame, m: Methodology) -> pl.DataFrame:
+    """Grade within sector by total score: A+ the top 5 %, A the next 35 %, B the rest."""
+    rated = ~pl.col("insufficient")
+    rank = pl.col("total_score").rank("min", descending=True).over("sector_code", "insufficient")
+    n = pl.len().over("sector_code", "insufficient")
+    return frame.with_columns(
+        pl.when(~rated)
+        .then(pl.lit(INSUFFICIENT))
+        .when(rank <= (n * m.a_plus_top_share).ceil())
+        .then(pl.lit("a_plus"))
+        .when(rank <= (n * m.a_top_share).ceil())
+        .then(pl.lit("a"))
+        .otherwise(pl.lit("b"))
+        .alias("grade")
+    )
+
+
+def rate(declarations: pl.DataFrame, suppliers: pl.DataFrame, m: Methodology) -> pl.DataFrame:
+    """Indicators, benchmarks (from this population) and scores in one call."""
+    indicators = supplier_indicators(declarations, suppliers, m)
+    return score(indicators, benchmarks(indicators, m), m)

@@ -1,0 +1,99 @@
+"""Per-supplier declaration state: supersede by key, ignore duplicates; rows for the model.
+
+The state of one supplier is a dict ``key -> entry`` where key = site|period|kind[|product] and
+entry = {"id", "submitted", "row"}; it is what the faust table stores (JSON) per supplier id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from greenchain.scoring.model import DECLARATION_SCHEMA
+from greenchain.v1 import declaration_pb2 as d
+
+Entry = dict[str, Any]
+SupplierState = dict[str, Entry]
+
+_BODY_FIELDS = {
+    "emissions": ("scope1_tco2e", "scope2_market_tco2e", "output_value_cny"),
+    "energy": (
+        "electricity_kwh",
+        "natural_gas_m3",
+        "coal_t",
+        "oil_products_t",
+        "purchased_heat_gj",
+    ),
+    "circularity": (
+        "raw_material_input_t",
+        "recycled_input_t",
+        "solid_waste_generated_t",
+        "solid_waste_utilised_t",
+        "hazardous_waste_t",
+        "water_withdrawn_m3",
+        "water_reused_m3",
+    ),
+    "product_footprint": ("primary_data_share", "output_value_share"),
+}
+
+
+class Unacceptable(ValueError):
+    """A decodable record that cannot be rated (goes to the DLQ with this reason)."""
+
+
+def state_key(decl: d.Declaration) -> str:
+    kind = decl.WhichOneof("body") or ""
+    key = f"{decl.site_id}|{decl.period.year:04d}-{decl.period.month:02d}|{kind}"
+    if kind == "product_footprint":  # several products per site and month
+        key += f"|{decl.product_footprint.product_id}"
+    return key
+
+
+def model_row(decl: d.Declaration) -> dict[str, Any]:
+    """The declaration as one row of the model's DECLARATION_SCHEMA."""
+    kind = decl.WhichOneof("body")
+    if kind is None or not decl.supplier_id or not decl.declaration_id:
+        raise Unacceptable("declaration without supplier_id, declaration_id or body")
+    if not 1 <= decl.period.month <= 12:
+        raise Unacceptable(f"bad period {decl.period.year}-{decl.period.month}")
+    body = getattr(decl, kind)
+    row: dict[str, Any] = {
+        "supplier_id": decl.supplier_id,
+        "site_id": decl.site_id,
+        "period": decl.period.year * 12 + decl.period.month - 1,
+        "kind": kind,
+        "declaration_id": decl.declaration_id,
+        "verified": decl.assurance.level == d.ASSURANCE_LEVEL_THIRD_PARTY_VERIFIED,
+    }
+    for name in _BODY_FIELDS[kind]:
+        row[name] = float(getattr(body, name))
+    if kind == "energy":
+        row["renewable_kwh"] = (
+            body.renewable_onsite_kwh + body.renewable_certificates_kwh + body.renewable_ppa_kwh
+        )
+        row["grid_region"] = body.grid_region or None
+    if kind == "product_footprint":
+        row["product_id"] = body.product_id
+    return row
+
+
+def apply(state: SupplierState, decl: d.Declaration) -> bool:
+    """Applies ``decl`` to ``state`` in place; False when it changes nothing (a duplicate, or
+    older than the declaration already held for its key)."""
+    key = state_key(decl)
+    current = state.get(key)
+    submitted = decl.submitted_at.seconds + decl.submitted_at.nanos / 1e9
+    if current is not None:
+        if current["id"] == decl.declaration_id:
+            return False  # duplicate
+        if (submitted, decl.declaration_id) < (current["submitted"], current["id"]):
+            return False  # a replay of an older version: the later declaration stands
+    state[key] = {"id": decl.declaration_id, "submitted": submitted, "row": model_row(decl)}
+    return True
+
+
+def declarations_frame(states: dict[str, SupplierState]) -> pl.DataFrame:
+    """The model's input frame for the given suppliers' states."""
+    rows = [entry["row"] for state in states.values() for entry in state.values()]
+    return pl.DataFrame(rows, schema=DECLARATION_SCHEMA)

@@ -1,0 +1,214 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from greenchain.v1 import declaration_pb2 as _declaration_pb2
+from greenchain.v1 import rating_pb2 as _rating_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class RatingOrder(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RATING_ORDER_UNSPECIFIED: _ClassVar[RatingOrder]
+    RATING_ORDER_SCORE_DESC: _ClassVar[RatingOrder]
+    RATING_ORDER_SCORE_ASC: _ClassVar[RatingOrder]
+    RATING_ORDER_SUPPLIER_ID: _ClassVar[RatingOrder]
+RATING_ORDER_UNSPECIFIED: RatingOrder
+RATING_ORDER_SCORE_DESC: RatingOrder
+RATING_ORDER_SCORE_ASC: RatingOrder
+RATING_ORDER_SUPPLIER_ID: RatingOrder
+
+class LedgerEntry(_message.Message):
+    __slots__ = ("supplier_id", "sequence", "rating", "previous_hash", "entry_hash", "recorded_at")
+    SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    RATING_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_HASH_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_HASH_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    supplier_id: str
+    sequence: int
+    rating: _rating_pb2.SupplierRating
+    previous_hash: bytes
+    entry_hash: bytes
+    recorded_at: _timestamp_pb2.Timestamp
+    def __init__(self, supplier_id: _Optional[str] = ..., sequence: _Optional[int] = ..., rating: _Optional[_Union[_rating_pb2.SupplierRating, _Mapping]] = ..., previous_hash: _Optional[bytes] = ..., entry_hash: _Optional[bytes] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetRatingRequest(_message.Message):
+    __slots__ = ("supplier_id",)
+    SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
+    supplier_id: str
+    def __init__(self, supplier_id: _Optional[str] = ...) -> None: ...
+
+class ListRatingsRequest(_message.Message):
+    __slots__ = ("chain_id", "sector_code", "grades", "tiers", "min_score", "max_score", "order", "page_size", "page_token")
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    SECTOR_CODE_FIELD_NUMBER: _ClassVar[int]
+    GRADES_FIELD_NUMBER: _ClassVar[int]
+    TIERS_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    MAX_SCORE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    chain_id: str
+    sector_code: str
+    grades: _containers.RepeatedScalarFieldContainer[_rating_pb2.Grade]
+    tiers: _containers.RepeatedScalarFieldContainer[_rating_pb2.ReadinessTier]
+    min_score: float
+    max_score: float
+    order: RatingOrder
+    page_size: int
+    page_token: str
+    def __init__(self, chain_id: _Optional[str] = ..., sector_code: _Optional[str] = ..., grades: _Optional[_Iterable[_Union[_rating_pb2.Grade, str]]] = ..., tiers: _Optional[_Iterable[_Union[_rating_pb2.ReadinessTier, str]]] = ..., min_score: _Optional[float] = ..., max_score: _Optional[float] = ..., order: _Optional[_Union[RatingOrder, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListRatingsResponse(_message.Message):
+    __slots__ = ("ratings", "next_page_token", "total_size")
+    RATINGS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    ratings: _containers.RepeatedCompositeFieldContainer[_rating_pb2.SupplierRating]
+    next_page_token: str
+    total_size: int
+    def __init__(self, ratings: _Optional[_Iterable[_Union[_rating_pb2.SupplierRating, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
+
+class GetRatingHistoryRequest(_message.Message):
+    __slots__ = ("supplier_id", "since", "until")
+    SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    supplier_id: str
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    def __init__(self, supplier_id: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetRatingHistoryResponse(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[LedgerEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ...) -> None: ...
+
+class WatchRatingsRequest(_message.Message):
+    __slots__ = ("chain_id",)
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    chain_id: str
+    def __init__(self, chain_id: _Optional[str] = ...) -> None: ...
+
+class GetChainProgressRequest(_message.Message):
+    __slots__ = ("chain_id",)
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    chain_id: str
+    def __init__(self, chain_id: _Optional[str] = ...) -> None: ...
+
+class TierShare(_message.Message):
+    __slots__ = ("tier", "output_value_cny", "share")
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_VALUE_CNY_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    tier: _rating_pb2.ReadinessTier
+    output_value_cny: float
+    share: float
+    def __init__(self, tier: _Optional[_Union[_rating_pb2.ReadinessTier, str]] = ..., output_value_cny: _Optional[float] = ..., share: _Optional[float] = ...) -> None: ...
+
+class GradeCount(_message.Message):
+    __slots__ = ("grade", "suppliers")
+    GRADE_FIELD_NUMBER: _ClassVar[int]
+    SUPPLIERS_FIELD_NUMBER: _ClassVar[int]
+    grade: _rating_pb2.Grade
+    suppliers: int
+    def __init__(self, grade: _Optional[_Union[_rating_pb2.Grade, str]] = ..., suppliers: _Optional[int] = ...) -> None: ...
+
+class TierCount(_message.Message):
+    __slots__ = ("tier", "suppliers")
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    SUPPLIERS_FIELD_NUMBER: _ClassVar[int]
+    tier: _rating_pb2.ReadinessTier
+    suppliers: int
+    def __init__(self, tier: _Optional[_Union[_rating_pb2.ReadinessTier, str]] = ..., suppliers: _Optional[int] = ...) -> None: ...
+
+class MonthlyProgress(_message.Message):
+    __slots__ = ("period", "green_share")
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    GREEN_SHARE_FIELD_NUMBER: _ClassVar[int]
+    period: _declaration_pb2.Period
+    green_share: float
+    def __init__(self, period: _Optional[_Union[_declaration_pb2.Period, _Mapping]] = ..., green_share: _Optional[float] = ...) -> None: ...
+
+class LeverageItem(_message.Message):
+    __slots__ = ("supplier_id", "supplier_name", "current_tier", "next_tier", "total_score", "points_to_next_tier", "output_value_cny", "green_share_gain", "tier_share_gain")
+    SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
+    SUPPLIER_NAME_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_TIER_FIELD_NUMBER: _ClassVar[int]
+    NEXT_TIER_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SCORE_FIELD_NUMBER: _ClassVar[int]
+    POINTS_TO_NEXT_TIER_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_VALUE_CNY_FIELD_NUMBER: _ClassVar[int]
+    GREEN_SHARE_GAIN_FIELD_NUMBER: _ClassVar[int]
+    TIER_SHARE_GAIN_FIELD_NUMBER: _ClassVar[int]
+    supplier_id: str
+    supplier_name: str
+    current_tier: _rating_pb2.ReadinessTier
+    next_tier: _rating_pb2.ReadinessTier
+    total_score: float
+    points_to_next_tier: float
+    output_value_cny: float
+    green_share_gain: float
+    tier_share_gain: float
+    def __init__(self, supplier_id: _Optional[str] = ..., supplier_name: _Optional[str] = ..., current_tier: _Optional[_Union[_rating_pb2.ReadinessTier, str]] = ..., next_tier: _Optional[_Union[_rating_pb2.ReadinessTier, str]] = ..., total_score: _Optional[float] = ..., points_to_next_tier: _Optional[float] = ..., output_value_cny: _Optional[float] = ..., green_share_gain: _Optional[float] = ..., tier_share_gain: _Optional[float] = ...) -> None: ...
+
+class ChainProgress(_message.Message):
+    __slots__ = ("chain_id", "target_share", "target_year", "green_share", "total_output_value_cny", "suppliers", "rated_suppliers", "tier_shares", "grade_counts", "tier_counts", "trend", "leverage", "as_of")
+    CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    TARGET_SHARE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_YEAR_FIELD_NUMBER: _ClassVar[int]
+    GREEN_SHARE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_OUTPUT_VALUE_CNY_FIELD_NUMBER: _ClassVar[int]
+    SUPPLIERS_FIELD_NUMBER: _ClassVar[int]
+    RATED_SUPPLIERS_FIELD_NUMBER: _ClassVar[int]
+    TIER_SHARES_FIELD_NUMBER: _ClassVar[int]
+    GRADE_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    TIER_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    TREND_FIELD_NUMBER: _ClassVar[int]
+    LEVERAGE_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    chain_id: str
+    target_share: float
+    target_year: int
+    green_share: float
+    total_output_value_cny: float
+    suppliers: int
+    rated_suppliers: int
+    tier_shares: _containers.RepeatedCompositeFieldContainer[TierShare]
+    grade_counts: _containers.RepeatedCompositeFieldContainer[GradeCount]
+    tier_counts: _containers.RepeatedCompositeFieldContainer[TierCount]
+    trend: _containers.RepeatedCompositeFieldContainer[MonthlyProgress]
+    leverage: _containers.RepeatedCompositeFieldContainer[LeverageItem]
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, chain_id: _Optional[str] = ..., target_share: _Optional[float] = ..., target_year: _Optional[int] = ..., green_share: _Optional[float] = ..., total_output_value_cny: _Optional[float] = ..., suppliers: _Optional[int] = ..., rated_suppliers: _Optional[int] = ..., tier_shares: _Optional[_Iterable[_Union[TierShare, _Mapping]]] = ..., grade_counts: _Optional[_Iterable[_Union[GradeCount, _Mapping]]] = ..., tier_counts: _Optional[_Iterable[_Union[TierCount, _Mapping]]] = ..., trend: _Optional[_Iterable[_Union[MonthlyProgress, _Mapping]]] = ..., leverage: _Optional[_Iterable[_Union[LeverageItem, _Mapping]]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class VerifyHistoryRequest(_message.Message):
+    __slots__ = ("supplier_id",)
+    SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
+    supplier_id: str
+    def __init__(self, supplier_id: _Optional[str] = ...) -> None: ...
+
+class VerifyHistoryResponse(_message.Message):
+    __slots__ = ("supplier_id", "intact", "entries", "head_hash", "first_broken_sequence", "detail")
+    SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
+    INTACT_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    HEAD_HASH_FIELD_NUMBER: _ClassVar[int]
+    FIRST_BROKEN_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    supplier_id: str
+    intact: bool
+    entries: int
+    head_hash: bytes
+    first_broken_sequence: int
+    detail: str
+    def __init__(self, supplier_id: _Optional[str] = ..., intact: _Optional[bool] = ..., entries: _Optional[int] = ..., head_hash: _Optional[bytes] = ..., first_broken_sequence: _Optional[int] = ..., detail: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the three service images locally, without pulling anything from a registry:
+#   1. a Debian bookworm base image (debootstrap + docker import) unless BASE_IMAGE exists;
+#   2. a wheelhouse of greenchain and its pinned dependencies (.cache/wheelhouse);
+#   3. greenchain-{ingest,scoring,ledger}:VERSION from services/Dockerfile.
+# Needs a running Docker engine (and debootstrap for step 1). Users with a registry can skip
+# step 1: BASE_IMAGE=python:3.11-slim-bookworm scripts/images.sh
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+BASE_IMAGE=${BASE_IMAGE:-greenchain-base:bookworm}
+VERSION=${VERSION:-0.1.0}
+PY=${PY:-.venv/bin/python}
+
+if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+  [ "$BASE_IMAGE" = greenchain-base:bookworm ] || { echo "images: $BASE_IMAGE not found" >&2; exit 1; }
+  echo "images: building $BASE_IMAGE with debootstrap (once)" >&2
+  # the machine's own Debian mirror, as configured for apt
+  mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
+  [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
+  rootfs=$(mktemp -d)
+  debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates bookworm "$rootfs" $mirror >&2
+  tar -C "$rootfs" -c . | docker import - "$BASE_IMAGE" >/dev/null
+  rm -rf "$rootfs"
+fi
+
+"$PY" -m pip wheel -q --wheel-dir .cache/wheelhouse .
+for service in ingest scoring ledger; do
+  docker build -q --network host --build-arg BASE_IMAGE="$BASE_IMAGE" --target "$service" \
+    -t "greenchain-$service:$VERSION" -f services/Dockerfile . >/dev/null
+  echo "greenchain-$service:$VERSION"
+done
