@@ -159,6 +159,24 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _health(args: argparse.Namespace) -> int:
+    """gRPC health check (for container health checks): exit 0 when SERVING."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(args.target) as channel:
+        try:
+            answer = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=3
+            )
+        except grpc.RpcError as err:
+            console.print(f"[red]{args.target}: {err.code().name}")
+            return 1
+    serving = answer.status == health_pb2.HealthCheckResponse.SERVING
+    console.print(f"{args.target}: {health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)}")
+    return 0 if serving else 1
+
+
 def _config(_: argparse.Namespace) -> int:
     from rich.table import Table
 
@@ -243,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="make a bearer token and print its tokens-file entry")
     token.add_argument("--principal", required=True, help="supplier:<id>, chain:<id> or admin")
     token.set_defaults(func=_token)
+
+    health = sub.add_parser("health", help="gRPC health check of a service (exit 0 = serving)")
+    health.add_argument("target", help="host:port")
+    health.set_defaults(func=_health)
 
     config = sub.add_parser("config", help="list the environment variables and defaults")
     config.set_defaults(func=_config)
