@@ -24,7 +24,10 @@ def test_compose_file_is_valid(tmp_path: Path) -> None:
     broken.write_text(
         (ROOT / "docker-compose.yml")
         .read_text()
-        .replace("    read_only: true", "    read_onlyy: true", 1)
+        .replace(
+            "    image: greenchain-ingest:0.1.0",
+            "    image: greenchain-ingest:0.1.0\n    restartt: always",
+        )
     )
     (tmp_path / "tokens.yaml").write_text("tokens: []\n")
     assert compose_config(broken).returncode != 0
