@@ -1,1 +1,0 @@
-"""What several services share: settings, Kafka topics, telemetry, auth."""

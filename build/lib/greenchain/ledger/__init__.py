@@ -1,2 +1,0 @@
-"""Ledger: every rating in an append-only, hash-chained store (SQLite), served over gRPC to
-chain leaders and suppliers (``LedgerService``)."""
