@@ -172,8 +172,9 @@ def _health(args: argparse.Namespace) -> int:
         except grpc.RpcError as err:
             console.print(f"[red]{args.target}: {err.code().name}")
             return 1
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
+    console.print(f"{args.target}: {status}")
     serving = answer.status == health_pb2.HealthCheckResponse.SERVING
-    console.print(f"{args.target}: {health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)}")
     return 0 if serving else 1
 
 
