@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ import grpc
 import yaml
 
 from greenchain.common.grpc_server import Context, abort
+
+log = logging.getLogger(__name__)
 
 Kind = Literal["supplier", "chain", "admin"]
 
@@ -117,4 +120,8 @@ async def authenticate(store: TokenStore | None, context: Context) -> Principal:
 
 
 def load_store(tokens_file: str) -> TokenStore | None:
-    return TokenStore.load(tokens_file) if tokens_file else None
+    """The tokens of ``tokens_file``; None (auth off, with a warning) when there is none."""
+    if not tokens_file:
+        log.warning("no tokens file: authentication is OFF (every caller is admin)")
+        return None
+    return TokenStore.load(tokens_file)

@@ -45,6 +45,18 @@ async def start_with_retry(start: Callable[[], object], what: str, attempts: int
             delay = min(delay * 2, 5.0)
 
 
+async def assign_all_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """Assigns every partition of ``topic`` to ``consumer`` (no group), once they are known."""
+    partitions = consumer.partitions_for_topic(topic)
+    while not partitions:
+        await asyncio.sleep(0.2)
+        await consumer._client.force_metadata_update()
+        partitions = consumer.partitions_for_topic(topic)
+    assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(assigned)
+    return assigned
+
+
 class CompactedTopicReader:
     """Reads a whole (compacted) topic into memory and follows it, without a consumer group:
     every replica of a service sees every key. ``on_record(key, value)``; value None = deleted."""
@@ -69,13 +81,7 @@ class CompactedTopicReader:
             auto_offset_reset="earliest",
         )
         await start_with_retry(consumer.start, f"reader of {self._topic}")
-        partitions = consumer.partitions_for_topic(self._topic)
-        while not partitions:
-            await asyncio.sleep(0.2)
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(self._topic)
-        assigned = [TopicPartition(self._topic, p) for p in sorted(partitions)]
-        consumer.assign(assigned)
+        assigned = await assign_all_partitions(consumer, self._topic)
         await consumer.seek_to_beginning(*assigned)
         self._consumer = consumer
         self._task = asyncio.create_task(self._run(assigned), name=f"read {self._topic}")

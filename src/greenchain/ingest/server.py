@@ -14,16 +14,9 @@ from opentelemetry import trace
 from greenchain.common import topics
 from greenchain.common.auth import Principal, TokenStore, authenticate, load_store
 from greenchain.common.config import Settings
-from greenchain.common.grpc_server import (
-    Context,
-    abort,
-    abort_invalid,
-    add_health_and_reflection,
-    bind,
-    make_server,
-    set_serving,
-)
+from greenchain.common.grpc_server import Context, abort, abort_invalid
 from greenchain.common.kafka import CompactedTopicReader, durable_producer, start_with_retry
+from greenchain.common.service import GrpcService
 from greenchain.common.telemetry import inject_headers
 from greenchain.ingest.validation import validate_declaration, validate_supplier
 from greenchain.v1 import declaration_pb2, ingest_pb2, ingest_pb2_grpc, supplier_pb2
@@ -253,35 +246,22 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         )
 
 
-class IngestServer:
+class IngestServer(GrpcService):
     """The ingest gRPC server with its Kafka clients; ``async with`` runs it."""
 
     def __init__(self, settings: Settings, listen: str | None = None) -> None:
-        self.settings = settings
         self.servicer = IngestServicer(settings, load_store(settings.tokens_file))
-        if self.servicer.tokens is None:
-            log.warning("no tokens file: authentication is OFF (every caller is admin)")
-        self.server = make_server(settings)
-        ingest_pb2_grpc.add_IngestServiceServicer_to_server(self.servicer, self.server)
-        self.health = add_health_and_reflection(self.server, [SERVICE_NAME])
-        self.port = bind(self.server, listen or settings.ingest_listen, settings)
-
-    async def start(self) -> None:
-        await self.server.start()  # health answers NOT_SERVING until Kafka is there
-        await start_with_retry(
-            lambda: asyncio.to_thread(topics.ensure_topics, self.settings), "ingest topics"
+        super().__init__(
+            settings,
+            listen or settings.ingest_listen,
+            SERVICE_NAME,
+            lambda server: ingest_pb2_grpc.add_IngestServiceServicer_to_server(
+                self.servicer, server
+            ),
         )
+
+    async def start_backend(self) -> None:
         await self.servicer.start()
-        await set_serving(self.health, [SERVICE_NAME], True)
 
-    async def stop(self, grace: float = 5.0) -> None:
-        await set_serving(self.health, [SERVICE_NAME], False)
-        await self.server.stop(grace)
+    async def stop_backend(self) -> None:
         await self.servicer.stop()
-
-    async def __aenter__(self) -> IngestServer:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()

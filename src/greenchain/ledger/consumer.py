@@ -12,13 +12,13 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from google.protobuf.message import DecodeError
 from opentelemetry import trace
 
 from greenchain.common import topics
 from greenchain.common.config import Settings
-from greenchain.common.kafka import start_with_retry
+from greenchain.common.kafka import assign_all_partitions, start_with_retry
 from greenchain.common.telemetry import extract_context
 from greenchain.ledger.store import Entry, LedgerStore, Record
 from greenchain.v1 import rating_pb2
@@ -51,13 +51,7 @@ class RatingsConsumer:
             client_id="greenchain-ledger",
         )
         await start_with_retry(consumer.start, "ledger consumer")
-        partitions = consumer.partitions_for_topic(self.topic)
-        while not partitions:
-            await asyncio.sleep(0.2)
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(self.topic)
-        assigned = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-        consumer.assign(assigned)
+        assigned = await assign_all_partitions(consumer, self.topic)
         stored = self.store.offsets(self.topic)
         for tp in assigned:
             if tp.partition in stored:

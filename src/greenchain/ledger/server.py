@@ -16,19 +16,10 @@ from collections.abc import AsyncIterator
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from greenchain.common import topics
 from greenchain.common.auth import Principal, TokenStore, authenticate, load_store
 from greenchain.common.config import Settings
-from greenchain.common.grpc_server import (
-    Context,
-    abort,
-    abort_invalid,
-    add_health_and_reflection,
-    bind,
-    make_server,
-    set_serving,
-)
-from greenchain.common.kafka import start_with_retry
+from greenchain.common.grpc_server import Context, abort, abort_invalid
+from greenchain.common.service import GrpcService
 from greenchain.ledger.consumer import RatingsConsumer
 from greenchain.ledger.progress import TierThresholds, chain_progress
 from greenchain.ledger.store import Entry, LedgerStore
@@ -247,39 +238,28 @@ def thresholds_from(settings: Settings) -> TierThresholds:
     return TierThresholds(tiers["municipal"], tiers["provincial"], tiers["national"])
 
 
-class LedgerServer:
-    """The ledger: consumer + store + gRPC server; ``async with`` runs it."""
+class LedgerServer(GrpcService):
+    """The ledger: consumer + store + gRPC server; ``async with`` runs it. It serves what is
+    stored while Kafka is unreachable."""
 
     def __init__(self, settings: Settings, listen: str | None = None) -> None:
-        self.settings = settings
         self.store = LedgerStore(settings.ledger_db)
-        tokens = load_store(settings.tokens_file)
-        if tokens is None:
-            log.warning("no tokens file: authentication is OFF (every caller is admin)")
-        self.servicer = LedgerServicer(self.store, tokens, thresholds_from(settings))
-        self.consumer = RatingsConsumer(settings, self.store, self.servicer.publish)
-        self.server = make_server(settings)
-        ledger_pb2_grpc.add_LedgerServiceServicer_to_server(self.servicer, self.server)
-        self.health = add_health_and_reflection(self.server, [SERVICE_NAME])
-        self.port = bind(self.server, listen or settings.ledger_listen, settings)
-
-    async def start(self) -> None:
-        await self.server.start()  # serves what is stored while Kafka is unreachable
-        await start_with_retry(
-            lambda: asyncio.to_thread(topics.ensure_topics, self.settings), "ledger topics"
+        self.servicer = LedgerServicer(
+            self.store, load_store(settings.tokens_file), thresholds_from(settings)
         )
-        await self.consumer.start()
-        await set_serving(self.health, [SERVICE_NAME], True)
+        self.consumer = RatingsConsumer(settings, self.store, self.servicer.publish)
+        super().__init__(
+            settings,
+            listen or settings.ledger_listen,
+            SERVICE_NAME,
+            lambda server: ledger_pb2_grpc.add_LedgerServiceServicer_to_server(
+                self.servicer, server
+            ),
+        )
 
-    async def stop(self, grace: float = 5.0) -> None:
-        await set_serving(self.health, [SERVICE_NAME], False)
-        await self.server.stop(grace)
+    async def start_backend(self) -> None:
+        await self.consumer.start()
+
+    async def stop_backend(self) -> None:
         await self.consumer.stop()
         self.store.close()
-
-    async def __aenter__(self) -> LedgerServer:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()

@@ -1,0 +1,64 @@
+"""The lifecycle both gRPC services share: serve at once (health NOT_SERVING), make sure the
+topics exist, start the Kafka-backed parts, then report SERVING; the reverse on stop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Self
+
+import grpc
+
+from greenchain.common import topics
+from greenchain.common.config import Settings
+from greenchain.common.grpc_server import add_health_and_reflection, bind, make_server, set_serving
+from greenchain.common.kafka import start_with_retry
+
+
+class GrpcService:
+    """A grpc.aio server (limits, TLS, tracing, health, reflection) around Kafka-backed parts.
+
+    Subclasses pass a ``register`` callback that adds their servicer, and override
+    ``start_backend`` / ``stop_backend``. ``async with`` runs the service.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        listen: str,
+        service_name: str,
+        register: Callable[[grpc.aio.Server], None],
+    ) -> None:
+        self.settings = settings
+        self.service_name = service_name
+        self.server = make_server(settings)
+        register(self.server)
+        self.health = add_health_and_reflection(self.server, [service_name])
+        self.port = bind(self.server, listen, settings)
+
+    async def start(self) -> None:
+        await self.server.start()  # health answers NOT_SERVING until the backend is up
+        await start_with_retry(
+            lambda: asyncio.to_thread(topics.ensure_topics, self.settings),
+            f"{self.service_name} topics",
+        )
+        await self.start_backend()
+        await set_serving(self.health, [self.service_name], True)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        await set_serving(self.health, [self.service_name], False)
+        await self.server.stop(grace)
+        await self.stop_backend()
+
+    async def start_backend(self) -> None:
+        """Start what the servicer needs (Kafka clients, stores)."""
+
+    async def stop_backend(self) -> None:
+        """Stop it again."""
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
