@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from aiokafka import AIOKafkaConsumer
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType
 
@@ -12,6 +9,7 @@ from greenchain.common.config import Settings
 from greenchain.common.topics import DECLARATIONS, SUPPLIERS, ensure_topics, topic_specs
 from greenchain.v1 import declaration_pb2
 from tests.builders import BODY_KINDS, envelope
+from tests.grpc_clients import read_topic
 
 
 def test_ensure_topics_creates_each_topic_once_with_its_config(settings: Settings) -> None:
@@ -45,24 +43,11 @@ async def test_declarations_round_trip_every_field(topics: Settings) -> None:
     finally:
         producer.close()
 
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=topics.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    received: dict[str, tuple[bytes, bytes]] = {}
-    try:
-        async with asyncio.timeout(30):
-            while len(received) < len(sent):
-                batch = await consumer.getmany(timeout_ms=1000)
-                for records in batch.values():
-                    for record in records:
-                        decl = declaration_pb2.Declaration.FromString(record.value)
-                        received[decl.declaration_id] = (record.key, record.value)
-    finally:
-        await consumer.stop()
+    records = await read_topic(topics, topic, len(sent))
+    received = {
+        declaration_pb2.Declaration.FromString(value).declaration_id: (key, value)
+        for key, value, _ in records
+    }
 
     for decl in sent:
         key, value = received[decl.declaration_id]
