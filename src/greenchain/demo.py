@@ -21,7 +21,6 @@ import grpc
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from greenchain import sampledata
@@ -33,7 +32,7 @@ from greenchain.connector.mapping import Mapping
 from greenchain.connector.pact import read_pact
 from greenchain.connector.readers import Item, declarations_from_table, read_table
 from greenchain.connector.registry import upsert_suppliers
-from greenchain.connector.run import send_with_progress
+from greenchain.connector.run import progress_bar, send_with_progress
 from greenchain.ledger.client import LedgerClient
 from greenchain.ledger.views import progress_panel, ratings_table
 from greenchain.v1 import ledger_pb2
@@ -130,16 +129,8 @@ async def settle(
     ledger: LedgerClient, expected: int, services: Services, quiet: float = 6.0
 ) -> None:
     """Waits until the ledger has a rating for every supplier and no new one for ``quiet`` s."""
-    with Progress(
-        TextColumn("[bold]ratings in the ledger"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as progress:
-        task = progress.add_task("ratings", total=expected)
+    with progress_bar(console) as progress:
+        task = progress.add_task("ratings in the ledger", total=expected)
         last_state: tuple[int, int] = (-1, -1)
         last_change = time.monotonic()
         while True:

@@ -22,7 +22,7 @@ import polars as pl
 import yaml
 from google.protobuf import json_format
 
-from greenchain.v1 import supplier_pb2
+from greenchain.v1 import declaration_pb2, supplier_pb2
 
 # sector code -> (name, energy tce per 10k CNY, electricity share of energy, water m3 per 10k CNY,
 #                 material t per 10k CNY, hazardous waste t per 10k CNY)
@@ -180,15 +180,7 @@ EXPORT_FIELDS = {
         "oil_products_t",
         "purchased_heat_gj",
     ],
-    "circularity": [
-        "raw_material_input_t",
-        "recycled_input_t",
-        "solid_waste_generated_t",
-        "solid_waste_utilised_t",
-        "hazardous_waste_t",
-        "water_withdrawn_m3",
-        "water_reused_m3",
-    ],
+    "circularity": [f.name for f in declaration_pb2.CircularityBody.DESCRIPTOR.fields],
 }
 SUFFIX = {"sap": ".csv", "kingdee": ".parquet", "generic": ".ndjson"}
 ENVELOPE = {

@@ -23,7 +23,8 @@ class ConnectResult:
     rejected_file: Path | None
 
 
-def _progress(console: Console) -> Progress:
+def progress_bar(console: Console) -> Progress:
+    """A transient progress bar (none when the output is not a terminal)."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -38,7 +39,7 @@ def _progress(console: Console) -> Progress:
 async def send_with_progress(
     connector: Connector, items: list[Item], label: str, console: Console
 ) -> Summary:
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task(label, total=len(items))
         return await connector.send(items, on_progress=lambda n: progress.advance(task, n))
 

@@ -259,13 +259,6 @@ class LedgerStore:
             ).fetchone()
         return row is not None
 
-    def chains_of(self, supplier_id: str) -> set[str]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT chain_id FROM chain_members WHERE supplier_id = ?", (supplier_id,)
-            ).fetchall()
-        return {r[0] for r in rows}
-
     def query_current(
         self,
         chain_id: str,

@@ -25,15 +25,7 @@ _BODY_FIELDS = {
         "oil_products_t",
         "purchased_heat_gj",
     ),
-    "circularity": (
-        "raw_material_input_t",
-        "recycled_input_t",
-        "solid_waste_generated_t",
-        "solid_waste_utilised_t",
-        "hazardous_waste_t",
-        "water_withdrawn_m3",
-        "water_reused_m3",
-    ),
+    "circularity": tuple(f.name for f in d.CircularityBody.DESCRIPTOR.fields),
     "product_footprint": ("primary_data_share", "output_value_share"),
 }
 

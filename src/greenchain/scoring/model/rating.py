@@ -60,10 +60,6 @@ SUPPLIER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
 INSUFFICIENT = "insufficient_data"
 
 
-def empty_declarations() -> pl.DataFrame:
-    return pl.DataFrame(schema=DECLARATION_SCHEMA)
-
-
 def _sum(column: str, kind: str) -> pl.Expr:
     return pl.col(column).filter(pl.col("kind") == kind).fill_null(0.0).sum()
 
