@@ -27,6 +27,7 @@ from typing import Any
 import faust
 import faust.streams as faust_streams
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 from google.protobuf.message import DecodeError
 from opentelemetry import trace
 
@@ -94,16 +95,14 @@ class StallWatchdog:
         assigned = sorted(tp.partition for tp in consumer.assignment() if tp.topic == self.topic)
         if not assigned:
             return
-        if self._offsets is None:  # reads offsets only; never joins the group
-            self._offsets = AIOKafkaConsumer(
-                bootstrap_servers=self.settings.kafka_bootstrap_servers,
-                group_id=self.settings.group("scoring"),
-                enable_auto_commit=False,
-            )
-            await self._offsets.start()
         tps = [TopicPartition(self.topic, p) for p in assigned]
-        ends = await self._offsets.end_offsets(tps)
-        committed_now = {tp: await self._offsets.committed(tp) or 0 for tp in tps}
+        try:
+            ends, committed_now = await self._read_offsets(tps)
+        except KafkaError as err:
+            # the broker is unreachable (restart, network): faust keeps retrying on its own;
+            # the watchdog looks again on its next tick instead of crashing the worker
+            log.warning("watchdog: offsets unavailable (%s); will look again", err)
+            return
         if self.replay_pending and all(committed_now[tp] >= ends[tp] for tp in tps):
             await self._replay(consumer)
             return
@@ -139,6 +138,26 @@ class StallWatchdog:
             consumer.resume_partitions([faust_tp])
             await consumer.seek(faust_tp, committed)
             self.seen[tp.partition] = (committed, now)
+
+    async def _read_offsets(
+        self, tps: list[TopicPartition]
+    ) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
+        """End and committed offsets of ``tps`` (from a consumer that never joins the group)."""
+        if self._offsets is None:
+            offsets = AIOKafkaConsumer(
+                bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                group_id=self.settings.group("scoring"),
+                enable_auto_commit=False,
+            )
+            try:
+                await offsets.start()
+            except BaseException:
+                await offsets.stop()
+                raise
+            self._offsets = offsets
+        ends = await self._offsets.end_offsets(tps)
+        committed = {tp: await self._offsets.committed(tp) or 0 for tp in tps}
+        return ends, committed
 
     async def _replay(self, consumer: Any) -> None:
         """After a restart, once caught up: read the assigned partitions once more from the
