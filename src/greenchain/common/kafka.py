@@ -1,4 +1,4 @@
-"""Kafka clients configured the greenchain way: durable producers, registry readers."""
+"""Kafka clients configured the greenchain way: a durable producer, registry readers."""
 
 from __future__ import annotations
 
@@ -7,26 +7,98 @@ import logging
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    UnknownProducerId,
+)
+from aiokafka.structs import RecordMetadata
 
 from greenchain.common.config import Settings
 
 log = logging.getLogger(__name__)
 
 
-def durable_producer(settings: Settings, client_id: str) -> AIOKafkaProducer:
+# After a broker restart an idempotent producer can find that the broker no longer knows its
+# sequence numbers. The Java client then bumps its epoch (KIP-360); aiokafka's sender task dies
+# instead, and every later send times out. Such a producer must be replaced.
+FATAL_PRODUCER_ERRORS = (
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+    InvalidProducerEpoch,
+    ProducerFenced,
+)
+
+
+class DurableProducer:
     """acks=all + idempotence: a send succeeds only once every in-sync replica has the record,
-    and retries never duplicate it. Fails fast (seconds) so callers can answer UNAVAILABLE."""
-    return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        client_id=client_id,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=2,
-        request_timeout_ms=5000,
-        retry_backoff_ms=200,
-        max_batch_size=256 * 1024,
-        max_request_size=2 * 1024 * 1024,
-    )
+    and retries never duplicate it. Fails fast (seconds) so callers can answer UNAVAILABLE, and
+    replaces the underlying aiokafka producer when the broker declares its idempotence state
+    lost (the records of the failed sends are the caller's to retry)."""
+
+    def __init__(self, settings: Settings, client_id: str) -> None:
+        self._settings = settings
+        self._client_id = client_id
+        self._producer = self._new()
+        self._replacing: asyncio.Task[None] | None = None
+        self.replacements = 0
+
+    def _new(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            client_id=self._client_id,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=2,
+            request_timeout_ms=5000,
+            retry_backoff_ms=200,
+            max_batch_size=256 * 1024,
+            max_request_size=2 * 1024 * 1024,
+        )
+
+    async def start(self) -> None:
+        await start_with_retry(self._producer.start, f"{self._client_id} producer")
+
+    async def stop(self) -> None:
+        if self._replacing is not None:
+            self._replacing.cancel()
+        await self._producer.stop()
+
+    async def send(
+        self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]
+    ) -> asyncio.Future[RecordMetadata]:
+        """Hands a record to the producer; the returned future resolves once Kafka acked it."""
+        producer = self._producer
+        delivery: asyncio.Future[RecordMetadata] = await producer.send(
+            topic, value=value, key=key, headers=headers
+        )
+        delivery.add_done_callback(lambda done: self._check(done, producer))
+        return delivery
+
+    async def send_and_wait(
+        self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]
+    ) -> RecordMetadata:
+        return await (await self.send(topic, value, key, headers))
+
+    def _check(self, delivery: asyncio.Future[RecordMetadata], producer: AIOKafkaProducer) -> None:
+        if delivery.cancelled() or producer is not self._producer or self._replacing is not None:
+            return
+        error = delivery.exception()
+        if isinstance(error, FATAL_PRODUCER_ERRORS):
+            log.warning("%s producer: %r; replacing it", self._client_id, error)
+            self._replacing = asyncio.create_task(self._replace(producer))
+
+    async def _replace(self, old: AIOKafkaProducer) -> None:
+        new = self._new()
+        await start_with_retry(new.start, f"{self._client_id} producer")
+        self._producer = new
+        self._replacing = None
+        self.replacements += 1
+        try:
+            await old.stop()
+        except Exception as exc:  # it is dead already; only its connections are left to close
+            log.debug("stopping the replaced producer: %r", exc)
 
 
 async def start_with_retry(start: Callable[[], object], what: str, attempts: int = 0) -> None:

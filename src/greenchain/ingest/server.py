@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import grpc
-from aiokafka import AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
 from opentelemetry import trace
 
 from greenchain.common import topics
 from greenchain.common.auth import Principal, TokenStore, authenticate, load_store
 from greenchain.common.config import Settings
 from greenchain.common.grpc_server import Context, abort, abort_invalid
-from greenchain.common.kafka import CompactedTopicReader, durable_producer, start_with_retry
+from greenchain.common.kafka import CompactedTopicReader, DurableProducer
 from greenchain.common.service import GrpcService
 from greenchain.common.telemetry import inject_headers
 from greenchain.ingest.validation import validate_declaration, validate_supplier
@@ -38,7 +38,7 @@ class KafkaUnavailable(Exception):
 class _Pending:
     sequence: int
     declaration_id: str
-    delivery: asyncio.Future[object] | None = None
+    delivery: asyncio.Future[RecordMetadata] | None = None
     rejected: ingest_pb2.Rejected | None = None
 
 
@@ -49,14 +49,14 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         self.declarations_topic = settings.topic(topics.DECLARATIONS)
         self.suppliers_topic = settings.topic(topics.SUPPLIERS)
         self.registry: dict[str, supplier_pb2.Supplier] = {}
-        self.producer: AIOKafkaProducer = durable_producer(settings, "greenchain-ingest")
+        self.producer = DurableProducer(settings, "greenchain-ingest")
         self._reader = CompactedTopicReader(settings, self.suppliers_topic, self._on_supplier)
         self.send_timeout = 15.0
 
     # Lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await start_with_retry(self.producer.start, "ingest producer")
+        await self.producer.start()
         await self._reader.start()
         await self._reader.caught_up.wait()
 
@@ -77,7 +77,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
 
     # Kafka --------------------------------------------------------------------------------
 
-    async def _enqueue(self, decl: declaration_pb2.Declaration) -> asyncio.Future[object]:
+    async def _enqueue(self, decl: declaration_pb2.Declaration) -> asyncio.Future[RecordMetadata]:
         """Hands the record to the producer; the returned future resolves when Kafka acked it."""
         with tracer.start_as_current_span(
             f"send {self.declarations_topic}",
@@ -90,7 +90,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
             headers = inject_headers([("declaration_id", decl.declaration_id.encode())])
             try:
                 async with asyncio.timeout(self.send_timeout):
-                    delivery: asyncio.Future[object] = await self.producer.send(
+                    delivery: asyncio.Future[RecordMetadata] = await self.producer.send(
                         self.declarations_topic,
                         value=decl.SerializeToString(),
                         key=decl.supplier_id.encode(),
@@ -100,16 +100,16 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                 raise KafkaUnavailable(str(exc) or type(exc).__name__) from exc
             return delivery
 
-    async def _acked(self, delivery: asyncio.Future[object]) -> ingest_pb2.Accepted:
+    async def _acked(self, delivery: asyncio.Future[RecordMetadata]) -> ingest_pb2.Accepted:
         try:
             async with asyncio.timeout(self.send_timeout):
                 metadata = await delivery
         except Exception as exc:
             raise KafkaUnavailable(str(exc) or type(exc).__name__) from exc
         return ingest_pb2.Accepted(
-            topic=metadata.topic,  # type: ignore[attr-defined]
-            partition=metadata.partition,  # type: ignore[attr-defined]
-            offset=metadata.offset,  # type: ignore[attr-defined]
+            topic=metadata.topic,
+            partition=metadata.partition,
+            offset=metadata.offset,
         )
 
     # Checks -------------------------------------------------------------------------------
