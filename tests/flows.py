@@ -71,7 +71,8 @@ def produce_declarations(settings: Settings, decls: Sequence[declaration_pb2.Dec
     )
 
 
-async def _read_all(settings: Settings, topic: str, quiet: float, within: float) -> list[bytes]:
+async def read_all(settings: Settings, topic: str, quiet: float, within: float) -> list[bytes]:
+    """Every value on ``topic`` (partition order kept) once it has been quiet for ``quiet`` s."""
     consumer = AIOKafkaConsumer(
         settings.topic(topic),
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -104,9 +105,7 @@ def settled_ratings(
     deadline = time.monotonic() + within
     latest: dict[str, rating_pb2.SupplierRating] = {}
     while time.monotonic() < deadline:
-        values = asyncio.run(
-            _read_all(settings, topics.RATINGS, quiet, deadline - time.monotonic())
-        )
+        values = asyncio.run(read_all(settings, topics.RATINGS, quiet, deadline - time.monotonic()))
         latest = {}
         for value in values:
             rating = rating_pb2.SupplierRating.FromString(value)

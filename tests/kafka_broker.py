@@ -88,7 +88,8 @@ def isolated_settings(bootstrap: str, data_dir: Path, **changes: object) -> Sett
     return Settings(**{**defaults, **changes})  # type: ignore[arg-type]
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
     import socket
 
     with socket.socket() as s:
@@ -100,11 +101,11 @@ class PrivateBroker:
     """A broker of a test's own (own data dir and ports) that the test may stop and restart."""
 
     def __init__(self, home: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.env = {
             "GREENCHAIN_KAFKA_HOME": str(home),
             "KAFKA_PORT": str(self.port),
-            "KAFKA_CONTROLLER_PORT": str(_free_port()),
+            "KAFKA_CONTROLLER_PORT": str(free_port()),
             "KAFKA_HEAP": "256m",
         }
         self.bootstrap = f"127.0.0.1:{self.port}"

@@ -21,8 +21,11 @@ class ServiceProcess:
         self.log = log
         self.env = {**os.environ, **settings.to_env(), **env}
         self.process: subprocess.Popen[bytes] | None = None
+        self.log_offset = 0
 
     def start(self) -> ServiceProcess:
+        """Starts (or restarts) the process; :meth:`wait_for_log` then reads only what it logs."""
+        self.log_offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "greenchain.cli", "serve", self.service],
@@ -50,9 +53,19 @@ class ServiceProcess:
     def wait_for_log(self, text: str, within: float = 60) -> None:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
-            if self.log.exists() and text in self.log.read_text(errors="replace"):
+            if self.log.exists() and text in self.log_text():
                 return
             if self.process and self.process.poll() is not None:
                 raise RuntimeError(f"{self.service} exited:\n{self.log.read_text()[-3000:]}")
             time.sleep(0.2)
         raise TimeoutError(f"{self.service}: no {text!r} in {self.log} within {within}s")
+
+    def log_text(self) -> str:
+        """What the current process (since the last :meth:`start`) logged."""
+        with self.log.open("rb") as f:
+            f.seek(self.log_offset)
+            return f.read().decode(errors="replace")
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
