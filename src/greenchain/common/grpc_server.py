@@ -4,7 +4,7 @@ and the error helpers that turn problems into proper status codes."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -77,10 +77,92 @@ def server_options(settings: Settings) -> list[tuple[str, int]]:
     ]
 
 
+class _Undecodable:
+    """Stands in for a request message whose bytes did not parse."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _lenient(deserializer: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    def parse(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception as exc:
+            return _Undecodable(exc)
+
+    return parse
+
+
+async def _refuse(context: Context, request: _Undecodable) -> NoReturn:
+    await abort(
+        context,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        f"the request is not a valid protobuf message of this method: {request.error}",
+    )
+
+
+class UndecodableRequests(grpc.aio.ServerInterceptor):
+    """Answers request bytes that do not parse with INVALID_ARGUMENT (grpc itself would answer
+    UNKNOWN, "Unexpected DecodeError"): a client's mistake gets a client-error status."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.request_deserializer is None:
+            return handler
+        # Any: grpc's stubs type handler behaviours as synchronous; in grpc.aio they are async
+        parse = _lenient(handler.request_deserializer)
+        respond = handler.response_serializer
+        if handler.unary_unary is not None:
+            unary_unary: Any = handler.unary_unary
+
+            async def checked_unary_unary(request: Any, context: Context) -> Any:
+                if isinstance(request, _Undecodable):
+                    await _refuse(context, request)
+                return await unary_unary(request, context)
+
+            return grpc.unary_unary_rpc_method_handler(checked_unary_unary, parse, respond)
+        if handler.unary_stream is not None:
+            unary_stream: Any = handler.unary_stream
+
+            async def checked_unary_stream(request: Any, context: Context) -> AsyncIterator[Any]:
+                if isinstance(request, _Undecodable):
+                    await _refuse(context, request)
+                async for response in unary_stream(request, context):
+                    yield response
+
+            return grpc.unary_stream_rpc_method_handler(checked_unary_stream, parse, respond)
+        if handler.stream_stream is not None:
+            stream_stream: Any = handler.stream_stream
+
+            async def checked_stream_stream(
+                requests: AsyncIterator[Any], context: Context
+            ) -> AsyncIterator[Any]:
+                async def checked() -> AsyncIterator[Any]:
+                    async for request in requests:
+                        if isinstance(request, _Undecodable):
+                            await _refuse(context, request)
+                        yield request
+
+                async for response in stream_stream(checked(), context):
+                    yield response
+
+            return grpc.stream_stream_rpc_method_handler(checked_stream_stream, parse, respond)
+        return handler  # stream-unary: none in greenchain
+
+
 def make_server(settings: Settings) -> grpc.aio.Server:
-    """A grpc.aio server with message-size limits and OpenTelemetry server spans."""
+    """A grpc.aio server with message-size limits, OpenTelemetry server spans and
+    INVALID_ARGUMENT for undecodable requests."""
     return grpc.aio.server(
-        interceptors=[aio_server_interceptor()], options=server_options(settings)
+        interceptors=[aio_server_interceptor(), UndecodableRequests()],
+        options=server_options(settings),
     )
 
 
