@@ -167,23 +167,29 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
 
         async def read() -> None:
             sequence = 0
-            async for decl in request_iterator:
-                if sequence >= self.settings.ingest_max_stream_length:
-                    too_long.set()
-                    break
-                item = _Pending(
-                    sequence, decl.declaration_id, rejected=self._check(decl, principal)
-                )
-                if item.rejected is None:
-                    try:
-                        item.delivery = await self._enqueue(decl)
-                    except KafkaUnavailable as exc:
-                        item.rejected = ingest_pb2.Rejected(
-                            code=_UNAVAILABLE, message=f"not stored, retry: {exc}"
-                        )
-                await pending.put(item)
-                sequence += 1
-            await pending.put(None)
+            try:
+                async for decl in request_iterator:
+                    if sequence >= self.settings.ingest_max_stream_length:
+                        too_long.set()
+                        break
+                    item = _Pending(
+                        sequence, decl.declaration_id, rejected=self._check(decl, principal)
+                    )
+                    if item.rejected is None:
+                        try:
+                            item.delivery = await self._enqueue(decl)
+                        except KafkaUnavailable as exc:
+                            item.rejected = ingest_pb2.Rejected(
+                                code=_UNAVAILABLE, message=f"not stored, retry: {exc}"
+                            )
+                    await pending.put(item)
+                    sequence += 1
+            finally:
+                # also when the request stream failed: the answers so far go out, then
+                # `await reader` below ends the call with the failure's status
+                me = asyncio.current_task()
+                if me is not None and not me.cancelling():
+                    await pending.put(None)
 
         reader = asyncio.create_task(read())
         try:
