@@ -1,0 +1,236 @@
+"""Who may call what: every principal against every RPC of both services, over TLS.
+
+Ingest and ledger run as real processes with a tokens file and a certificate from a throwaway
+CA; the clients trust that CA. The expected table below is the access policy (DESIGN.md
+section 8): ``supplier:<id>`` posts and reads only its own data, ``chain:<id>`` reads only its
+chain's suppliers, ``admin`` does everything; a missing or forged token is UNAUTHENTICATED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import grpc
+import pytest
+import yaml
+
+from greenchain.common import topics as topic_names
+from greenchain.common.auth import hash_token
+from greenchain.common.topics import ensure_topics
+from greenchain.connector.client import Connector
+from greenchain.connector.readers import Item
+from greenchain.ledger.client import LedgerClient
+from greenchain.v1 import ingest_pb2, ingest_pb2_grpc, ledger_pb2, ledger_pb2_grpc, rating_pb2
+from tests.builders import envelope, rating, supplier
+from tests.certificates import ServerCertificate, server_certificate, untrusted_ca_pem
+from tests.flows import produce, produce_registry
+from tests.kafka_broker import free_port, isolated_settings
+from tests.processes import ServiceProcess
+
+# Supplier A is in chain c1, supplier B in chain c2. Every call below is about A or c1.
+TOKENS = {
+    "admin": "admin",
+    "supplier-A": "supplier:A",
+    "supplier-B": "supplier:B",
+    "chain-c1": "chain:c1",
+    "chain-c2": "chain:c2",
+}
+PRINCIPALS = [*TOKENS, "no-token", "forged-token"]
+
+OK, DENIED, UNAUTH = "OK", "PERMISSION_DENIED", "UNAUTHENTICATED"
+#                         admin  sup-A   sup-B   c1      c2      none    forged
+POLICY: dict[str, tuple[str, ...]] = {
+    "SubmitDeclaration": (OK, OK, DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+    "StreamDeclarations": (OK, OK, DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+    "UpsertSupplier": (OK, DENIED, DENIED, DENIED, DENIED, UNAUTH, UNAUTH),
+    "GetRating": (OK, OK, DENIED, OK, DENIED, UNAUTH, UNAUTH),
+    "GetRatingHistory": (OK, OK, DENIED, OK, DENIED, UNAUTH, UNAUTH),
+    "VerifyHistory": (OK, OK, DENIED, OK, DENIED, UNAUTH, UNAUTH),
+    "ListRatings": (OK, DENIED, DENIED, OK, DENIED, UNAUTH, UNAUTH),
+    "GetChainProgress": (OK, DENIED, DENIED, OK, DENIED, UNAUTH, UNAUTH),
+    "WatchRatings": (OK, DENIED, DENIED, OK, DENIED, UNAUTH, UNAUTH),
+}
+CASES = [
+    (rpc, principal, expected)
+    for rpc, row in POLICY.items()
+    for principal, expected in zip(PRINCIPALS, row, strict=True)
+]
+
+
+@dataclass
+class Secured:
+    tls: ServerCertificate
+    ingest_target: str
+    ledger_target: str
+
+    def channel(self, target: str, ca_pem: bytes | None = None) -> grpc.Channel:
+        return grpc.secure_channel(target, grpc.ssl_channel_credentials(ca_pem or self.tls.ca_pem))
+
+    def __post_init__(self) -> None:
+        self._channels = [self.channel(self.ingest_target), self.channel(self.ledger_target)]
+        self.ingest = ingest_pb2_grpc.IngestServiceStub(self._channels[0])
+        self.ledger = ledger_pb2_grpc.LedgerServiceStub(self._channels[1])
+
+    def close(self) -> None:
+        for channel in self._channels:
+            channel.close()
+
+
+@pytest.fixture(scope="module")
+def secured(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
+    workdir = tmp_path_factory.mktemp("access")
+    tls = server_certificate(workdir / "tls")
+    tokens = workdir / "tokens.yaml"
+    tokens.write_text(
+        yaml.safe_dump(
+            {"tokens": [{"sha256": hash_token(t), "principal": p} for t, p in TOKENS.items()]}
+        )
+    )
+    settings = isolated_settings(
+        kafka_bootstrap,
+        workdir,
+        tokens_file=str(tokens),
+        tls_cert_file=str(tls.cert_file),
+        tls_key_file=str(tls.key_file),
+        ingest_listen=f"127.0.0.1:{free_port()}",
+        ledger_listen=f"127.0.0.1:{free_port()}",
+    )
+    ensure_topics(settings)
+    produce_registry(settings, [supplier("A", chains=("c1",)), supplier("B", chains=("c2",))])
+    ratings = [rating("A", 70.0, rating_pb2.READINESS_TIER_MUNICIPAL, 100.0, ("c1",))]
+    ratings.append(rating("B", 40.0, rating_pb2.READINESS_TIER_NOT_YET, 100.0, ("c2",)))
+    produce(
+        settings,
+        topic_names.RATINGS,
+        ((r.supplier_id.encode(), r.SerializeToString()) for r in ratings),
+    )
+    processes = [
+        ServiceProcess(name, settings, workdir / f"{name}.log") for name in ("ingest", "ledger")
+    ]
+    try:
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.wait_for_log("started")
+        running = Secured(tls, settings.ingest_listen, settings.ledger_listen)
+        _wait_for_ledger(running)
+        yield running
+        running.close()
+    finally:
+        for process in processes:
+            process.stop()
+
+
+def _wait_for_ledger(secured: Secured) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            secured.ledger.GetRating(
+                ledger_pb2.GetRatingRequest(supplier_id="A"), metadata=_metadata("admin"), timeout=5
+            )
+            return
+        except grpc.RpcError as err:
+            assert isinstance(err, grpc.Call)
+            if err.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
+
+
+def _metadata(principal: str) -> tuple[tuple[str, str], ...]:
+    if principal == "no-token":
+        return ()
+    token = "7a3f-not-issued-by-anyone" if principal == "forged-token" else principal
+    return (("authorization", f"Bearer {token}"),)
+
+
+def _call(secured: Secured, rpc: str, md: tuple[tuple[str, str], ...]) -> str:
+    """Makes the call; returns OK or the status name (in-stream rejections count)."""
+    ingest, ledger = secured.ingest, secured.ledger
+    decl = envelope("energy", supplier_id="A")
+    calls: dict[str, Callable[[], object]] = {
+        "SubmitDeclaration": lambda: ingest.SubmitDeclaration(decl, metadata=md, timeout=10),
+        "StreamDeclarations": lambda: list(
+            ingest.StreamDeclarations(iter([decl]), metadata=md, timeout=10)
+        ),
+        "UpsertSupplier": lambda: ingest.UpsertSupplier(
+            supplier("A", chains=("c1",)), metadata=md, timeout=10
+        ),
+        "GetRating": lambda: ledger.GetRating(
+            ledger_pb2.GetRatingRequest(supplier_id="A"), metadata=md, timeout=10
+        ),
+        "GetRatingHistory": lambda: ledger.GetRatingHistory(
+            ledger_pb2.GetRatingHistoryRequest(supplier_id="A"), metadata=md, timeout=10
+        ),
+        "VerifyHistory": lambda: ledger.VerifyHistory(
+            ledger_pb2.VerifyHistoryRequest(supplier_id="A"), metadata=md, timeout=10
+        ),
+        "ListRatings": lambda: ledger.ListRatings(
+            ledger_pb2.ListRatingsRequest(chain_id="c1"), metadata=md, timeout=10
+        ),
+        "GetChainProgress": lambda: ledger.GetChainProgress(
+            ledger_pb2.GetChainProgressRequest(chain_id="c1"), metadata=md, timeout=10
+        ),
+        # a watch never ends by itself: still open at its deadline means it was allowed
+        "WatchRatings": lambda: list(
+            ledger.WatchRatings(
+                ledger_pb2.WatchRatingsRequest(chain_id="c1"), metadata=md, timeout=2
+            )
+        ),
+    }
+
+    try:
+        answer = calls[rpc]()
+    except grpc.RpcError as err:
+        assert isinstance(err, grpc.Call)
+        if rpc == "WatchRatings" and err.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+            return OK
+        return str(err.code().name)
+    if rpc == "StreamDeclarations":
+        assert isinstance(answer, list)
+        result: ingest_pb2.SubmitResult = answer[0]
+        if result.WhichOneof("outcome") == "rejected":
+            return next(c.name for c in grpc.StatusCode if c.value[0] == result.rejected.code)
+    return OK
+
+
+@pytest.mark.parametrize(
+    ("rpc", "principal", "expected"), CASES, ids=[f"{r}-{p}" for r, p, _ in CASES]
+)
+def test_the_access_policy(secured: Secured, rpc: str, principal: str, expected: str) -> None:
+    assert _call(secured, rpc, _metadata(principal)) == expected
+
+
+@pytest.mark.parametrize("target", ["ingest", "ledger"])
+def test_plaintext_and_untrusted_clients_are_refused(secured: Secured, target: str) -> None:
+    address = secured.ingest_target if target == "ingest" else secured.ledger_target
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(address) as plain:
+        with pytest.raises(grpc.RpcError) as err:
+            health_pb2_grpc.HealthStub(plain).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        assert isinstance(err.value, grpc.Call)
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    with secured.channel(address, ca_pem=untrusted_ca_pem()) as stranger:
+        with pytest.raises(grpc.RpcError) as err:
+            health_pb2_grpc.HealthStub(stranger).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        assert isinstance(err.value, grpc.Call)
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    with secured.channel(address) as trusting:
+        answer = health_pb2_grpc.HealthStub(trusting).Check(
+            health_pb2.HealthCheckRequest(), timeout=5
+        )
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_the_connector_and_the_ledger_client_speak_tls(secured: Secured) -> None:
+    async def run() -> tuple[int, list[str]]:
+        ca = secured.tls.ca_pem
+        connector = Connector(secured.ingest_target, token="supplier-A", root_certificates=ca)
+        summary = await connector.send([Item(envelope("emissions", supplier_id="A"), 0)])
+        ledger = LedgerClient(secured.ledger_target, token="chain-c1", root_certificates=ca)
+        return summary.accepted, [r.supplier_id async for r in ledger.all_ratings("c1")]
+
+    assert asyncio.run(run()) == (1, ["A"])
