@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PROTOS := $(wildcard protos/greenchain/v1/*.proto)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup proto lint typecheck check test test-fast run images kafka-up kafka-down kafka-clean clean
+.PHONY: help setup proto lint typecheck check test test-fast bench run images kafka-up kafka-down kafka-clean clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ test: setup check  ## everything CI runs: lint, types, all tests against a real 
 
 test-fast: $(STAMP)  ## unit tests only (no Kafka)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+bench: setup  ## benchmarks vs baselines of the same run -> bench/results/, docs/performance.md
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 images: setup  ## build the three service images locally (no registry needed; see scripts/images.sh)
 	@scripts/images.sh

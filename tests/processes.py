@@ -13,10 +13,18 @@ from greenchain.common.config import Settings
 
 
 class ServiceProcess:
-    """One ``greenchain serve <service>`` process with ``settings``, logging to ``log``."""
+    """One ``greenchain serve <service>`` process (or ``python -m <module>``) with ``settings``,
+    logging to ``log``."""
 
-    def __init__(self, service: str, settings: Settings, log: Path, **env: str) -> None:
+    def __init__(
+        self, service: str, settings: Settings, log: Path, module: str = "", **env: str
+    ) -> None:
         self.service = service
+        self.argv = (
+            [sys.executable, "-m", module]
+            if module
+            else [sys.executable, "-m", "greenchain.cli", "serve", service]
+        )
         self.settings = settings
         self.log = log
         self.env = {**os.environ, **settings.to_env(), **env}
@@ -28,7 +36,7 @@ class ServiceProcess:
         self.log_offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "greenchain.cli", "serve", self.service],
+                self.argv,
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -1,0 +1,111 @@
+"""Ledger queries: GetRating and ListRatings from concurrent clients, vs the health check on
+the same server (an empty RPC: what the gRPC stack alone can serve)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from bench.common import fresh_settings, peak_of, percentile, service
+from greenchain.common import topics
+from greenchain.v1 import ledger_pb2, ledger_pb2_grpc, rating_pb2
+from tests.builders import rating
+from tests.flows import produce
+
+CLIENTS = 16
+SECONDS = 8.0
+
+
+async def _load(target: str, call: Callable[[Any], Awaitable[object]]) -> dict[str, float]:
+    """Queries/s and latency percentiles (ms) of CLIENTS concurrent callers for SECONDS."""
+    latencies: list[float] = []
+    async with grpc.aio.insecure_channel(target) as channel:
+        await call(channel)  # connect and warm up
+        deadline = time.perf_counter() + SECONDS
+
+        async def client() -> None:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                await call(channel)
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(CLIENTS)))
+        elapsed = time.perf_counter() - started
+    return {
+        "qps": len(latencies) / elapsed,
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+    }
+
+
+def run(bootstrap: str, workdir: Path, suppliers: int) -> dict[str, Any]:
+    settings = fresh_settings(bootstrap, workdir / "ledger", topic_partitions=3)
+    tiers = [rating_pb2.READINESS_TIER_NOT_YET, rating_pb2.READINESS_TIER_MUNICIPAL]
+    ratings = [
+        rating(f"s{i:06d}", float(i % 100), tiers[i % 2], 1e6, (f"chain-{i % 3}",))
+        for i in range(suppliers)
+    ]
+    produce(
+        settings,
+        topics.RATINGS,
+        ((r.supplier_id.encode(), r.SerializeToString()) for r in ratings),
+    )
+    ledger = service("ledger", settings, workdir / "ledger").start()
+    try:
+        ledger.wait_for_log("LedgerServer started", within=120)
+        target = settings.ledger_listen
+
+        async def loaded() -> None:
+            async with grpc.aio.insecure_channel(target) as channel:
+                stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+                last = ledger_pb2.GetRatingRequest(supplier_id=ratings[-1].supplier_id)
+                while True:
+                    try:
+                        await stub.GetRating(last)
+                        return
+                    except grpc.aio.AioRpcError:
+                        await asyncio.sleep(0.2)
+
+        asyncio.run(asyncio.wait_for(loaded(), 120))
+        ids = [r.supplier_id for r in ratings]
+
+        async def get_rating(channel: Any) -> object:
+            request = ledger_pb2.GetRatingRequest(supplier_id=random.choice(ids))
+            return await ledger_pb2_grpc.LedgerServiceStub(channel).GetRating(request)
+
+        async def list_ratings(channel: Any) -> object:
+            request = ledger_pb2.ListRatingsRequest(
+                chain_id=f"chain-{random.randrange(3)}",
+                order=ledger_pb2.RATING_ORDER_SCORE_DESC,
+                page_size=50,
+            )
+            return await ledger_pb2_grpc.LedgerServiceStub(channel).ListRatings(request)
+
+        async def health(channel: Any) -> object:
+            stub = health_pb2_grpc.HealthStub(channel)
+            return await stub.Check(health_pb2.HealthCheckRequest())
+
+        results = {
+            "health_check": asyncio.run(_load(target, health)),
+            "get_rating": asyncio.run(_load(target, get_rating)),
+            "list_ratings_page_50": asyncio.run(_load(target, list_ratings)),
+        }
+        peak = peak_of(ledger)
+    finally:
+        ledger.stop()
+    return {
+        "suppliers": suppliers,
+        "clients": CLIENTS,
+        "queries": results,
+        "get_rating_share_of_health_qps": results["get_rating"]["qps"]
+        / results["health_check"]["qps"],
+        "peak_rss_mib": {"ledger": peak},
+    }

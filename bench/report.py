@@ -1,0 +1,192 @@
+"""Results as JSON, a PNG chart and the table in docs/performance.md."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+GOALS = {
+    "scoring_vs_naive": 20.0,
+    "ingest_share_of_ceiling": 0.10,
+    "e2e_p99_ms_at_2000": 1000.0,
+    "model_100k_full_s": 2.0,
+}
+
+
+def verdicts(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each goal of docs/performance.md with the measured figure and whether it was met."""
+    out: dict[str, dict[str, Any]] = {}
+    if scoring := results.get("scoring"):
+        out["scoring_vs_naive"] = {
+            "measured": scoring["speedup_vs_naive"],
+            "higher_is_better": True,
+        }
+    if ingest := results.get("ingest"):
+        out["ingest_share_of_ceiling"] = {
+            "measured": ingest["share_of_ceiling"],
+            "higher_is_better": True,
+        }
+    if latency := results.get("latency"):
+        at_2000 = next((lv for lv in latency["levels"] if lv["offered_per_s"] == 2000), None)
+        if at_2000:
+            out["e2e_p99_ms_at_2000"] = {"measured": at_2000["p99_ms"], "higher_is_better": False}
+    if (model := results.get("model")) and model["requested_suppliers"] >= 100_000:
+        out["model_100k_full_s"] = {
+            "measured": model["full_rating_s"]["polars"],
+            "higher_is_better": False,
+        }
+    for name, verdict in out.items():
+        goal = GOALS[name]
+        verdict["goal"] = goal
+        better = verdict.pop("higher_is_better")
+        verdict["met"] = verdict["measured"] >= goal if better else verdict["measured"] <= goal
+    return out
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    """One panel per comparison, each normalised to its baseline of the same run."""
+    panels: list[tuple[str, dict[str, float], str]] = []
+    if scoring := results.get("scoring"):
+        panels.append(("scoring, declarations/s", scoring["declarations_per_s"], "log"))
+    if ingest := results.get("ingest"):
+        panels.append(("ingest, acked declarations/s", ingest["declarations_per_s"], "log"))
+    if model := results.get("model"):
+        panels.append(
+            (f"model, {model['suppliers']:,} suppliers, s", model["full_rating_s"], "linear")
+        )
+    if ledger := results.get("ledger"):
+        panels.append(
+            ("ledger, queries/s", {k: v["qps"] for k, v in ledger["queries"].items()}, "log")
+        )
+    if latency := results.get("latency"):
+        panels.append(
+            (
+                "end-to-end p99 latency, ms",
+                {f"{lv['offered_per_s']}/s offered": lv["p99_ms"] for lv in latency["levels"]},
+                "linear",
+            )
+        )
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2))
+    for axis, (title, values, scale) in zip(axes, panels, strict=True):
+        names = list(values)
+        axis.bar(range(len(names)), [values[n] for n in names], color="#3a7d44")
+        axis.set_xticks(range(len(names)), [n.replace("_", "\n") for n in names], fontsize=7)
+        axis.set_yscale(scale)
+        axis.set_title(title, fontsize=9)
+    figure.suptitle(
+        f"greenchain benchmarks, {results['date']} ({results['machine']['cores']} cores)"
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _f(value: float, digits: int = 0) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def table(results: dict[str, Any]) -> str:
+    """The markdown block that replaces the one between the markers in docs/performance.md."""
+    m = results["machine"]
+    stem = results["date"] + ("-quick" if results.get("quick") else "")
+    lines = [
+        f"Run of **{results['date']}** on {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, "
+        f"Python {m['python']}, {m['java']}. Raw figures: `bench/results/{stem}.json`.",
+        "",
+        f"![benchmarks](../bench/results/{stem}.png)",
+        "",
+        "| What | greenchain | baseline (same run) | ratio |",
+        "|---|---|---|---|",
+    ]
+    if s := results.get("scoring"):
+        rates = s["declarations_per_s"]
+        lines += [
+            f"| scoring, declarations/s | {_f(rates['polars_worker'])} | naive per-event faust "
+            f"agent {_f(rates['naive_faust_agent'])} | **{s['speedup_vs_naive']:.1f}x** |",
+            f"| scoring vs faust's own per-event ceiling | {_f(rates['polars_worker'])} | no-op "
+            f"faust agent {_f(rates['faust_noop_agent'])} | "
+            f"{rates['polars_worker'] / rates['faust_noop_agent']:.0%} |",
+            f"| scoring vs Kafka | {_f(rates['polars_worker'])} | ConsumerPerformance "
+            f"{_f(rates['kafka_consumer_performance'])} | {s['share_of_ceiling']:.1%} |",
+        ]
+    if i := results.get("ingest"):
+        rates = i["declarations_per_s"]
+        lines.append(
+            f"| ingest, acked declarations/s ({i['record_bytes']} B, {i['streams']} streams) | "
+            f"{_f(rates['ingest'])} | ProducerPerformance {_f(rates['kafka_producer_performance'])}"
+            f" | {i['share_of_ceiling']:.1%} |"
+        )
+    if lat := results.get("latency"):
+        for lv in lat["levels"]:
+            lines.append(
+                f"| end-to-end latency at {lv['offered_per_s']:,}/s offered "
+                f"({_f(lv['achieved_per_s'])}/s achieved) | p50 {_f(lv['p50_ms'])} ms, "
+                f"p99 {_f(lv['p99_ms'])} ms | | |"
+            )
+    if led := results.get("ledger"):
+        q = led["queries"]
+        for name in ("get_rating", "list_ratings_page_50"):
+            share = q[name]["qps"] / q["health_check"]["qps"]
+            lines.append(
+                f"| ledger {name.replace('_', ' ')}, {led['clients']} clients | "
+                f"{_f(q[name]['qps'])} q/s, p99 {q[name]['p99_ms']:.1f} ms | health check "
+                f"{_f(q['health_check']['qps'])} q/s | {share:.0%} |"
+            )
+    if mo := results.get("model"):
+        lines += [
+            f"| model, full rating of {mo['suppliers']:,} suppliers ({mo['declarations']:,} "
+            f"declarations), s | {mo['full_rating_s']['polars']:.2f} | plain Python "
+            f"{mo['full_rating_s']['plain_python']:.2f} | **{mo['speedup_full']:.1f}x** |",
+            f"| model, re-rating {mo['suppliers']:,} suppliers (indicators known), s | "
+            f"{mo['re_rating_s']['polars']:.2f} | plain Python "
+            f"{mo['re_rating_s']['plain_python']:.2f} | **{mo['speedup_re_rating']:.1f}x** |",
+        ]
+    memory: dict[str, float] = {}
+    for part in ("ingest", "scoring", "ledger", "latency"):
+        for name, mib in results.get(part, {}).get("peak_rss_mib", {}).items():
+            memory[name] = max(memory.get(name, 0.0), mib)
+    if memory:
+        lines += [
+            "",
+            "Peak memory (VmHWM) per process: "
+            + ", ".join(f"{name} {mib:.0f} MiB" for name, mib in sorted(memory.items()))
+            + ".",
+        ]
+    lines += ["", "| Goal | target | measured | met |", "|---|---|---|---|"]
+    for name, v in results.get("goals", {}).items():
+        lines.append(
+            f"| {name} | {v['goal']:g} | {v['measured']:.3g} | {'yes' if v['met'] else '**no**'} |"
+        )
+    return "\n".join(lines)
+
+
+def write(results: dict[str, Any], out_dir: Path, doc: Path) -> tuple[Path, Path]:
+    results["goals"] = verdicts(results)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = results["date"] + ("-quick" if results.get("quick") else "")
+    json_path = out_dir / f"{stem}.json"
+    json_path.write_text(json.dumps(results, indent=2) + "\n")
+    png_path = out_dir / f"{stem}.png"
+    chart(results, png_path)
+    text = doc.read_text()
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    doc.write_text(f"{head}{BEGIN}\n{table(results)}\n{END}{tail}")
+    return json_path, png_path
+
+
+if __name__ == "__main__":  # re-render the chart and docs table from a results file
+    import sys
+
+    from bench.common import ROOT
+
+    saved = json.loads(Path(sys.argv[1]).read_text())
+    print(*write(saved, ROOT / "bench" / "results", ROOT / "docs" / "performance.md"), sep="\n")

@@ -1,0 +1,64 @@
+"""``make bench``: every benchmark against its baseline in one run, on a real local broker.
+
+    python -m bench.run [--quick] [--only model,ingest,scoring,latency,ledger]
+
+Writes bench/results/<date>.json and .png and the table in docs/performance.md. A benchmark
+measures; it never fails because the machine was slow (only a broken run fails).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from bench import ingest, latency, ledger, model, report, scoring
+from bench.common import ROOT, machine
+from tests.kafka_broker import kafka_broker
+
+console = Console()
+PARTS = ("model", "ingest", "scoring", "latency", "ledger")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts")
+    args = parser.parse_args()
+    parts = [p for p in args.only.split(",") if p]
+    quick = args.quick
+    results: dict[str, Any] = {
+        "date": dt.date.today().isoformat(),
+        "machine": machine(),
+        "quick": quick,
+    }
+    with kafka_broker() as bootstrap, tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        workdir = Path(tmp)
+        runs = {
+            "model": lambda: model.run(10_000 if quick else 100_000),
+            "ingest": lambda: ingest.run(bootstrap, workdir, 200 if quick else 1000, 12),
+            "scoring": lambda: scoring.run(bootstrap, workdir, 300 if quick else 1000, 24),
+            "latency": lambda: latency.run(bootstrap, workdir, [500] if quick else [2000, 10000]),
+            "ledger": lambda: ledger.run(bootstrap, workdir, 2000 if quick else 20_000),
+        }
+        for part in parts:
+            console.rule(f"[bold]{part}")
+            started = time.monotonic()
+            results[part] = runs[part]()
+            console.print(results[part])
+            console.print(f"[dim]{part}: {time.monotonic() - started:.0f} s")
+    json_path, png_path = report.write(
+        results, ROOT / "bench" / "results", ROOT / "docs" / "performance.md"
+    )
+    console.rule("[bold green]results")
+    console.print(report.table(results), markup=False, highlight=False)
+    console.print(f"\n{json_path}\n{png_path}\ndocs/performance.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Inputs for the benchmarks, built from the sample population generator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from greenchain import sampledata
+from greenchain.scoring.model import DECLARATION_SCHEMA, SUPPLIER_SCHEMA
+from greenchain.scoring.state import _BODY_FIELDS
+
+RENEWABLE = ["renewable_onsite_kwh", "renewable_certificates_kwh", "renewable_ppa_kwh"]
+
+
+def model_inputs(
+    suppliers: int, months: int = 12, seed: int = 5
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(declarations, suppliers) frames in the model's schemas: one emissions, energy and
+    circularity declaration per supplier and month, as the scoring worker would hold them."""
+    population = sampledata.generate(suppliers, months, seed)
+    monthly = population.monthly.with_columns(
+        period=(pl.col("year") * 12 + pl.col("month") - 1).cast(pl.Int32),
+        renewable_kwh=pl.sum_horizontal(RENEWABLE),
+        grid_region=pl.lit(None, pl.Utf8),
+    )
+    parts = []
+    for kind in ("emissions", "energy", "circularity"):
+        fields = list(_BODY_FIELDS[kind]) + (
+            ["renewable_kwh", "grid_region"] if kind == "energy" else []
+        )
+        parts.append(
+            monthly.select(
+                "supplier_id",
+                "site_id",
+                "period",
+                pl.lit(kind).alias("kind"),
+                pl.format("{}:{}:{}:{}", "supplier_id", "site_id", "period", pl.lit(kind)).alias(
+                    "declaration_id"
+                ),
+                "verified",
+                *fields,
+            )
+        )
+    declarations = pl.concat(parts, how="diagonal_relaxed").select(
+        [
+            pl.col(c).cast(t)
+            if c in parts[0].columns or c in parts[1].columns or c in parts[2].columns
+            else pl.lit(None, t).alias(c)
+            for c, t in DECLARATION_SCHEMA.items()
+        ]
+    )
+    registry = pl.DataFrame(
+        [
+            {
+                "supplier_id": s.supplier_id,
+                "supplier_name": s.name,
+                "sector_code": s.sector_code,
+                "region": s.region,
+                "land_area_m2": sum(site.land_area_m2 for site in s.sites),
+                "chain_ids": list(s.chain_ids),
+            }
+            for s in population.suppliers
+        ],
+        schema=SUPPLIER_SCHEMA,
+    )
+    return declarations, registry
+
+
+def plain_inputs(
+    declarations: pl.DataFrame, suppliers: pl.DataFrame
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The same inputs as Python dicts (the plain-Python baseline's natural form)."""
+    rows = [
+        {k: v for k, v in row.items() if v is not None} | {"grid_region": row["grid_region"]}
+        for row in declarations.iter_rows(named=True)
+    ]
+    registry = {row["supplier_id"]: row for row in suppliers.iter_rows(named=True)}
+    return rows, registry
