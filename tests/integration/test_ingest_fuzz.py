@@ -70,7 +70,7 @@ def ingest(
 
 # Strategies ---------------------------------------------------------------------------------
 
-unicode_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=200)
+unicode_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=200)
 floats = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([0.0, -0.0, -1.0, 1e308, -1e308, 5e-324, 1e12, 1e13]),
@@ -203,7 +203,9 @@ def test_random_bytes_as_a_request_get_a_status_not_a_crash(
             assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, (err.code(), err.details())
 
     judged(lambda: raw("SubmitDeclaration")(payload, timeout=DEADLINE))
-    stream = ingest.channel.stream_stream("/greenchain.v1.IngestService/StreamDeclarations")
+    stream: grpc.StreamStreamMultiCallable[bytes, bytes] = ingest.channel.stream_stream(
+        "/greenchain.v1.IngestService/StreamDeclarations"
+    )
     judged(lambda: list(stream(iter([payload]), timeout=DEADLINE)))
 
 
