@@ -296,6 +296,7 @@ def create_app(settings: Settings) -> faust.App:
             settings.scoring_batch_size, within=settings.scoring_batch_seconds
         ):
             touched: dict[str, SupplierState] = {}
+            latest: dict[str, Any] = {}  # supplier -> its last applied event of the batch
             origins: dict[str, list[tuple[str, bytes]]] = {}
             for event in events:
                 headers = _headers(event)
@@ -319,12 +320,18 @@ def create_app(settings: Settings) -> faust.App:
                     )
                     continue
                 sid = decl.supplier_id
-                with processing(event):
-                    state = touched.get(sid) or dict(table.get(sid) or {})
-                    if apply(state, decl):
-                        table[sid] = state
-                        touched[sid] = state
-                        origins[sid] = headers
+                state = touched.get(sid)
+                if state is None:
+                    with processing(event):
+                        state = dict(table.get(sid) or {})
+                if apply(state, decl):
+                    touched[sid] = state
+                    latest[sid] = event
+                    origins[sid] = headers
+            # one table write (and changelog record) per supplier and batch, not per event
+            for sid, state in touched.items():
+                with processing(latest[sid]):
+                    table[sid] = state
             async with lock:
                 full = not loaded
                 if not loaded:
