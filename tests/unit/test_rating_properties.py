@@ -75,7 +75,8 @@ def test_total_is_between_0_and_100(decls: list[d.Declaration]) -> None:
 @settings(max_examples=60, deadline=None)
 @given(
     supplier_months(),
-    st.floats(min_value=0.0, max_value=1.0),
+    # > 0: without any electricity the renewable share is undefined (no points), by design
+    st.floats(min_value=0.01, max_value=1.0),
     st.sampled_from(["scope1", "gas", "electricity"]),
 )
 def test_lower_carbon_or_energy_never_lowers_the_score(
@@ -90,6 +91,8 @@ def test_lower_carbon_or_energy_never_lowers_the_score(
         elif what == "electricity" and decl.HasField("energy"):  # same renewable share
             decl.energy.electricity_kwh *= factor
             decl.energy.renewable_onsite_kwh *= factor
+            decl.energy.renewable_certificates_kwh *= factor
+            decl.energy.renewable_ppa_kwh *= factor
     assert total(better) >= total(decls) - 1e-9
 
 
