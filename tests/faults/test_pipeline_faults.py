@@ -31,8 +31,8 @@ FAULTS = ["kafka-broker-restart", "sigkill-ingest", "sigkill-scoring", "sigkill-
 
 
 @contextmanager
-def broker_for(fault: str, shared: str, tmp_path: Path) -> Iterator[PrivateBroker | None]:
-    """A broker of the test's own when the fault is to restart it, else the shared one."""
+def broker_for(fault: str, tmp_path: Path) -> Iterator[PrivateBroker | None]:
+    """A broker of the test's own when the fault is to restart it; None: use the shared one."""
     if fault == "kafka-broker-restart":
         with private_broker(tmp_path / "kafka") as broker:
             yield broker
@@ -63,7 +63,7 @@ def test_a_fault_mid_run_loses_and_doubles_nothing(
 ) -> None:
     suppliers, decls = sample_declarations(suppliers=60, months=8, seed=7)
     items = [Item(d, i) for i, d in enumerate(decls)]
-    with broker_for(fault, kafka_bootstrap, tmp_path) as broker:
+    with broker_for(fault, tmp_path) as broker:
         bootstrap = broker.bootstrap if broker else kafka_bootstrap
         settings = isolated_settings(bootstrap, tmp_path, scoring_batch_size=50)
         ensure_topics(settings)
