@@ -32,11 +32,7 @@ def run(suppliers: int) -> dict[str, Any]:
     # re-rating: what the worker does when benchmarks move (indicators already known)
     population = supplier_indicators(declarations, registry, m)
     polars_rerate, _ = timed(lambda: score(population, benchmarks(population, m), m), repeat=3)
-    plain_population = {
-        sid: plain_model.supplier_indicators(own, plain_registry.get(sid), m)
-        for sid, own in _grouped(rows).items()
-    }
-
+    plain_population = plain_model.population(rows, plain_registry, m)
     plain_rerate_s, _ = timed(plain_model.score_population, plain_population, m)
     del rows, plain_population
     gc.collect()
@@ -50,10 +46,3 @@ def run(suppliers: int) -> dict[str, Any]:
         "speedup_re_rating": plain_rerate_s / polars_rerate,
         "results_identical": True,
     }
-
-
-def _grouped(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        out.setdefault(row["supplier_id"], []).append(row)
-    return out

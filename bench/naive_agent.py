@@ -9,6 +9,7 @@ Run: ``python -m bench.naive_agent`` with the GREENCHAIN_* environment of a Sett
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -16,11 +17,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
-from kafka import KafkaConsumer, TopicPartition
 
 from bench import plain_model
 from greenchain.common import topics
 from greenchain.common.config import Settings
+from greenchain.common.kafka import CompactedTopicReader
 from greenchain.scoring.engine import supplier_row
 from greenchain.scoring.model import Methodology
 from greenchain.scoring.state import model_row, state_key
@@ -32,21 +33,20 @@ log = logging.getLogger(__name__)
 
 def read_registry(settings: Settings) -> dict[str, dict[str, Any]]:
     """The supplier registry, read once before the worker starts."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
-    )
-    topic = settings.topic(topics.SUPPLIERS)
-    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-    consumer.assign(partitions)
-    consumer.seek_to_beginning()
-    ends = consumer.end_offsets(partitions)
     registry: dict[str, dict[str, Any]] = {}
-    while any(consumer.position(tp) < ends[tp] for tp in partitions):
-        for records in consumer.poll(timeout_ms=500).values():
-            for record in records:
-                supplier = supplier_pb2.Supplier.FromString(record.value)
-                registry[supplier.supplier_id] = supplier_row(supplier)
-    consumer.close()
+
+    def on_record(key: bytes, value: bytes | None) -> None:
+        if value is not None:
+            supplier = supplier_pb2.Supplier.FromString(value)
+            registry[supplier.supplier_id] = supplier_row(supplier)
+
+    async def read() -> None:
+        reader = CompactedTopicReader(settings, settings.topic(topics.SUPPLIERS), on_record)
+        await reader.start()
+        await reader.caught_up.wait()
+        await reader.stop()
+
+    asyncio.run(read())
     return registry
 
 

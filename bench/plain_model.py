@@ -216,13 +216,17 @@ def rate(
     rows: Iterable[Row], suppliers: Mapping[str, Mapping[str, Any]], m: Methodology
 ) -> dict[str, Rated]:
     """Every supplier with declarations in ``rows``: indicators, benchmarks, score, grade."""
+    return score_population(population(rows, suppliers, m), m)
+
+
+def population(
+    rows: Iterable[Row], suppliers: Mapping[str, Mapping[str, Any]], m: Methodology
+) -> dict[str, dict[str, Any]]:
+    """supplier_indicators of every supplier with declarations in ``rows``."""
     grouped: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         grouped[row["supplier_id"]].append(row)
-    population = {
-        sid: supplier_indicators(own, suppliers.get(sid), m) for sid, own in grouped.items()
-    }
-    return score_population(population, m)
+    return {sid: supplier_indicators(own, suppliers.get(sid), m) for sid, own in grouped.items()}
 
 
 def score_population(

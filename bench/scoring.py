@@ -17,13 +17,9 @@ from tests.flows import produce_declarations, produce_registry, sample_declarati
 from tests.processes import ServiceProcess
 
 
-def committed(settings: Settings, group: str) -> int:
+def committed(admin: KafkaAdminClient, settings: Settings, group: str) -> int:
     """Records of the declarations topic the group has committed (all partitions)."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    try:
-        offsets = admin.list_group_offsets(group).get(group, {})
-    finally:
-        admin.close()
+    offsets = admin.list_group_offsets(group).get(group, {})
     topic = settings.topic(topics.DECLARATIONS)
     return sum(o.offset for tp, o in offsets.items() if tp.topic == topic and o.offset > 0)
 
@@ -33,12 +29,27 @@ def consume_rate(
 ) -> tuple[float, int]:
     """(records/s, records) from the first committed progress until ``total`` records are
     committed or ``budget`` seconds have passed (then the rate of what was done)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        return _consume_rate(admin, settings, group, total, process, budget)
+    finally:
+        admin.close()
+
+
+def _consume_rate(
+    admin: KafkaAdminClient,
+    settings: Settings,
+    group: str,
+    total: int,
+    process: ServiceProcess,
+    budget: float,
+) -> tuple[float, int]:
     deadline = time.monotonic() + 600
     start_count, started = 0, 0.0
     while time.monotonic() < deadline:  # the first commit marks the start of steady work
         if not process.running or "Crashed reason" in process.log_text():
             raise RuntimeError(f"{process.service} failed:\n{process.log_text()[-3000:]}")
-        start_count = committed(settings, group)
+        start_count = committed(admin, settings, group)
         if start_count > 0:
             started = time.monotonic()
             break
@@ -46,7 +57,7 @@ def consume_rate(
     count, now = start_count, started
     while count < total and now - started < budget:
         time.sleep(0.2)
-        count, now = committed(settings, group), time.monotonic()
+        count, now = committed(admin, settings, group), time.monotonic()
     done = count - start_count
     return done / (now - started), done
 

@@ -7,6 +7,7 @@ from typing import Any
 import polars as pl
 
 from greenchain import sampledata
+from greenchain.scoring.engine import supplier_row
 from greenchain.scoring.model import DECLARATION_SCHEMA, SUPPLIER_SCHEMA
 from greenchain.scoring.state import _BODY_FIELDS
 
@@ -42,28 +43,12 @@ def model_inputs(
                 *fields,
             )
         )
-    declarations = pl.concat(parts, how="diagonal_relaxed").select(
-        [
-            pl.col(c).cast(t)
-            if c in parts[0].columns or c in parts[1].columns or c in parts[2].columns
-            else pl.lit(None, t).alias(c)
-            for c, t in DECLARATION_SCHEMA.items()
-        ]
+    combined = pl.concat(parts, how="diagonal_relaxed")
+    declarations = combined.select(  # product-footprint columns stay empty
+        pl.col(c).cast(t) if c in combined.columns else pl.lit(None, t).alias(c)
+        for c, t in DECLARATION_SCHEMA.items()
     )
-    registry = pl.DataFrame(
-        [
-            {
-                "supplier_id": s.supplier_id,
-                "supplier_name": s.name,
-                "sector_code": s.sector_code,
-                "region": s.region,
-                "land_area_m2": sum(site.land_area_m2 for site in s.sites),
-                "chain_ids": list(s.chain_ids),
-            }
-            for s in population.suppliers
-        ],
-        schema=SUPPLIER_SCHEMA,
-    )
+    registry = pl.DataFrame([supplier_row(s) for s in population.suppliers], schema=SUPPLIER_SCHEMA)
     return declarations, registry
 
 
