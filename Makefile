@@ -1,49 +1,67 @@
 # greenchain: every set-up step lives here, so a fresh machine needs only `make run` / `make test`.
+# Python environments come from one lock (uv.lock) through uv, itself installed with hashes.
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+UV     := .cache/uv/bin/uv
 PROTOS := $(wildcard protos/greenchain/v1/*.proto)
+STUBS  := libs/common/src
+# uv uses the machine's Python and never downloads one
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON_PREFERENCE := only-system
 
 .DEFAULT_GOAL := help
-.PHONY: help setup proto lint typecheck check test test-fast bench run images kafka-up kafka-down kafka-clean clean
+.PHONY: help setup sync-dev sync-runtime lock proto lint typecheck contracts check test test-fast bench run images kafka-up kafka-down kafka-clean clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	rm -f $(VENV)/.installed-*; touch $@
+$(UV): scripts/requirements-uv.txt
+	$(PYTHON) -m venv .cache/uv
+	.cache/uv/bin/python -m pip install -q --require-hashes -r scripts/requirements-uv.txt
+	@touch $@
 
-setup: $(STAMP)  ## create .venv with the pinned dependencies and fetch Kafka
+sync-dev: $(UV)  ## .venv with everything from uv.lock: services, client, test and lint tools
+	@$(UV) sync --frozen --quiet
+
+sync-runtime: $(UV)  ## .venv with the runtime set only (services + client), as `make run` uses
+	@$(UV) sync --frozen --quiet --no-dev --inexact
+
+setup: sync-dev  ## the dev environment and the Kafka jars
 	@scripts/kafka.sh fetch
 
-proto: $(STAMP)  ## regenerate the Python stubs from protos/ (never edit them by hand)
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=src --pyi_out=src \
-	  --grpc_python_out=src --mypy_grpc_out=src $(PROTOS)
-	@touch src/greenchain/v1/__init__.py
+lock: $(UV)  ## re-resolve uv.lock after changing a pyproject.toml
+	$(UV) lock
 
-lint: $(STAMP)  ## ruff
+proto: sync-dev  ## regenerate the Python stubs from protos/ into libs/common (never edit them by hand)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=$(STUBS) \
+	  --pyi_out=$(STUBS) --grpc_python_out=$(STUBS) --mypy_grpc_out=$(STUBS) $(PROTOS)
+	@touch $(STUBS)/greenchain/v1/__init__.py
+
+lint: sync-dev  ## ruff, and uv.lock in step with every pyproject.toml
+	$(UV) lock --check --quiet
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)  ## mypy (strict)
+typecheck: sync-dev  ## mypy (strict)
 	$(BIN)/mypy
 
-check: lint typecheck  ## lint + typecheck
+contracts: sync-dev  ## import-linter: services meet only through Kafka topics and the contract
+	$(BIN)/lint-imports
 
-test: setup check  ## everything CI runs: lint, types, all tests against a real Kafka
+check: lint typecheck contracts  ## lint + typecheck + import contracts
+
+test: setup check  ## everything CI runs: lint, types, contracts, all tests against a real Kafka
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP)  ## unit tests only (no Kafka)
-	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+test-fast: sync-dev  ## the unit tests next to each distribution (no Kafka)
+	$(BIN)/python -m pytest libs/common/tests services/*/tests clients/tests $(PYTEST_ARGS)
 
 bench: setup  ## benchmarks vs baselines of the same run -> bench/results/, docs/performance.md
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
-images: setup  ## build the three service images locally (no registry needed; see scripts/images.sh)
+images: sync-dev  ## build the three service images locally (no registry needed; see scripts/images.sh)
 	@scripts/images.sh
 
 kafka-up:  ## start the local broker on 127.0.0.1:9092 (idempotent)
@@ -55,9 +73,9 @@ kafka-down:  ## stop the local broker
 kafka-clean:  ## stop the local broker and delete its data
 	@scripts/kafka.sh clean
 
-clean:  ## remove the venv and caches (keeps the Kafka jars)
+clean:  ## remove the venv and caches (keeps the Kafka jars and uv)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
 
-run: setup  ## the main job: local Kafka, the three services, sample data, a printed result
+run: sync-runtime  ## the main job: local Kafka, the three services, sample data, a printed result
 	@scripts/kafka.sh up >/dev/null
 	$(BIN)/greenchain demo $(RUN_ARGS)

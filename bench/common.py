@@ -14,10 +14,8 @@ from typing import Any
 
 from greenchain.common.config import Settings
 from greenchain.common.topics import TopicSpec, ensure_topics
-from tests.kafka_broker import free_port, isolated_settings
-from tests.processes import ServiceProcess
-
-ROOT = Path(__file__).resolve().parents[1]
+from greenchain.testing.kafka_broker import free_port, isolated_settings
+from greenchain.testing.processes import ServiceProcess
 
 
 def fresh_settings(bootstrap: str, workdir: Path, **changes: Any) -> Settings:

@@ -14,7 +14,7 @@ from bench.kafka_tools import producer_performance
 from greenchain.connector.client import Connector
 from greenchain.connector.readers import Item
 from greenchain.connector.registry import upsert_suppliers
-from tests.flows import sample_declarations
+from greenchain.testing.flows import sample_declarations
 
 STREAMS = 4  # concurrent connector streams (the connector's own chunking does the rest)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from functools import cache
 
-from bench.common import ROOT
+from greenchain.testing import ROOT
 
 
 @cache

@@ -15,9 +15,9 @@ from bench.common import fresh_settings, peak_of, percentile
 from greenchain.connector.client import Connector
 from greenchain.connector.readers import Item
 from greenchain.connector.registry import upsert_suppliers
+from greenchain.testing.flows import sample_declarations
+from greenchain.testing.pipeline import Pipeline
 from greenchain.v1 import declaration_pb2, ingest_pb2_grpc, ledger_pb2, ledger_pb2_grpc
-from tests.flows import sample_declarations
-from tests.pipeline import Pipeline
 
 SECONDS = 10.0
 TICK = 0.02  # s between paced sends

@@ -15,9 +15,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.common import fresh_settings, peak_of, percentile, service
 from greenchain.common import topics
+from greenchain.testing.builders import rating
+from greenchain.testing.flows import produce
 from greenchain.v1 import ledger_pb2, ledger_pb2_grpc, rating_pb2
-from tests.builders import rating
-from tests.flows import produce
 
 CLIENTS = 16
 SECONDS = 8.0

@@ -186,7 +186,7 @@ def write(results: dict[str, Any], out_dir: Path, doc: Path) -> tuple[Path, Path
 if __name__ == "__main__":  # re-render the chart and docs table from a results file
     import sys
 
-    from bench.common import ROOT
+    from greenchain.testing import ROOT
 
     saved = json.loads(Path(sys.argv[1]).read_text())
     print(*write(saved, ROOT / "bench" / "results", ROOT / "docs" / "performance.md"), sep="\n")

@@ -18,8 +18,9 @@ from typing import Any
 from rich.console import Console
 
 from bench import ingest, latency, ledger, model, report, scoring
-from bench.common import ROOT, machine
-from tests.kafka_broker import kafka_broker
+from bench.common import machine
+from greenchain.testing import ROOT
+from greenchain.testing.kafka_broker import kafka_broker
 
 console = Console()
 PARTS = ("model", "ingest", "scoring", "latency", "ledger")

@@ -13,8 +13,8 @@ from bench.common import fresh_settings, peak_of, service
 from bench.kafka_tools import consumer_performance
 from greenchain.common import topics
 from greenchain.common.config import Settings
-from tests.flows import produce_declarations, produce_registry, sample_declarations
-from tests.processes import ServiceProcess
+from greenchain.testing.flows import produce_declarations, produce_registry, sample_declarations
+from greenchain.testing.processes import ServiceProcess
 
 
 def committed(admin: KafkaAdminClient, settings: Settings, group: str) -> int:

@@ -6,7 +6,7 @@ from typing import Any
 
 import polars as pl
 
-from greenchain import sampledata
+from greenchain.client import sampledata
 from greenchain.scoring.engine import supplier_row
 from greenchain.scoring.model import DECLARATION_SCHEMA, SUPPLIER_SCHEMA
 from greenchain.scoring.state import _BODY_FIELDS

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the three service images locally, without pulling anything from a registry:
 #   1. a Debian bookworm base image (debootstrap + docker import) unless BASE_IMAGE exists;
-#   2. a wheelhouse of greenchain and its pinned dependencies (.cache/wheelhouse);
-#   3. greenchain-{ingest,scoring,ledger}:VERSION from services/Dockerfile.
+#   2. per service, in .cache/images/<service>: its dependencies exported from uv.lock with
+#      hashes (requirements.txt), their wheels, and the wheels of greenchain-common and the service;
+#   3. greenchain-{ingest,scoring,ledger}:VERSION from services/<service>/Dockerfile.
 # Needs a running Docker engine (and debootstrap for step 1). Users with a registry can skip
 # step 1: BASE_IMAGE=python:3.11-slim-bookworm scripts/images.sh
 set -euo pipefail
@@ -10,7 +11,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 BASE_IMAGE=${BASE_IMAGE:-greenchain-base:bookworm}
 VERSION=${VERSION:-0.1.0}
-PY=${PY:-.venv/bin/python}
+UV=${UV:-.cache/uv/bin/uv}
+PIP=${PIP:-.cache/uv/bin/pip}  # the pip beside uv (make installs both)
 
 if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   [ "$BASE_IMAGE" = greenchain-base:bookworm ] || { echo "images: $BASE_IMAGE not found" >&2; exit 1; }
@@ -24,9 +26,16 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   rm -rf "$rootfs"
 fi
 
-"$PY" -m pip wheel -q --wheel-dir .cache/wheelhouse .
 for service in ingest scoring ledger; do
-  docker build -q --network host --build-arg BASE_IMAGE="$BASE_IMAGE" --target "$service" \
-    -t "greenchain-$service:$VERSION" -f services/Dockerfile . >/dev/null
+  stage=.cache/images/$service
+  rm -rf "$stage" && mkdir -p "$stage/wheels" "$stage/workspace"
+  "$UV" export --quiet --frozen --package "greenchain-$service" --no-dev --no-emit-workspace \
+    --no-header --output-file "$stage/requirements.txt" >/dev/null
+  "$PIP" wheel -q --require-hashes -r "$stage/requirements.txt" --wheel-dir "$stage/wheels" >&2
+  for package in greenchain-common "greenchain-$service"; do
+    "$UV" build --quiet --package "$package" --wheel --out-dir "$stage/workspace" >&2
+  done
+  docker build -q --network host --build-arg BASE_IMAGE="$BASE_IMAGE" \
+    -t "greenchain-$service:$VERSION" -f "services/$service/Dockerfile" . >/dev/null
   echo "greenchain-$service:$VERSION"
 done

@@ -9,7 +9,7 @@ import pytest
 from greenchain.common.config import Settings
 from greenchain.common.telemetry import setup_tracing
 from greenchain.common.topics import ensure_topics
-from tests.kafka_broker import isolated_settings, kafka_broker
+from greenchain.testing.kafka_broker import isolated_settings, kafka_broker
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from greenchain.testing import ROOT
 
 
 def compose_config(path: Path) -> subprocess.CompletedProcess[str]:

@@ -1,6 +1,6 @@
 """The deployment, tested with testcontainers: the same images Kubernetes runs (built locally
-from services/Dockerfile by scripts/images.sh), started read-only with host networking against
-the test broker, driven over gRPC from outside."""
+from services/<service>/Dockerfile by scripts/images.sh), started read-only with host
+networking against the test broker, driven over gRPC from outside."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ from greenchain.common.topics import ensure_topics
 from greenchain.connector.client import Connector
 from greenchain.connector.readers import Item
 from greenchain.connector.registry import upsert_suppliers
+from greenchain.testing import ROOT
+from greenchain.testing.flows import sample_declarations
+from greenchain.testing.kafka_broker import isolated_settings
 from greenchain.v1 import ledger_pb2, ledger_pb2_grpc
-from tests.flows import sample_declarations
-from tests.kafka_broker import isolated_settings
 
-ROOT = Path(__file__).resolve().parents[2]
 VERSION = "0.1.0"
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # Ryuk's image cannot be pulled
 
@@ -70,6 +70,53 @@ def deployment(images: list[str], kafka_bootstrap: str, tmp_path: Path) -> Itera
             logs = container.get_logs()
             (tmp_path / f"{container.image}.log".replace("/", "_")).write_bytes(logs[0] + logs[1])
             container.stop()
+
+
+# What each image must and must not carry: a service ships only what it imports.
+IMAGE_CONTENTS = {
+    "ingest": (["greenchain.ingest.server", "grpc", "aiokafka"], ["faust", "polars", "rocksdict"]),
+    "scoring": (
+        ["greenchain.scoring.worker", "faust", "polars", "rocksdict"],
+        ["greenchain.ledger"],
+    ),
+    "ledger": (
+        ["greenchain.ledger.server", "polars"],
+        ["faust", "rocksdict", "greenchain.scoring"],
+    ),
+}
+
+PROBE = """
+import importlib.util, sys
+present = {name: importlib.util.find_spec(name) is not None for name in sys.argv[1:]}
+print(" ".join(name for name, found in present.items() if found))
+"""
+
+
+@pytest.mark.parametrize("service", sorted(IMAGE_CONTENTS))
+def test_each_image_holds_only_its_service(images: list[str], service: str) -> None:
+    needed, absent = IMAGE_CONTENTS[service]
+    result = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            f"greenchain-{service}:{VERSION}",
+            "python",
+            "-c",
+            PROBE,
+            *needed,
+            *absent,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    found = set(result.stdout.split())
+    assert found >= set(needed), f"{service} image lacks {set(needed) - found}"
+    assert not found & set(absent), f"{service} image carries {found & set(absent)}"
 
 
 def test_declarations_through_the_containers_become_ledger_ratings(deployment: Settings) -> None:

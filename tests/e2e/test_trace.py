@@ -18,8 +18,8 @@ from greenchain.common.config import Settings
 from greenchain.connector.client import Connector
 from greenchain.connector.readers import Item
 from greenchain.connector.registry import upsert_suppliers
-from tests.flows import sample_declarations
-from tests.processes import ServiceProcess
+from greenchain.testing.flows import sample_declarations
+from greenchain.testing.processes import ServiceProcess
 
 
 def spans_in(path: Path) -> list[dict[str, Any]]:

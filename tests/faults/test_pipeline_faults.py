@@ -22,10 +22,15 @@ from greenchain.common.topics import ensure_topics
 from greenchain.connector.client import Connector
 from greenchain.connector.readers import Item
 from greenchain.connector.registry import upsert_suppliers
+from greenchain.testing.flows import (
+    assert_same_ratings,
+    offline_ratings,
+    read_all,
+    sample_declarations,
+)
+from greenchain.testing.kafka_broker import PrivateBroker, isolated_settings, private_broker
+from greenchain.testing.pipeline import Pipeline, pipeline
 from greenchain.v1 import rating_pb2
-from tests.flows import assert_same_ratings, offline_ratings, read_all, sample_declarations
-from tests.kafka_broker import PrivateBroker, isolated_settings, private_broker
-from tests.pipeline import Pipeline, pipeline
 
 FAULTS = ["kafka-broker-restart", "sigkill-ingest", "sigkill-scoring", "sigkill-ledger"]
 

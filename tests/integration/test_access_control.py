@@ -17,18 +17,18 @@ import grpc
 import pytest
 import yaml
 
+from greenchain.client.ledger import LedgerClient
 from greenchain.common import topics as topic_names
 from greenchain.common.auth import hash_token
 from greenchain.common.topics import ensure_topics
 from greenchain.connector.client import Connector
 from greenchain.connector.readers import Item
-from greenchain.ledger.client import LedgerClient
+from greenchain.testing.builders import envelope, rating, supplier
+from greenchain.testing.certificates import ServerCertificate, server_certificate, untrusted_ca_pem
+from greenchain.testing.flows import produce, produce_registry
+from greenchain.testing.kafka_broker import free_port, isolated_settings
+from greenchain.testing.processes import ServiceProcess
 from greenchain.v1 import ingest_pb2, ingest_pb2_grpc, ledger_pb2, ledger_pb2_grpc, rating_pb2
-from tests.builders import envelope, rating, supplier
-from tests.certificates import ServerCertificate, server_certificate, untrusted_ca_pem
-from tests.flows import produce, produce_registry
-from tests.kafka_broker import free_port, isolated_settings
-from tests.processes import ServiceProcess
 
 # Supplier A is in chain c1, supplier B in chain c2. Every call below is about A or c1.
 TOKENS = {

@@ -11,15 +11,15 @@ import polars as pl
 
 from greenchain.common import topics as topic_names
 from greenchain.common.config import Settings
+from greenchain.testing.builders import rating
+from greenchain.testing.flows import produce
+from greenchain.testing.processes import ServiceProcess
 from greenchain.v1 import rating_pb2
-from tests.builders import rating
-from tests.flows import produce
-from tests.processes import ServiceProcess
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "greenchain.cli", *args],
+        [sys.executable, "-m", "greenchain.client.cli", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -18,12 +18,11 @@ from greenchain.connector.readers import declarations_from_table, read_table
 from greenchain.connector.registry import upsert_suppliers
 from greenchain.connector.run import connect_file
 from greenchain.ingest.server import IngestServer
+from greenchain.testing import DATA
+from greenchain.testing.builders import envelope, supplier
+from greenchain.testing.grpc_clients import channel, read_topic
+from greenchain.testing.kafka_broker import isolated_settings, private_broker
 from greenchain.v1 import declaration_pb2, ingest_pb2_grpc
-from tests.builders import envelope, supplier
-from tests.grpc_clients import channel, read_topic
-from tests.kafka_broker import isolated_settings, private_broker
-
-DATA = Path(__file__).parents[1] / "data"
 
 
 async def test_csv_and_pact_v2_v3_reach_the_topic(topics: Settings, tmp_path: Path) -> None:

@@ -15,9 +15,9 @@ from greenchain.common.auth import hash_token
 from greenchain.common.config import Settings
 from greenchain.common.grpc_server import field_violations
 from greenchain.ingest.server import IngestServer
+from greenchain.testing.builders import BODY_KINDS, envelope, supplier
+from greenchain.testing.grpc_clients import bearer, channel, read_topic
 from greenchain.v1 import ingest_pb2, ingest_pb2_grpc
-from tests.builders import BODY_KINDS, envelope, supplier
-from tests.grpc_clients import bearer, channel, read_topic
 
 TOKENS = {"admin-token": "admin", "s1-token": "supplier:sup-001", "c-token": "chain:chain-a"}
 

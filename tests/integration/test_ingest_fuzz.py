@@ -1,4 +1,4 @@
-"""Bad input against the running ingest service (a real ``greenchain serve ingest`` process):
+"""Bad input against the running ingest service (a real ``python -m greenchain.ingest`` process):
 hypothesis-generated declarations, random bytes, oversized messages. The service must answer
 every call with a proper status in time, never accept what validation forbids, and stay up."""
 
@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 from greenchain.common.config import Settings
 from greenchain.common.grpc_server import field_violations
+from greenchain.testing.builders import BODY_KINDS, envelope, supplier
+from greenchain.testing.kafka_broker import free_port
+from greenchain.testing.processes import ServiceProcess
 from greenchain.v1 import declaration_pb2 as d
 from greenchain.v1 import ingest_pb2_grpc
-from tests.builders import BODY_KINDS, envelope, supplier
-from tests.kafka_broker import free_port
-from tests.processes import ServiceProcess
 
 DEADLINE = 10.0  # s; a call that takes longer counts as a hang
 STREAM_LIMIT = 50
@@ -47,7 +47,7 @@ def ingest(
     kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningIngest]:
     from greenchain.common.topics import ensure_topics
-    from tests.kafka_broker import isolated_settings
+    from greenchain.testing.kafka_broker import isolated_settings
 
     workdir = tmp_path_factory.mktemp("fuzz")
     config: Settings = isolated_settings(

@@ -10,11 +10,11 @@ import pytest
 
 from greenchain.common.grpc_server import field_violations
 from greenchain.ingest.server import IngestServer
+from greenchain.testing.builders import envelope, supplier, ts
+from greenchain.testing.grpc_clients import channel
+from greenchain.testing.kafka_broker import isolated_settings
 from greenchain.v1 import declaration_pb2 as d
 from greenchain.v1 import ingest_pb2_grpc
-from tests.builders import envelope, supplier, ts
-from tests.grpc_clients import channel
-from tests.kafka_broker import isolated_settings
 
 NOW = datetime.now(UTC)
 Mutation = Callable[[d.Declaration], None]

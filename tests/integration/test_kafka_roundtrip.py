@@ -7,9 +7,9 @@ from kafka.admin import ConfigResource, ConfigResourceType
 
 from greenchain.common.config import Settings
 from greenchain.common.topics import DECLARATIONS, SUPPLIERS, ensure_topics, topic_specs
+from greenchain.testing.builders import BODY_KINDS, envelope
+from greenchain.testing.grpc_clients import read_topic
 from greenchain.v1 import declaration_pb2
-from tests.builders import BODY_KINDS, envelope
-from tests.grpc_clients import read_topic
 
 
 def test_ensure_topics_creates_each_topic_once_with_its_config(settings: Settings) -> None:

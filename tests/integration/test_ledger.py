@@ -17,11 +17,11 @@ from greenchain.common import topics as topic_names
 from greenchain.common.auth import hash_token
 from greenchain.common.config import Settings
 from greenchain.ledger.server import LedgerServer
+from greenchain.testing.builders import rating
+from greenchain.testing.flows import produce
+from greenchain.testing.grpc_clients import bearer, channel
+from greenchain.testing.processes import ServiceProcess
 from greenchain.v1 import ledger_pb2, ledger_pb2_grpc, rating_pb2
-from tests.builders import rating
-from tests.flows import produce
-from tests.grpc_clients import bearer, channel
-from tests.processes import ServiceProcess
 
 NOT_YET, MUN, PROV, NAT = (
     rating_pb2.READINESS_TIER_NOT_YET,

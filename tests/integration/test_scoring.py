@@ -10,8 +10,7 @@ import pytest
 
 from greenchain.common import topics as topics_mod
 from greenchain.common.config import Settings
-from greenchain.v1 import declaration_pb2
-from tests.flows import (
+from greenchain.testing.flows import (
     assert_same_ratings,
     offline_ratings,
     produce,
@@ -20,8 +19,9 @@ from tests.flows import (
     sample_declarations,
     settled_ratings,
 )
-from tests.grpc_clients import read_topic
-from tests.processes import ServiceProcess
+from greenchain.testing.grpc_clients import read_topic
+from greenchain.testing.processes import ServiceProcess
+from greenchain.v1 import declaration_pb2
 
 
 def test_declarations_in_ratings_out_with_the_models_values(

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from greenchain.testing import ROOT
+
 BIN = Path(sys.executable).parent
 OVERLAYS = ("dev", "prod")
 

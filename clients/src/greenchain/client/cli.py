@@ -1,0 +1,271 @@
+"""The ``greenchain`` command: run services, generate sample data, connect ERP exports."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from greenchain.common.config import ENVIRONMENT, Settings
+
+if TYPE_CHECKING:
+    from greenchain.client.ledger import LedgerClient
+    from greenchain.connector.client import Connector
+    from greenchain.v1 import rating_pb2
+
+console = Console(stderr=True)
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from greenchain.client import sampledata
+
+    population = sampledata.generate(args.suppliers, args.months, args.seed)
+    files = sampledata.write_exports(population, Path(args.out))
+    total = sum(len(v) for v in files.values())
+    console.print(
+        f"{len(population.suppliers)} suppliers, {population.monthly.height} site-months, "
+        f"{total} export files in {args.out}"
+    )
+    return 0
+
+
+def _connector(args: argparse.Namespace) -> Connector:
+    from greenchain.connector.client import Connector
+
+    roots = Path(args.ca_file).read_bytes() if args.ca_file else None
+    return Connector(args.target, token=args.token or "", root_certificates=roots)
+
+
+def _registry(args: argparse.Namespace) -> int:
+    from google.protobuf import json_format
+
+    from greenchain.connector.registry import upsert_suppliers
+    from greenchain.v1 import supplier_pb2
+
+    suppliers = [
+        json_format.Parse(line, supplier_pb2.Supplier())
+        for line in Path(args.file).read_text().splitlines()
+        if line.strip()
+    ]
+    stored = asyncio.run(upsert_suppliers(_connector(args), suppliers))
+    console.print(f"{stored} suppliers registered")
+    return 0
+
+
+def _connect(args: argparse.Namespace) -> int:
+    from greenchain.connector.mapping import Mapping
+    from greenchain.connector.run import connect_file
+
+    connector = _connector(args)
+    exit_code = 0
+    for name in args.files:
+        path = Path(name)
+        if args.pact_supplier:
+            result = connect_file(
+                path, connector, pact_owner=(args.pact_supplier, args.pact_site, args.output_share)
+            )
+        else:
+            result = connect_file(path, connector, mapping=Mapping.load(args.mapping))
+        s = result.summary
+        console.print(
+            f"{path.name}: {len(result.items)} declarations, [green]{s.accepted} accepted[/], "
+            f"[red]{s.rejected_count} rejected[/]"
+            + (f" -> fix and resend {result.rejected_file}" if result.rejected_file else "")
+        )
+        if s.rejected_count:
+            exit_code = 1
+    return exit_code
+
+
+def _ledger(args: argparse.Namespace) -> LedgerClient:
+    from greenchain.client.ledger import LedgerClient
+
+    roots = Path(args.ca_file).read_bytes() if args.ca_file else None
+    return LedgerClient(args.target, token=args.token or "", root_certificates=roots)
+
+
+def _ratings(args: argparse.Namespace) -> int:
+    from greenchain.client.views import ratings_table
+
+    async def collect() -> list[rating_pb2.SupplierRating]:
+        return [r async for r in _ledger(args).all_ratings(args.chain)]
+
+    Console().print(ratings_table(asyncio.run(collect()), f"ratings of chain {args.chain}"))
+    return 0
+
+
+def _progress(args: argparse.Namespace) -> int:
+    from greenchain.client.views import progress_panel
+
+    Console().print(progress_panel(asyncio.run(_ledger(args).progress(args.chain))))
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    from greenchain.client.views import history_table
+
+    entries = asyncio.run(_ledger(args).history(args.supplier))
+    Console().print(history_table(entries, args.supplier))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    out = Path(args.out or f"{args.chain}.{args.format}")
+    count = asyncio.run(_ledger(args).export(args.chain, out, args.format))
+    console.print(f"{count} suppliers written to {out}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    result = asyncio.run(_ledger(args).verify(args.supplier))
+    if result.intact:
+        console.print(f"[green]intact[/]: {result.entries} entries, head {result.head_hash.hex()}")
+        return 0
+    console.print(f"[red]BROKEN at entry {result.first_broken_sequence}[/]: {result.detail}")
+    return 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from greenchain.client.demo import run_demo
+
+    return run_demo(args.workdir, args.suppliers, args.months)
+
+
+def _token(args: argparse.Namespace) -> int:
+    from greenchain.common.auth import Principal, hash_token, new_token
+
+    principal = Principal.parse(args.principal)
+    token = new_token()
+    print(token)
+    console.print(
+        f"add to the tokens file:\n  - sha256: {hash_token(token)}\n    principal: {principal}",
+        highlight=False,
+    )
+    return 0
+
+
+def _health(args: argparse.Namespace) -> int:
+    """gRPC health check: exit 0 when SERVING."""
+    from greenchain.common.health import check
+
+    serving, text = check(args.target)
+    console.print(text if serving else f"[red]{text}")
+    return 0 if serving else 1
+
+
+def _config(_: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    table = Table("variable", "default", "meaning")
+    for name, default, doc in ENVIRONMENT:
+        table.add_row(name, default, doc)
+    Console().print(table)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="greenchain", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sample = sub.add_parser("sample", help="generate a sample supplier population and exports")
+    sample.add_argument("--out", default="var/sample")
+    sample.add_argument("--suppliers", type=int, default=2000)
+    sample.add_argument("--months", type=int, default=24)
+    sample.add_argument("--seed", type=int, default=42)
+    sample.set_defaults(func=_sample)
+
+    def client_options(p: argparse.ArgumentParser, default_target: str) -> None:
+        p.add_argument("--target", default=default_target, help="host:port of the service")
+        p.add_argument("--token", default=None, help="bearer token")
+        p.add_argument("--ca-file", default=None, help="CA certificate (PEM) to use TLS")
+
+    registry = sub.add_parser("registry", help="register suppliers (JSON lines of Supplier)")
+    registry.add_argument("file")
+    client_options(registry, Settings().ingest_listen)
+    registry.set_defaults(func=_registry)
+
+    connect = sub.add_parser("connect", help="send ERP exports or PACT documents to ingest")
+    connect.add_argument("files", nargs="+")
+    connect.add_argument("--mapping", help="mapping file (YAML) for ERP exports")
+    connect.add_argument("--pact-supplier", help="PACT documents: the supplier id")
+    connect.add_argument("--pact-site", default="s1", help="PACT documents: the site id")
+    connect.add_argument(
+        "--output-share", type=float, default=1.0, help="PACT: share of the site's output value"
+    )
+    client_options(connect, Settings().ingest_listen)
+    connect.set_defaults(func=_connect)
+
+    ledger_target = Settings().ledger_listen
+    ratings = sub.add_parser("ratings", help="current ratings of a chain's suppliers")
+    ratings.add_argument("--chain", default="", help="chain id (admin: empty = all)")
+    client_options(ratings, ledger_target)
+    ratings.set_defaults(func=_ratings)
+
+    progress = sub.add_parser("progress", help="a chain's progress toward the 40 %% goal")
+    progress.add_argument("--chain", required=True)
+    client_options(progress, ledger_target)
+    progress.set_defaults(func=_progress)
+
+    history = sub.add_parser("history", help="every rating of a supplier, with hashes")
+    history.add_argument("--supplier", required=True)
+    client_options(history, ledger_target)
+    history.set_defaults(func=_history)
+
+    export = sub.add_parser("export", help="a chain's ratings to CSV or Parquet")
+    export.add_argument("--chain", required=True)
+    export.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    export.add_argument("--out", default=None)
+    client_options(export, ledger_target)
+    export.set_defaults(func=_export)
+
+    verify = sub.add_parser("verify", help="recompute a supplier's hash chain")
+    verify.add_argument("--supplier", required=True)
+    client_options(verify, ledger_target)
+    verify.set_defaults(func=_verify)
+
+    demo = sub.add_parser("demo", help="the main job (make run): services, sample data, result")
+    demo.add_argument("--workdir", default="var/demo")
+    demo.add_argument("--suppliers", type=int, default=600)
+    demo.add_argument("--months", type=int, default=24)
+    demo.set_defaults(func=_demo)
+
+    token = sub.add_parser("token", help="make a bearer token and print its tokens-file entry")
+    token.add_argument("--principal", required=True, help="supplier:<id>, chain:<id> or admin")
+    token.set_defaults(func=_token)
+
+    health = sub.add_parser("health", help="gRPC health check of a service (exit 0 = serving)")
+    health.add_argument("target", help="host:port")
+    health.set_defaults(func=_health)
+
+    config = sub.add_parser("config", help="list the environment variables and defaults")
+    config.set_defaults(func=_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("aiokafka", "kafka"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.command == "connect" and not (args.mapping or args.pact_supplier):
+        console.print("[red]connect needs --mapping (ERP export) or --pact-supplier (PACT JSON)")
+        return 2
+    try:
+        return int(args.func(args))
+    except (ValueError, FileNotFoundError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""A small client of the LedgerService for people and scripts (``greenchain ratings`` ...)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import polars as pl
+
+from greenchain.common.grades import grade_label, tier_label
+from greenchain.v1 import ledger_pb2, ledger_pb2_grpc, rating_pb2
+
+
+@dataclass
+class LedgerClient:
+    target: str
+    token: str = ""
+    root_certificates: bytes | None = None
+
+    def _channel(self) -> grpc.aio.Channel:
+        if self.root_certificates is not None:
+            return grpc.aio.secure_channel(
+                self.target, grpc.ssl_channel_credentials(self.root_certificates)
+            )
+        return grpc.aio.insecure_channel(self.target)
+
+    def _md(self) -> tuple[tuple[str, str], ...] | None:
+        return (("authorization", f"Bearer {self.token}"),) if self.token else None
+
+    async def all_ratings(
+        self,
+        chain_id: str,
+        order: ledger_pb2.RatingOrder = ledger_pb2.RATING_ORDER_SCORE_DESC,
+        page_size: int = 500,
+    ) -> AsyncIterator[rating_pb2.SupplierRating]:
+        async with self._channel() as channel:
+            stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+            token = ""
+            while True:
+                page = await stub.ListRatings(
+                    ledger_pb2.ListRatingsRequest(
+                        chain_id=chain_id,
+                        order=order,
+                        page_size=page_size,
+                        page_token=token,
+                    ),
+                    metadata=self._md(),
+                )
+                for rating in page.ratings:
+                    yield rating
+                token = page.next_page_token
+                if not token:
+                    return
+
+    async def list_page(
+        self, request: ledger_pb2.ListRatingsRequest
+    ) -> ledger_pb2.ListRatingsResponse:
+        async with self._channel() as channel:
+            return await ledger_pb2_grpc.LedgerServiceStub(channel).ListRatings(
+                request, metadata=self._md()
+            )
+
+    async def progress(self, chain_id: str) -> ledger_pb2.ChainProgress:
+        async with self._channel() as channel:
+            stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+            return await stub.GetChainProgress(
+                ledger_pb2.GetChainProgressRequest(chain_id=chain_id), metadata=self._md()
+            )
+
+    async def history(self, supplier_id: str) -> list[ledger_pb2.LedgerEntry]:
+        async with self._channel() as channel:
+            stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+            response = await stub.GetRatingHistory(
+                ledger_pb2.GetRatingHistoryRequest(supplier_id=supplier_id), metadata=self._md()
+            )
+            return list(response.entries)
+
+    async def verify(self, supplier_id: str) -> ledger_pb2.VerifyHistoryResponse:
+        async with self._channel() as channel:
+            stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+            return await stub.VerifyHistory(
+                ledger_pb2.VerifyHistoryRequest(supplier_id=supplier_id), metadata=self._md()
+            )
+
+    async def export(self, chain_id: str, path: Path, fmt: str) -> int:
+        """Every current rating of the chain, one row per supplier, every indicator a column."""
+        rows = []
+        async for r in self.all_ratings(chain_id, ledger_pb2.RATING_ORDER_SUPPLIER_ID):
+            row: dict[str, object] = {
+                "supplier_id": r.supplier_id,
+                "supplier_name": r.supplier_name,
+                "sector_code": r.sector_code,
+                "total_score": r.total_score,
+                "grade": grade_label(r.grade),
+                "readiness_tier": tier_label(r.readiness_tier),
+                "zero_carbon_candidate": r.zero_carbon_candidate,
+                "output_value_cny": r.output_value_cny,
+                "months_present": r.coverage.months_present,
+                "verified_share": r.coverage.verified_share,
+                "methodology_version": r.methodology_version,
+                "revision": r.revision,
+            }
+            for ind in r.indicators:
+                row[ind.indicator] = ind.value if ind.HasField("value") else None
+                row[f"{ind.indicator}_points"] = ind.points
+            rows.append(row)
+        frame = pl.DataFrame(rows)
+        if fmt == "parquet":
+            frame.write_parquet(path)
+        else:
+            frame.write_csv(path)
+        return frame.height

@@ -1,0 +1,162 @@
+"""Test helpers that move real records through real topics."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer
+from kafka import KafkaProducer
+
+from greenchain.client import sampledata
+from greenchain.common import topics
+from greenchain.common.config import Settings
+from greenchain.connector.mapping import Mapping
+from greenchain.connector.readers import declarations_from_table
+from greenchain.scoring.engine import ScoringEngine
+from greenchain.scoring.model import Methodology
+from greenchain.scoring.state import SupplierState, apply
+from greenchain.v1 import declaration_pb2, rating_pb2, supplier_pb2
+
+
+def sample_declarations(
+    suppliers: int = 30, months: int = 6, seed: int = 1
+) -> tuple[list[supplier_pb2.Supplier], list[declaration_pb2.Declaration]]:
+    """A small sample population as registry entries and (valid) declarations."""
+    population = sampledata.generate(suppliers, months, seed)
+    export, mapping = sampledata._flavour_frame(population.monthly, "generic")
+    items = declarations_from_table(export, Mapping.parse(mapping))
+    decls = [i.declaration for i in items]
+    # the generator's deliberate ERP errors would be stopped by ingest; keep the valid ones
+    from greenchain.ingest.validation import validate_declaration
+
+    registry = {s.supplier_id: s for s in population.suppliers}
+    return population.suppliers, [d for d in decls if not validate_declaration(d, registry)]
+
+
+def produce(
+    settings: Settings,
+    base_topic: str,
+    messages: Iterable[tuple[bytes, bytes]],
+) -> int:
+    producer = KafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5
+    )
+    count = 0
+    try:
+        for key, value in messages:
+            producer.send(settings.topic(base_topic), key=key, value=value)
+            count += 1
+        producer.flush(60)
+    finally:
+        producer.close()
+    return count
+
+
+def produce_registry(settings: Settings, suppliers: Sequence[supplier_pb2.Supplier]) -> None:
+    produce(
+        settings,
+        topics.SUPPLIERS,
+        ((s.supplier_id.encode(), s.SerializeToString()) for s in suppliers),
+    )
+
+
+def produce_declarations(settings: Settings, decls: Sequence[declaration_pb2.Declaration]) -> None:
+    produce(
+        settings,
+        topics.DECLARATIONS,
+        ((d.supplier_id.encode(), d.SerializeToString()) for d in decls),
+    )
+
+
+async def read_all(settings: Settings, topic: str, quiet: float, within: float) -> list[bytes]:
+    """Every value on ``topic`` (partition order kept) once it has been quiet for ``quiet`` s."""
+    consumer = AIOKafkaConsumer(
+        settings.topic(topic),
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        deadline = time.monotonic() + within
+        last_new = time.monotonic()
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            new = [r.value for records in batch.values() for r in records]
+            if new:
+                values.extend(new)
+                last_new = time.monotonic()
+            elif values and time.monotonic() - last_new >= quiet:
+                break
+    finally:
+        await consumer.stop()
+    return values
+
+
+def settled_ratings(
+    settings: Settings, expected: int, quiet: float = 8.0, within: float = 180.0
+) -> dict[str, rating_pb2.SupplierRating]:
+    """The latest rating per supplier once the ratings topic has been quiet for ``quiet`` s and
+    has ratings for at least ``expected`` suppliers."""
+    deadline = time.monotonic() + within
+    latest: dict[str, rating_pb2.SupplierRating] = {}
+    while time.monotonic() < deadline:
+        values = asyncio.run(read_all(settings, topics.RATINGS, quiet, deadline - time.monotonic()))
+        latest = {}
+        for value in values:
+            rating = rating_pb2.SupplierRating.FromString(value)
+            if rating.revision >= latest.get(rating.supplier_id, rating).revision:
+                latest[rating.supplier_id] = rating
+        if len(latest) >= expected:
+            return latest
+    raise TimeoutError(f"ratings for {len(latest)} of {expected} suppliers")
+
+
+def offline_ratings(
+    suppliers: Sequence[supplier_pb2.Supplier], decls: Sequence[declaration_pb2.Declaration]
+) -> dict[str, rating_pb2.SupplierRating]:
+    """What an uninterrupted worker must end with: the engine run once over the whole state."""
+    engine = ScoringEngine(Methodology.load())
+    for supplier in suppliers:
+        engine.set_supplier(supplier)
+    states: dict[str, SupplierState] = {}
+    for decl in decls:
+        apply(states.setdefault(decl.supplier_id, {}), decl)
+    engine.update(states)
+    return {r.supplier_id: r for r in engine.ratings(set(), datetime.now(UTC), full=True)}
+
+
+def assert_same_ratings(
+    actual: dict[str, rating_pb2.SupplierRating], expected: dict[str, rating_pb2.SupplierRating]
+) -> None:
+    """Same provenance, grade, tier, total and indicator points per supplier (all differences
+    are reported at once)."""
+    assert set(actual) == set(expected)
+    problems: list[tuple[object, ...]] = []
+    for sid, want in sorted(expected.items()):
+        got = actual[sid]
+        if list(got.declaration_ids) != list(want.declaration_ids):
+            problems.append(
+                (sid, "declarations", sorted(set(got.declaration_ids) ^ set(want.declaration_ids)))
+            )
+        if (got.grade, got.readiness_tier) != (want.grade, want.readiness_tier):
+            problems.append(
+                (
+                    sid,
+                    "grade/tier",
+                    (got.grade, got.readiness_tier),
+                    (want.grade, want.readiness_tier),
+                )
+            )
+        if abs(got.total_score - want.total_score) >= 1e-4:
+            problems.append((sid, "total", got.total_score, want.total_score, got.revision))
+        for a, b in zip(got.indicators, want.indicators, strict=True):
+            if a.indicator != b.indicator or abs(a.points - b.points) >= 1e-4:
+                problems.append(
+                    (sid, a.indicator, a.points, b.points, a.benchmark_value, b.benchmark_value)
+                )
+    assert not problems, problems

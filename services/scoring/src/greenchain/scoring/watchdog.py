@@ -1,0 +1,127 @@
+"""A watchdog for faust's skipped records: a source partition whose committed offset stops
+short of its end gets sought back (reprocessing is idempotent), or the worker exits for a
+clean restart."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any
+
+import faust
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from greenchain.common.config import Settings
+
+log = logging.getLogger(__name__)
+
+STALL_SECONDS = 15.0
+"""A partition with records waiting and no progress for this long counts as stalled."""
+
+
+class StallWatchdog:
+    """Detects a source partition whose committed offset stops short of its end, and gets it
+    moving again.
+
+    faust-streaming can skip a range of records after a restart or rebalance (a prefetched
+    later record is delivered first, cf. faust-streaming issues #221 and #629): the records of
+    the gap are never processed, so the group's committed offset stays before them. The
+    watchdog compares committed and end offsets; when a partition has records waiting and its
+    committed offset has not moved for STALL_SECONDS, it seeks the partition back to the
+    committed offset (reprocessing is idempotent). If that does not help, it exits the process
+    for its supervisor to restart it, which is safe with at-least-once processing.
+    """
+
+    def __init__(self, app: faust.App, topic: str, settings: Settings) -> None:
+        self.app = app
+        self.topic = topic
+        self.settings = settings
+        self.seen: dict[int, tuple[int, float]] = {}  # partition -> (committed, since when)
+        self.attempts: dict[int, int] = {}
+        self.replay_pending = False  # set after a restart with recovered state
+        self._offsets: AIOKafkaConsumer | None = None
+
+    async def check(self) -> None:
+        consumer: Any = self.app.consumer  # faust's: seek and resume are all we touch
+        assigned = sorted(tp.partition for tp in consumer.assignment() if tp.topic == self.topic)
+        if not assigned:
+            return
+        tps = [TopicPartition(self.topic, p) for p in assigned]
+        try:
+            ends, committed_now = await self._read_offsets(tps)
+        except KafkaError as err:
+            # the broker is unreachable (restart, network): faust keeps retrying on its own;
+            # the watchdog looks again on its next tick instead of crashing the worker
+            log.warning("watchdog: offsets unavailable (%s); will look again", err)
+            return
+        if self.replay_pending and all(committed_now[tp] >= ends[tp] for tp in tps):
+            await self._replay(consumer)
+            return
+        now = asyncio.get_running_loop().time()
+        for tp in tps:
+            committed = committed_now[tp]
+            last, since = self.seen.get(tp.partition, (-1, now))
+            if committed != last or committed >= ends[tp]:
+                self.seen[tp.partition] = (committed, now)
+                self.attempts.pop(tp.partition, None)
+                continue
+            if now - since < STALL_SECONDS:
+                continue
+            attempt = self.attempts.get(tp.partition, 0) + 1
+            self.attempts[tp.partition] = attempt
+            log.warning(
+                "partition %d: committed offset stuck at %d of %d for %.0f s; "
+                "seeking back to it (attempt %d)",
+                tp.partition,
+                committed,
+                ends[tp],
+                now - since,
+                attempt,
+            )
+            if attempt > 3:
+                log.error("partition %d still stuck: exiting for a clean restart", tp.partition)
+                os._exit(75)
+            faust_tp = next(
+                t
+                for t in consumer.assignment()
+                if t.topic == self.topic and t.partition == tp.partition
+            )
+            consumer.resume_partitions([faust_tp])
+            await consumer.seek(faust_tp, committed)
+            self.seen[tp.partition] = (committed, now)
+
+    async def _read_offsets(
+        self, tps: list[TopicPartition]
+    ) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
+        """End and committed offsets of ``tps`` (from a consumer that never joins the group)."""
+        if self._offsets is None:
+            offsets = AIOKafkaConsumer(
+                bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                group_id=self.settings.group("scoring"),
+                enable_auto_commit=False,
+            )
+            try:
+                await offsets.start()
+            except BaseException:
+                await offsets.stop()
+                raise
+            self._offsets = offsets
+        ends = await self._offsets.end_offsets(tps)
+        committed = {tp: await self._offsets.committed(tp) or 0 for tp in tps}
+        return ends, committed
+
+    async def _replay(self, consumer: Any) -> None:
+        """After a restart, once caught up: read the assigned partitions once more from the
+        beginning. faust can skip records while it recovers state after a restart; replaying
+        is idempotent (applied declarations change nothing) and applies any it skipped."""
+        self.replay_pending = False
+        partitions = [tp for tp in consumer.assignment() if tp.topic == self.topic]
+        log.info("restart check: replaying %d partition(s) from the beginning", len(partitions))
+        for tp in partitions:
+            await consumer.seek(tp, 0)
+
+    async def stop(self) -> None:
+        if self._offsets is not None:
+            await self._offsets.stop()
