@@ -43,8 +43,12 @@ def supplier_indicators(
     """Window, coverage and the indicator values of one supplier."""
     f = m.factors
     regions = f.get("grid_tco2_per_mwh_by_region") or {}
-    window_end = max(r["period"] for r in rows)
-    window = [r for r in rows if r["period"] > window_end - m.window_months]
+    # the window ends with the latest emissions or energy month (else the latest of any kind)
+    window_end = max(
+        (r["period"] for r in rows if r["kind"] in ("emissions", "energy")),
+        default=max(r["period"] for r in rows),
+    )
+    window = [r for r in rows if window_end - m.window_months < r["period"] <= window_end]
     sums: dict[str, float] = defaultdict(float)
     kinds_by_period: dict[int, set[str]] = defaultdict(set)
     emission_periods: set[int] = set()
@@ -130,6 +134,7 @@ def supplier_indicators(
     sector = supplier.get("sector_code") if supplier else None
     return {
         "sector_code": sector,
+        "national": bool(supplier and supplier.get("green_factory_level") == "national"),
         "verified_share": verified / len(window),
         "insufficient": sector is None or months_present < m.min_months or output_value <= 0,
         "values": values,
@@ -236,19 +241,25 @@ def score_population(
     grades: the re-rating the worker does when benchmarks move."""
     bench = benchmarks(population, m)
     rated: dict[str, Rated] = {}
-    groups: dict[tuple[str | None, bool], list[float]] = defaultdict(list)
+    national: set[str] = set()
+    groups: dict[str | None, list[float]] = defaultdict(list)  # rated national green factories
     for sid, p in population.items():
         total, tier = score_one(p, bench.get(p["sector_code"], {}), m)
         rated[sid] = Rated(
             total, tier, "", p["values"], p["sector_code"], p["insufficient"], p["verified_share"]
         )
-        groups[(p["sector_code"], p["insufficient"])].append(total)
+        if p["national"] and not p["insufficient"]:
+            national.add(sid)
+            groups[p["sector_code"]].append(total)
     ranked = {key: sorted(totals, reverse=True) for key, totals in groups.items()}
-    for r in rated.values():
+    for sid, r in rated.items():
         if r.insufficient:
             r.grade = "insufficient_data"
             continue
-        totals = ranked[(r.sector_code, False)]
+        if sid not in national:  # the green code is for national green factories only
+            r.grade = "not_eligible"
+            continue
+        totals = ranked[r.sector_code]
         rank = 1 + _count_greater(totals, r.total_score)
         n = len(totals)
         if rank <= math.ceil(n * m.a_plus_top_share):

@@ -48,7 +48,10 @@ def model_inputs(
         pl.col(c).cast(t) if c in combined.columns else pl.lit(None, t).alias(c)
         for c, t in DECLARATION_SCHEMA.items()
     )
-    registry = pl.DataFrame([supplier_row(s) for s in population.suppliers], schema=SUPPLIER_SCHEMA)
+    registry = pl.DataFrame(
+        [supplier_row(s) for s in sampledata.designated_suppliers(population)],
+        schema=SUPPLIER_SCHEMA,
+    )
     return declarations, registry
 
 

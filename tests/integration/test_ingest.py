@@ -48,7 +48,7 @@ async def test_accepted_declarations_are_on_the_topic_byte_for_byte(ingest: Inge
         results = [
             r async for r in stub.StreamDeclarations(iter(sent[1:]), metadata=bearer("s1-token"))
         ]
-    assert [r.sequence for r in results] == [0, 1, 2]
+    assert [r.sequence for r in results] == list(range(len(sent) - 1))
     assert all(r.WhichOneof("outcome") == "accepted" for r in results)
 
     records = await read_topic(

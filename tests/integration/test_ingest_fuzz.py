@@ -88,6 +88,8 @@ def _field_value(field: FieldDescriptor) -> st.SearchStrategy[object]:
         return int32  # unknown enum numbers included (proto3 enums are open)
     if field.type in (FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64):
         return int32
+    if field.type == FieldDescriptor.TYPE_BOOL:
+        return st.booleans()
     raise NotImplementedError(field.full_name)
 
 

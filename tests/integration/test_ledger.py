@@ -21,7 +21,7 @@ from greenchain.testing.builders import rating
 from greenchain.testing.flows import produce
 from greenchain.testing.grpc_clients import bearer, channel
 from greenchain.testing.processes import ServiceProcess
-from greenchain.v1 import ledger_pb2, ledger_pb2_grpc, rating_pb2
+from greenchain.v1 import ledger_pb2, ledger_pb2_grpc, rating_pb2, supplier_pb2
 
 NOT_YET, MUN, PROV, NAT = (
     rating_pb2.READINESS_TIER_NOT_YET,
@@ -31,9 +31,11 @@ NOT_YET, MUN, PROV, NAT = (
 )
 # A hand-made chain: outputs 100 + 200 + 300 + 400 = 1000; E belongs to another chain.
 CHAIN = [
-    rating("A", 85.0, NAT, 100.0, ("c1",)),
+    # designations are facts from the lists, independent of the score: C is designated
+    # municipal although its score is not ready; B is ready but not designated
+    rating("A", 85.0, NAT, 100.0, ("c1",), designated=supplier_pb2.DESIGNATION_LEVEL_NATIONAL),
     rating("B", 55.0, MUN, 200.0, ("c1",)),
-    rating("C", 40.0, NOT_YET, 300.0, ("c1",)),
+    rating("C", 40.0, NOT_YET, 300.0, ("c1",), designated=supplier_pb2.DESIGNATION_LEVEL_MUNICIPAL),
     rating("D", 20.0, NOT_YET, 400.0, ("c1",)),
     rating("E", 90.0, NAT, 50.0, ("c2",)),
 ]
@@ -44,6 +46,18 @@ TOKENS = {
     "sa": "supplier:A",
     "sc": "supplier:C",
 }
+
+
+LEADER = supplier_pb2.Chain(
+    chain_id="c1",
+    name="Chain One Motors",
+    credit_code="91110000600037341L",
+    green_supply_chain=supplier_pb2.Designation(
+        level=supplier_pb2.DESIGNATION_LEVEL_NATIONAL,
+        year=2023,
+        status=supplier_pb2.DESIGNATION_STATUS_ACTIVE,
+    ),
+)
 
 
 def publish(settings: Settings, ratings: list[rating_pb2.SupplierRating]) -> None:
@@ -70,6 +84,7 @@ async def ledger(topics: Settings, tmp_path: Path) -> AsyncIterator[Ledger]:
     )
     settings = topics.with_(tokens_file=str(tokens))
     publish(settings, CHAIN)
+    produce(settings, topic_names.CHAINS, [(b"c1", LEADER.SerializeToString())])
     async with LedgerServer(settings, listen="127.0.0.1:0") as server, channel(server.port) as ch:
         stub = ledger_pb2_grpc.LedgerServiceStub(ch)
         await wait_for_rating(stub, "E")
@@ -161,20 +176,36 @@ async def test_chain_progress_matches_the_hand_computation(
         ledger_pb2.GetChainProgressRequest(chain_id="c1"), metadata=bearer("c1")
     )
     assert progress.total_output_value_cny == 1000.0
-    assert progress.green_share == pytest.approx(0.30)  # A (100) + B (200) at or above municipal
+    # the policy's share: designated A (100, national) + C (300, municipal) of 1000
+    assert progress.designated_share == pytest.approx(0.40)
+    levels = progress.designated_by_level
+    national, provincial, municipal = (
+        supplier_pb2.DESIGNATION_LEVEL_NATIONAL,
+        supplier_pb2.DESIGNATION_LEVEL_PROVINCIAL,
+        supplier_pb2.DESIGNATION_LEVEL_MUNICIPAL,
+    )
+    assert {s.level: s.share for s in levels} == pytest.approx(
+        {national: 0.10, provincial: 0.10, municipal: 0.40}
+    )
+    assert {s.level: s.suppliers for s in levels} == {national: 1, provincial: 1, municipal: 2}
+    assert progress.gap_to_target == pytest.approx(0.0)
+    # forecast: designated (A, C) + rated ready (A, B): A + B + C = 600 of 1000
+    assert progress.forecast_share == pytest.approx(0.60)
+    assert progress.readiness_share == pytest.approx(0.30)  # A (100) + B (200) at or above MUN
     shares = {s.tier: s.share for s in progress.tier_shares}
     assert shares == pytest.approx({MUN: 0.30, PROV: 0.10, NAT: 0.10})
     assert progress.target_share == 0.40 and progress.target_year == 2030
-    # D (+0.40) and C (+0.30) raise the green share; B only the provincial share (+0.20)
-    assert [item.supplier_id for item in progress.leverage] == ["D", "C", "B"]
-    gains = [
-        (i.green_share_gain, i.tier_share_gain, i.points_to_next_tier) for i in progress.leverage
-    ]
-    flat = [value for item in gains for value in item]
-    assert flat == pytest.approx([0.4, 0.4, 30.0, 0.3, 0.3, 10.0, 0.0, 0.2, 10.0])
-    assert [i.next_tier for i in progress.leverage] == [MUN, MUN, PROV]
+    # leverage on the designated share: ready B (+0.20) before not-ready D (+0.40)
+    assert [item.supplier_id for item in progress.leverage] == ["B", "D"]
+    gains = [(i.designated_share_gain, i.points_to_next_tier) for i in progress.leverage]
+    assert [v for item in gains for v in item] == pytest.approx([0.2, 10.0, 0.4, 30.0])
+    assert [i.next_tier for i in progress.leverage] == [PROV, MUN]
     assert {c.tier: c.suppliers for c in progress.tier_counts} == {NOT_YET: 2, MUN: 1, NAT: 1}
-    assert progress.trend[-1].green_share == pytest.approx(0.30)
+    assert progress.trend[-1].designated_share == pytest.approx(0.40)
+    assert progress.trend[-1].readiness_share == pytest.approx(0.30)
+    # the chain leader and its green supply-chain designation, from greenchain.chains.v1
+    assert progress.leader.name == "Chain One Motors"
+    assert progress.leader.green_supply_chain.level == supplier_pb2.DESIGNATION_LEVEL_NATIONAL
 
 
 async def test_watch_ratings_streams_new_entries_of_the_chain(

@@ -72,3 +72,28 @@ def test_supplier_registry_entries() -> None:
         "sites[0].land_area_m2",
         "sites[1].site_id",
     }
+
+
+def test_offsets_and_carbon_management_name_their_fields() -> None:
+    decl = envelope("offsets")
+    first = decl.offsets.retirements[0]
+    first.kind = d.OFFSET_KIND_UNSPECIFIED
+    first.serial_reference = ""
+    decl.offsets.retirements[1].vintage_year = 2030  # after NOW
+    decl.offsets.retirements[1].quantity = -5
+    assert paths(decl) == {
+        "offsets.retirements[0].kind",
+        "offsets.retirements[0].serial_reference",
+        "offsets.retirements[1].vintage_year",
+        "offsets.retirements[1].quantity",
+    }
+    empty = envelope("offsets")
+    del empty.offsets.retirements[:]
+    assert paths(empty) == {"offsets.retirements"}
+    management = envelope("carbon_management")
+    management.carbon_management.accounting_standard = ""
+    management.carbon_management.disclosure_reference = ""
+    assert paths(management) == {
+        "carbon_management.accounting_standard",
+        "carbon_management.disclosure_reference",
+    }

@@ -8,7 +8,13 @@ import pytest
 
 from greenchain.scoring.model import Methodology, rate
 from greenchain.scoring.model.methodology import CATEGORIES
-from greenchain.testing.worked_example import example_inputs, expected_numbers
+from greenchain.scoring.model.rating import ZERO_CARBON_CRITERIA
+from greenchain.scoring.ratings import zero_carbon_criteria
+from greenchain.testing.worked_example import (
+    example_inputs,
+    expected_numbers,
+    expected_zero_carbon,
+)
 
 
 def test_worked_example_matches_the_model() -> None:
@@ -26,11 +32,18 @@ def test_worked_example_matches_the_model() -> None:
     assert row["total_score"] == pytest.approx(expected["total_score"][1], abs=1e-4)
     assert (row["readiness_tier"], row["grade"], row["months_present"]) == (
         "municipal",
-        "a_plus",
+        "a_plus",  # a national green factory, first among its sector's
         3,
     )
-    assert not row["zero_carbon_candidate"]
+    assert row["sector_percentile"] == 0.0
     assert math.isclose(row["output_value_cny"], 120_000_000)
+    # zero-carbon: every criterion as the doc's table says, so the status is not met
+    criteria = {c.name: c for c in zero_carbon_criteria(row, methodology)}
+    assert list(criteria) == list(ZERO_CARBON_CRITERIA)
+    for name, (value, met) in expected_zero_carbon().items():
+        assert criteria[name].value == pytest.approx(value, abs=1e-6), name
+        assert criteria[name].met is met, name
+    assert (row["zero_carbon_status"], row["zero_carbon_candidate"]) == ("not_met", False)
 
 
 def test_the_packaged_methodology_is_consistent() -> None:

@@ -58,6 +58,93 @@ def _registry(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_DATA, EXIT_UNAVAILABLE, EXIT_PERMISSION = 65, 69, 77
+"""sysexits.h: invalid input data, service unavailable, permission denied."""
+
+
+def _rpc_exit(err: Exception) -> int:
+    """One line on stderr and the exit code for a failed call."""
+    import grpc
+
+    code = err.code() if isinstance(err, grpc.aio.AioRpcError) else None
+    if code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED):
+        exit_code = EXIT_PERMISSION
+    elif code == grpc.StatusCode.INVALID_ARGUMENT:
+        exit_code = EXIT_DATA
+    else:
+        exit_code = EXIT_UNAVAILABLE
+    details = err.details() if isinstance(err, grpc.aio.AioRpcError) else str(err)
+    console.print(f"[red]error:[/] {code.name if code else 'failed'}: {details}", highlight=False)
+    return exit_code
+
+
+def _chains(args: argparse.Namespace) -> int:
+    import grpc
+    from google.protobuf import json_format
+
+    from greenchain.connector.registry import upsert_chains
+    from greenchain.v1 import supplier_pb2
+
+    chains = [
+        json_format.Parse(line, supplier_pb2.Chain())
+        for line in Path(args.file).read_text().splitlines()
+        if line.strip()
+    ]
+    try:
+        stored = asyncio.run(upsert_chains(_connector(args), chains))
+    except grpc.aio.AioRpcError as err:
+        return _rpc_exit(err)
+    console.print(f"{stored} chain leaders registered")
+    return 0
+
+
+def _designations(args: argparse.Namespace) -> int:
+    """Applies a published designation list; prints every row's outcome. Exit 0 when every row
+    was applied, already so, or names a factory that is not a registered supplier (a public list
+    is mostly such factories); 65 when a row needs fixing (invalid, ambiguous, conflicting)."""
+    import grpc
+    from rich.table import Table
+
+    from greenchain.connector.designations import ListError, read_designation_list
+    from greenchain.connector.registry import import_designations
+    from greenchain.v1 import ingest_pb2
+
+    try:
+        rows = read_designation_list(
+            Path(args.file), args.kind, args.level, args.year, args.list_reference
+        )
+    except ListError as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        return EXIT_DATA
+    try:
+        answer = asyncio.run(import_designations(_connector(args), rows, dry_run=args.dry_run))
+    except grpc.aio.AioRpcError as err:
+        return _rpc_exit(err)
+    ok = (
+        ingest_pb2.ROW_OUTCOME_APPLIED,
+        ingest_pb2.ROW_OUTCOME_UNCHANGED,
+        ingest_pb2.ROW_OUTCOME_DUPLICATE,
+        ingest_pb2.ROW_OUTCOME_UNMATCHED,
+    )
+    table = Table("row", "outcome", "supplier", "site", "detail", title=args.file)
+    for result in answer.results:
+        name = ingest_pb2.RowOutcome.Name(result.outcome).removeprefix("ROW_OUTCOME_").lower()
+        style = "" if result.outcome in ok else "red"
+        table.add_row(
+            str(result.row), name, result.supplier_id, result.site_id, result.detail, style=style
+        )
+    Console().print(table)
+    to_fix = sum(r.outcome not in ok for r in answer.results)
+    unmatched = sum(r.outcome == ingest_pb2.ROW_OUTCOME_UNMATCHED for r in answer.results)
+    verb = "would be applied (dry run)" if answer.dry_run else "applied"
+    console.print(
+        f"{answer.applied} of {len(rows)} rows {verb} to {answer.suppliers_updated} suppliers; "
+        f"{unmatched} unmatched; {to_fix} to fix",
+        highlight=False,
+    )
+    return EXIT_DATA if to_fix else 0
+
+
 def _connect(args: argparse.Namespace) -> int:
     from greenchain.connector.mapping import Mapping
     from greenchain.connector.run import connect_file
@@ -190,6 +277,28 @@ def build_parser() -> argparse.ArgumentParser:
     registry.add_argument("file")
     client_options(registry, Settings().ingest_listen)
     registry.set_defaults(func=_registry)
+
+    chains = sub.add_parser("chains", help="register chain leaders (JSON lines of Chain)")
+    chains.add_argument("file")
+    client_options(chains, Settings().ingest_listen)
+    chains.set_defaults(func=_chains)
+
+    designations = sub.add_parser(
+        "designations", help="apply a published green / zero-carbon factory list (admin)"
+    )
+    designations.add_argument("action", choices=["import"])
+    designations.add_argument("file", help="the list, .csv or .xlsx (see docs/methodology.md)")
+    designations.add_argument(
+        "--kind", choices=["green-factory", "zero-carbon"], default="green-factory"
+    )
+    designations.add_argument("--level", default="", help="level when the file has no column")
+    designations.add_argument("--year", type=int, default=0, help="year when the file has none")
+    designations.add_argument("--list-reference", default="", help="the list or batch name")
+    designations.add_argument(
+        "--dry-run", action="store_true", help="report what would change; change nothing"
+    )
+    client_options(designations, Settings().ingest_listen)
+    designations.set_defaults(func=_designations)
 
     connect = sub.add_parser("connect", help="send ERP exports or PACT documents to ingest")
     connect.add_argument("files", nargs="+")

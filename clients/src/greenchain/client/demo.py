@@ -30,12 +30,13 @@ from greenchain.common.auth import hash_token, new_token
 from greenchain.common.config import Settings
 from greenchain.common.topics import ensure_topics
 from greenchain.connector.client import Connector
+from greenchain.connector.designations import read_designation_list
 from greenchain.connector.mapping import Mapping
 from greenchain.connector.pact import read_pact
 from greenchain.connector.readers import Item, declarations_from_table, read_table
-from greenchain.connector.registry import upsert_suppliers
+from greenchain.connector.registry import import_designations, upsert_chains, upsert_suppliers
 from greenchain.connector.run import progress_bar, send_with_progress
-from greenchain.v1 import ledger_pb2
+from greenchain.v1 import ingest_pb2, ledger_pb2
 
 # Wide enough for the tables when the output is a file or a CI log (rich assumes 80 there).
 console = Console(width=None if sys.stdout.isatty() else 150)
@@ -171,7 +172,20 @@ async def main_job(
         )
         connector = Connector(settings.ingest_listen, token=tokens["admin"])
         await upsert_suppliers(connector, population.suppliers)
-        console.print(f"[green]✓[/] {len(population.suppliers)} suppliers registered")
+        await upsert_chains(connector, population.chains)
+        console.print(
+            f"[green]✓[/] {len(population.suppliers)} suppliers and "
+            f"{len(population.chains)} chain leaders registered"
+        )
+        for listing in sorted((sample / "lists").glob("*.csv")):
+            kind = "zero-carbon" if listing.stem == "zero-carbon" else "green-factory"
+            rows = read_designation_list(listing, kind)
+            answer = await import_designations(connector, rows)
+            unmatched = sum(r.outcome == ingest_pb2.ROW_OUTCOME_UNMATCHED for r in answer.results)
+            console.print(
+                f"[green]✓[/] {listing.name}: {answer.applied} of {len(rows)} listed factories "
+                f"are suppliers (designations applied); {unmatched} supply none of the chains"
+            )
 
         summary = Table(
             "export",

@@ -9,8 +9,13 @@ from pathlib import Path
 import grpc
 import polars as pl
 
-from greenchain.common.grades import grade_label, tier_label
+from greenchain.common.grades import grade_label, level_label, tier_label
 from greenchain.v1 import ledger_pb2, ledger_pb2_grpc, rating_pb2
+
+ZERO_CARBON_LABEL = {
+    value: name.removeprefix("ZERO_CARBON_STATUS_").lower()
+    for name, value in rating_pb2.ZeroCarbonStatus.items()
+}
 
 
 @dataclass
@@ -93,9 +98,14 @@ class LedgerClient:
                 "supplier_name": r.supplier_name,
                 "sector_code": r.sector_code,
                 "total_score": r.total_score,
-                "grade": grade_label(r.grade),
+                "credit_code": r.credit_code,
+                "green_factory_level": level_label(r.green_factory_level),
+                "green_code": grade_label(r.grade),
+                "sector_percentile": (
+                    r.sector_percentile if r.HasField("sector_percentile") else None
+                ),
                 "readiness_tier": tier_label(r.readiness_tier),
-                "zero_carbon_candidate": r.zero_carbon_candidate,
+                "zero_carbon_status": ZERO_CARBON_LABEL[r.zero_carbon_status],
                 "output_value_cny": r.output_value_cny,
                 "months_present": r.coverage.months_present,
                 "verified_share": r.coverage.verified_share,

@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 from google.protobuf import json_format
+from stdnum.cn import uscc
 
 from greenchain.v1 import declaration_pb2, supplier_pb2
 
@@ -47,9 +48,59 @@ GRID_TCO2_PER_MWH = 0.5306
 
 
 @dataclass(frozen=True)
+class Listing:
+    """A supplier on a published list (the sample's designation lists)."""
+
+    supplier_id: str
+    kind: str  # green-factory | zero-carbon
+    level: str  # national | provincial | municipal
+    year: int
+
+
+@dataclass(frozen=True)
 class Population:
     suppliers: list[supplier_pb2.Supplier]
     monthly: pl.DataFrame  # one row per supplier, site and month, contract units
+    chains: list[supplier_pb2.Chain]
+    listings: list[Listing]  # designations on the sample's published lists
+
+
+def credit_code(province: str, serial: int) -> str:
+    """A well-formed 统一社会信用代码: 9 (registered by market regulation) 1 (enterprise),
+    the province's administrative division code, an organisation code, the check digit."""
+    division = PROVINCE_CODES[province]
+    body = f"91{division}MA{serial:07d}"
+    return body + uscc.calc_check_digit(body)
+
+
+PROVINCE_CODES = {
+    "jiangsu": "320000",
+    "zhejiang": "330000",
+    "guangdong": "440000",
+    "shandong": "370000",
+    "hebei": "130000",
+    "sichuan": "510000",
+    "hubei": "420000",
+    "anhui": "340000",
+    "shanghai": "310000",
+}
+CHAIN_LEADERS = {
+    "chain-ev": ("Shanghai New Energy Vehicles Co.", "shanghai", True),
+    "chain-electronics": ("Guangdong Consumer Electronics Co.", "guangdong", False),
+    "chain-machinery": ("Shandong Heavy Machinery Co.", "shandong", True),
+}
+"""chain id -> (leader name, province, on MIIT's green supply-chain management list)."""
+
+
+def _listing(sid: str, efficiency: float, rng: random.Random) -> Listing | None:
+    """About 12 % of suppliers are on a green-factory list, the efficient ones more often; of
+    those a fifth national, a third provincial, the rest municipal; a few national ones also on
+    a zero-carbon list."""
+    if rng.random() >= min(0.5, 0.12 / efficiency**2):
+        return None
+    draw = rng.random()
+    level = "national" if draw < 0.2 else "provincial" if draw < 0.55 else "municipal"
+    return Listing(sid, "green-factory", level, rng.randint(2019, 2025))
 
 
 def _months(end_year: int, end_month: int, count: int) -> list[tuple[int, int]]:
@@ -62,8 +113,10 @@ def generate(
 ) -> Population:
     """The population: ``suppliers`` suppliers over the ``months`` months ending at ``end``."""
     rng = random.Random(seed)
+    lists = random.Random(seed + 1)  # designations: their own draws leave the rest unchanged
     codes = sorted(SECTORS)
     registry: list[supplier_pb2.Supplier] = []
+    listings: list[Listing] = []
     rows: list[dict[str, object]] = []
     periods = [(y, m + 1) for y, m in _months(end[0], end[1], months)]
     for n in range(suppliers):
@@ -87,9 +140,25 @@ def generate(
                 ],
                 chain_ids=chains,
                 annual_output_value_cny=round(annual_output, -3),
+                credit_code=credit_code(province, n + 1),
+                purchases=[
+                    supplier_pb2.ChainPurchase(
+                        chain_id=chain,
+                        annual_purchase_value_cny=round(
+                            annual_output * lists.uniform(0.05, 0.5), -3
+                        ),
+                    )
+                    for chain in chains
+                    if lists.random() < 0.6  # not every leader gives purchase values
+                ],
             )
         )
         efficiency = math.exp(rng.gauss(0.0, 0.35))  # >1 = more energy than the sector norm
+        listing = _listing(sid, efficiency, lists)
+        if listing is not None:
+            listings.append(listing)
+            if listing.level == "national" and lists.random() < 0.1:
+                listings.append(Listing(sid, "zero-carbon", "national", 2026))
         improving = rng.random() < 0.45
         monthly_gain = rng.uniform(0.005, 0.02) if improving else rng.uniform(-0.003, 0.003)
         renewable = min(0.9, max(0.0, rng.gauss(0.12, 0.1)))
@@ -157,7 +226,93 @@ def generate(
                 row["natural_gas_m3"] = -abs(gas_m3)
             rows.append(row)
     frame = pl.DataFrame(rows).with_columns(pl.col(pl.Float64).round(3))
-    return Population(registry, frame)
+    leaders = [
+        supplier_pb2.Chain(
+            chain_id=chain,
+            name=name,
+            credit_code=credit_code(province, 9_000_000 + i),
+            green_supply_chain=(
+                supplier_pb2.Designation(
+                    level=supplier_pb2.DESIGNATION_LEVEL_NATIONAL,
+                    year=2023,
+                    list_reference="MIIT 2023 green manufacturing list",
+                    status=supplier_pb2.DESIGNATION_STATUS_ACTIVE,
+                )
+                if listed
+                else None
+            ),
+        )
+        for i, (chain, (name, province, listed)) in enumerate(CHAIN_LEADERS.items())
+    ]
+    return Population(registry, frame, leaders, listings)
+
+
+LEVEL_WORDS = {"national": "国家级", "provincial": "省级", "municipal": "市级"}
+LEVELS = {
+    "national": supplier_pb2.DESIGNATION_LEVEL_NATIONAL,
+    "provincial": supplier_pb2.DESIGNATION_LEVEL_PROVINCIAL,
+    "municipal": supplier_pb2.DESIGNATION_LEVEL_MUNICIPAL,
+}
+
+
+def designated_suppliers(population: Population) -> list[supplier_pb2.Supplier]:
+    """The registry as it is after importing the sample's lists (for benchmarks and tests that
+    skip the import)."""
+    by_id = {s.supplier_id: s for s in population.suppliers}
+    out = {sid: supplier_pb2.Supplier() for sid in by_id}
+    for sid, entry in out.items():
+        entry.CopyFrom(by_id[sid])
+    for listing in population.listings:
+        site = out[listing.supplier_id].sites[0]
+        field = site.green_factory if listing.kind == "green-factory" else site.zero_carbon_factory
+        field.CopyFrom(
+            supplier_pb2.Designation(
+                level=LEVELS[listing.level],
+                year=listing.year,
+                list_reference=f"{listing.year} {LEVEL_WORDS[listing.level]}绿色制造名单",
+                status=supplier_pb2.DESIGNATION_STATUS_ACTIVE,
+            )
+        )
+    return list(out.values())
+
+
+def write_lists(population: Population, folder: Path, others: int = 30) -> list[Path]:
+    """The sample's published lists as provinces publish them (CSV, Chinese headers): every
+    listed supplier, plus ``others`` listed factories that supply none of the chains (a real
+    list is mostly factories outside one's chain: they are reported as unmatched)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    by_id = {s.supplier_id: s for s in population.suppliers}
+    paths = []
+    for kind, name in (("green-factory", "green-factories"), ("zero-carbon", "zero-carbon")):
+        rows = [
+            {
+                "企业名称": by_id[listing.supplier_id].name,
+                "统一社会信用代码": by_id[listing.supplier_id].credit_code,
+                "省份": by_id[listing.supplier_id].region,
+                "级别": LEVEL_WORDS[listing.level],
+                "年份": listing.year,
+                "批次": f"{listing.year} {LEVEL_WORDS[listing.level]}绿色制造名单",
+            }
+            for listing in population.listings
+            if listing.kind == kind
+        ]
+        if kind == "green-factory":
+            rows += [
+                {
+                    "企业名称": f"Other Factory {i}",
+                    "统一社会信用代码": credit_code("zhejiang", 8_000_000 + i),
+                    "省份": "zhejiang",
+                    "级别": "省级",
+                    "年份": 2024,
+                    "批次": "2024 省级绿色制造名单",
+                }
+                for i in range(others)
+            ]
+        if rows:
+            path = folder / f"{name}.csv"
+            pl.DataFrame(rows).write_csv(path)
+            paths.append(path)
+    return paths
 
 
 # Export flavours ------------------------------------------------------------------------------
@@ -229,13 +384,18 @@ def write_exports(
 ) -> dict[str, list[Path]]:
     """Writes the registry, the mapping files and the exports; returns the export files by flavour.
 
-    Layout: ``suppliers.ndjson``, ``mappings/<flavour>[-verified].yaml``,
-    ``exports/<flavour>/<batch>[-verified].<ext>``, ``pact/<supplier>-v2.json|-v3.json``.
+    Layout: ``suppliers.ndjson``, ``chains.ndjson``, ``lists/<list>.csv``,
+    ``mappings/<flavour>[-verified].yaml``, ``exports/<flavour>/<batch>[-verified].<ext>``,
+    ``pact/<supplier>-v2.json|-v3.json``.
     """
     out.mkdir(parents=True, exist_ok=True)
     (out / "suppliers.ndjson").write_text(
         "".join(json_format.MessageToJson(s, indent=None) + "\n" for s in population.suppliers)
     )
+    (out / "chains.ndjson").write_text(
+        "".join(json_format.MessageToJson(c, indent=None) + "\n" for c in population.chains)
+    )
+    write_lists(population, out / "lists")
     ids = [s.supplier_id for s in population.suppliers]
     flavour_names = ("sap", "kingdee", "generic")
     files: dict[str, list[Path]] = {f: [] for f in flavour_names}

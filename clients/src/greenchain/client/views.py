@@ -8,7 +8,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from greenchain.common.grades import grade_label, tier_label
+from greenchain.common.grades import active, grade_label, level_label, tier_label
 from greenchain.v1 import ledger_pb2, rating_pb2
 
 
@@ -18,17 +18,35 @@ def money(cny: float) -> str:
 
 def ratings_table(ratings: list[rating_pb2.SupplierRating], title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("supplier", "name", "sector", "score", "grade", "tier", "Δ", "output/yr (CNY)"):
-        table.add_column(column, justify="right" if column in ("score", "Δ") else "left")
+    columns = (
+        "supplier",
+        "name",
+        "sector",
+        "score",
+        "designated",
+        "green code",
+        "sector pct",
+        "readiness",
+        "Δ",
+        "output/yr (CNY)",
+    )
+    for column in columns:
+        table.add_column(
+            column, justify="right" if column in ("score", "Δ", "sector pct") else "left"
+        )
     for r in ratings:
         change = f"{r.score_change:+.1f}" if r.HasField("score_change") else ""
+        percentile = f"{r.sector_percentile:.0f}" if r.HasField("sector_percentile") else ""
         table.add_row(
             r.supplier_id,
             r.supplier_name,
             r.sector_code,
             f"{r.total_score:.1f}",
+            level_label(r.green_factory_level)
+            + (" ★0C" if r.zero_carbon_status == rating_pb2.ZERO_CARBON_STATUS_DESIGNATED else ""),
             grade_label(r.grade),
-            tier_label(r.readiness_tier) + (" ★0C" if r.zero_carbon_candidate else ""),
+            percentile,
+            tier_label(r.readiness_tier),
             change,
             money(r.output_value_cny),
         )
@@ -36,49 +54,70 @@ def ratings_table(ratings: list[rating_pb2.SupplierRating], title: str) -> Table
 
 
 def progress_panel(p: ledger_pb2.ChainProgress) -> RenderableType:
-    share = p.green_share
+    """The chain's designated share against the 40 % goal, the readiness forecast beside it,
+    the share by designation level, the monthly trend and the leverage list."""
+    share = p.designated_share
     bar = ProgressBar(total=100, completed=min(share / p.target_share, 1.0) * 100, width=50)
     headline = Text.assemble(
         (f"{share:.1%}", "bold green" if share >= p.target_share else "bold yellow"),
-        f" of output value from green-factory-ready suppliers; goal {p.target_share:.0%} by "
-        f"{p.target_year} ({p.rated_suppliers} of {p.suppliers} suppliers rated, "
+        f" of output value from designated green factories; goal {p.target_share:.0%} by "
+        f"{p.target_year}, gap {p.gap_to_target:.1%} "
+        f"({p.rated_suppliers} of {p.suppliers} suppliers rated, "
         f"{money(p.total_output_value_cny)} CNY output a year)",
     )
-    tiers = Table.grid(padding=(0, 2))
-    for s in p.tier_shares:
-        tiers.add_row(
-            f"at or above {tier_label(s.tier)}", f"{s.share:.1%}", money(s.output_value_cny)
+    leader = ""
+    if p.HasField("leader"):
+        gsc = p.leader.green_supply_chain
+        leader = f"chain leader {p.leader.name}" + (
+            f": {level_label(gsc.level)} green supply-chain management enterprise ({gsc.year})"
+            if active(gsc)
+            else ""
         )
-    trend = " ".join(f"{m.period.year}-{m.period.month:02d}:{m.green_share:.0%}" for m in p.trend)
-    leverage = Table(
-        title="leverage: who moves the share most by reaching the next tier", title_justify="left"
+    shares = Table.grid(padding=(0, 2))
+    for s in p.designated_by_level:
+        shares.add_row(
+            f"designated {level_label(s.level)} or above",
+            f"{s.share:.1%}",
+            money(s.output_value_cny),
+            f"{s.suppliers} suppliers",
+        )
+    shares.add_row(
+        "forecast: designated + rated ready",
+        f"{p.forecast_share:.1%}",
+        "",
+        "(if every ready supplier were designated)",
     )
-    for column in (
-        "supplier",
-        "name",
-        "now",
-        "next",
-        "score",
-        "points to go",
-        "+green share",
-        "+tier share",
-    ):
+    shares.add_row("readiness (score) at or above municipal", f"{p.readiness_share:.1%}", "", "")
+    if p.HasField("purchase_weighted_designated_share"):
+        shares.add_row(
+            "designated, purchase-weighted",
+            f"{p.purchase_weighted_designated_share:.1%}",
+            "",
+            f"({p.purchase_value_suppliers} suppliers with purchase values)",
+        )
+    trend = " ".join(
+        f"{m.period.year}-{m.period.month:02d}:{m.designated_share:.0%}" for m in p.trend
+    )
+    leverage = Table(
+        title="leverage: who moves the designated share most (ready suppliers first)",
+        title_justify="left",
+    )
+    for column in ("supplier", "name", "tier now", "score", "points to next tier", "+designated"):
         leverage.add_column(column)
     for item in p.leverage[:10]:
         leverage.add_row(
             item.supplier_id,
             item.supplier_name,
             tier_label(item.current_tier),
-            tier_label(item.next_tier),
             f"{item.total_score:.1f}",
             f"{item.points_to_next_tier:.1f}",
-            f"{item.green_share_gain:+.2%}",
-            f"{item.tier_share_gain:+.2%}",
+            f"{item.designated_share_gain:+.2%}",
         )
-    return Panel(
-        Group(headline, bar, tiers, Text(f"trend (green share by month): {trend}"), leverage),
-        title=f"chain {p.chain_id}: progress to the 2030 goal",
-    )
+    parts: list[RenderableType] = [headline]
+    if leader:
+        parts.append(Text(leader))
+    parts += [bar, Text(""), shares, Text(f"trend (designated share by month): {trend}"), leverage]
+    return Panel(Group(*parts), title=f"chain {p.chain_id}: progress to the 2030 goal")
 
 
 def history_table(entries: list[ledger_pb2.LedgerEntry], supplier_id: str) -> Table:

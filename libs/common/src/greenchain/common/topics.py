@@ -22,6 +22,9 @@ SUPPLIERS = "greenchain.suppliers.v1"
 """Supplier registry, compacted (key supplier_id, value protobuf Supplier)."""
 RATINGS = "greenchain.ratings.v1"
 """Ratings computed by scoring (key supplier_id, value protobuf SupplierRating)."""
+CHAINS = "greenchain.chains.v1"
+"""Chain leaders, compacted (key chain_id, value protobuf Chain): name, credit code and green
+supply-chain designation, shown with the chain's progress."""
 DECLARATIONS_DLQ = "greenchain.declarations.dlq.v1"
 """What scoring could not decode or accept: original bytes, reason in headers."""
 
@@ -52,6 +55,12 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(
             settings.topic(SUPPLIERS),
             p,
+            r,
+            {"cleanup.policy": "compact", "retention.ms": "-1", **min_isr},
+        ),
+        TopicSpec(
+            settings.topic(CHAINS),
+            1,
             r,
             {"cleanup.policy": "compact", "retention.ms": "-1", **min_isr},
         ),

@@ -1,10 +1,11 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -14,9 +15,18 @@ class AssuranceLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ASSURANCE_LEVEL_UNSPECIFIED: _ClassVar[AssuranceLevel]
     ASSURANCE_LEVEL_SELF_DECLARED: _ClassVar[AssuranceLevel]
     ASSURANCE_LEVEL_THIRD_PARTY_VERIFIED: _ClassVar[AssuranceLevel]
+
+class OffsetKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OFFSET_KIND_UNSPECIFIED: _ClassVar[OffsetKind]
+    OFFSET_KIND_CCER: _ClassVar[OffsetKind]
+    OFFSET_KIND_GREEN_CERTIFICATE: _ClassVar[OffsetKind]
 ASSURANCE_LEVEL_UNSPECIFIED: AssuranceLevel
 ASSURANCE_LEVEL_SELF_DECLARED: AssuranceLevel
 ASSURANCE_LEVEL_THIRD_PARTY_VERIFIED: AssuranceLevel
+OFFSET_KIND_UNSPECIFIED: OffsetKind
+OFFSET_KIND_CCER: OffsetKind
+OFFSET_KIND_GREEN_CERTIFICATE: OffsetKind
 
 class Period(_message.Message):
     __slots__ = ("year", "month")
@@ -37,7 +47,7 @@ class Assurance(_message.Message):
     def __init__(self, level: _Optional[_Union[AssuranceLevel, str]] = ..., verifier: _Optional[str] = ..., statement_id: _Optional[str] = ...) -> None: ...
 
 class Declaration(_message.Message):
-    __slots__ = ("declaration_id", "supplier_id", "site_id", "period", "submitted_at", "source", "assurance", "emissions", "energy", "circularity", "product_footprint")
+    __slots__ = ("declaration_id", "supplier_id", "site_id", "period", "submitted_at", "source", "assurance", "emissions", "energy", "circularity", "product_footprint", "offsets", "carbon_management")
     DECLARATION_ID_FIELD_NUMBER: _ClassVar[int]
     SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +59,8 @@ class Declaration(_message.Message):
     ENERGY_FIELD_NUMBER: _ClassVar[int]
     CIRCULARITY_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_FOOTPRINT_FIELD_NUMBER: _ClassVar[int]
+    OFFSETS_FIELD_NUMBER: _ClassVar[int]
+    CARBON_MANAGEMENT_FIELD_NUMBER: _ClassVar[int]
     declaration_id: str
     supplier_id: str
     site_id: str
@@ -60,7 +72,9 @@ class Declaration(_message.Message):
     energy: EnergyBody
     circularity: CircularityBody
     product_footprint: ProductFootprintBody
-    def __init__(self, declaration_id: _Optional[str] = ..., supplier_id: _Optional[str] = ..., site_id: _Optional[str] = ..., period: _Optional[_Union[Period, _Mapping]] = ..., submitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[str] = ..., assurance: _Optional[_Union[Assurance, _Mapping]] = ..., emissions: _Optional[_Union[EmissionsBody, _Mapping]] = ..., energy: _Optional[_Union[EnergyBody, _Mapping]] = ..., circularity: _Optional[_Union[CircularityBody, _Mapping]] = ..., product_footprint: _Optional[_Union[ProductFootprintBody, _Mapping]] = ...) -> None: ...
+    offsets: OffsetsBody
+    carbon_management: CarbonManagementBody
+    def __init__(self, declaration_id: _Optional[str] = ..., supplier_id: _Optional[str] = ..., site_id: _Optional[str] = ..., period: _Optional[_Union[Period, _Mapping]] = ..., submitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[str] = ..., assurance: _Optional[_Union[Assurance, _Mapping]] = ..., emissions: _Optional[_Union[EmissionsBody, _Mapping]] = ..., energy: _Optional[_Union[EnergyBody, _Mapping]] = ..., circularity: _Optional[_Union[CircularityBody, _Mapping]] = ..., product_footprint: _Optional[_Union[ProductFootprintBody, _Mapping]] = ..., offsets: _Optional[_Union[OffsetsBody, _Mapping]] = ..., carbon_management: _Optional[_Union[CarbonManagementBody, _Mapping]] = ...) -> None: ...
 
 class EmissionsBody(_message.Message):
     __slots__ = ("scope1_tco2e", "scope2_location_tco2e", "scope2_market_tco2e", "scope3_tco2e", "output_value_cny", "production_volume", "production_unit")
@@ -147,3 +161,35 @@ class ProductFootprintBody(_message.Message):
     pact_footprint_id: str
     pact_spec_version: str
     def __init__(self, product_id: _Optional[str] = ..., product_name: _Optional[str] = ..., declared_unit: _Optional[str] = ..., declared_unit_amount: _Optional[float] = ..., pcf_excluding_biogenic_kgco2e: _Optional[float] = ..., pcf_including_biogenic_kgco2e: _Optional[float] = ..., primary_data_share: _Optional[float] = ..., reference_period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reference_period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., output_value_share: _Optional[float] = ..., pact_footprint_id: _Optional[str] = ..., pact_spec_version: _Optional[str] = ...) -> None: ...
+
+class OffsetsBody(_message.Message):
+    __slots__ = ("retirements",)
+    RETIREMENTS_FIELD_NUMBER: _ClassVar[int]
+    retirements: _containers.RepeatedCompositeFieldContainer[OffsetRetirement]
+    def __init__(self, retirements: _Optional[_Iterable[_Union[OffsetRetirement, _Mapping]]] = ...) -> None: ...
+
+class OffsetRetirement(_message.Message):
+    __slots__ = ("kind", "quantity", "serial_reference", "registry", "vintage_year")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    REGISTRY_FIELD_NUMBER: _ClassVar[int]
+    VINTAGE_YEAR_FIELD_NUMBER: _ClassVar[int]
+    kind: OffsetKind
+    quantity: float
+    serial_reference: str
+    registry: str
+    vintage_year: int
+    def __init__(self, kind: _Optional[_Union[OffsetKind, str]] = ..., quantity: _Optional[float] = ..., serial_reference: _Optional[str] = ..., registry: _Optional[str] = ..., vintage_year: _Optional[int] = ...) -> None: ...
+
+class CarbonManagementBody(_message.Message):
+    __slots__ = ("accounting_system", "accounting_standard", "disclosure_published", "disclosure_reference")
+    ACCOUNTING_SYSTEM_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTING_STANDARD_FIELD_NUMBER: _ClassVar[int]
+    DISCLOSURE_PUBLISHED_FIELD_NUMBER: _ClassVar[int]
+    DISCLOSURE_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    accounting_system: bool
+    accounting_standard: str
+    disclosure_published: bool
+    disclosure_reference: str
+    def __init__(self, accounting_system: _Optional[bool] = ..., accounting_standard: _Optional[str] = ..., disclosure_published: _Optional[bool] = ..., disclosure_reference: _Optional[str] = ...) -> None: ...

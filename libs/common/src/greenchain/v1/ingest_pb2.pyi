@@ -1,12 +1,101 @@
 from greenchain.v1 import declaration_pb2 as _declaration_pb2
 from greenchain.v1 import supplier_pb2 as _supplier_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class DesignationKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DESIGNATION_KIND_UNSPECIFIED: _ClassVar[DesignationKind]
+    DESIGNATION_KIND_GREEN_FACTORY: _ClassVar[DesignationKind]
+    DESIGNATION_KIND_ZERO_CARBON_FACTORY: _ClassVar[DesignationKind]
+
+class RowOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ROW_OUTCOME_UNSPECIFIED: _ClassVar[RowOutcome]
+    ROW_OUTCOME_APPLIED: _ClassVar[RowOutcome]
+    ROW_OUTCOME_UNCHANGED: _ClassVar[RowOutcome]
+    ROW_OUTCOME_INVALID: _ClassVar[RowOutcome]
+    ROW_OUTCOME_UNMATCHED: _ClassVar[RowOutcome]
+    ROW_OUTCOME_AMBIGUOUS: _ClassVar[RowOutcome]
+    ROW_OUTCOME_DUPLICATE: _ClassVar[RowOutcome]
+    ROW_OUTCOME_CONFLICT: _ClassVar[RowOutcome]
+DESIGNATION_KIND_UNSPECIFIED: DesignationKind
+DESIGNATION_KIND_GREEN_FACTORY: DesignationKind
+DESIGNATION_KIND_ZERO_CARBON_FACTORY: DesignationKind
+ROW_OUTCOME_UNSPECIFIED: RowOutcome
+ROW_OUTCOME_APPLIED: RowOutcome
+ROW_OUTCOME_UNCHANGED: RowOutcome
+ROW_OUTCOME_INVALID: RowOutcome
+ROW_OUTCOME_UNMATCHED: RowOutcome
+ROW_OUTCOME_AMBIGUOUS: RowOutcome
+ROW_OUTCOME_DUPLICATE: RowOutcome
+ROW_OUTCOME_CONFLICT: RowOutcome
+
+class DesignationRow(_message.Message):
+    __slots__ = ("row", "name", "credit_code", "province", "level", "year", "list_reference", "site_id", "kind", "status")
+    ROW_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    PROVINCE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    YEAR_FIELD_NUMBER: _ClassVar[int]
+    LIST_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    row: int
+    name: str
+    credit_code: str
+    province: str
+    level: str
+    year: int
+    list_reference: str
+    site_id: str
+    kind: DesignationKind
+    status: str
+    def __init__(self, row: _Optional[int] = ..., name: _Optional[str] = ..., credit_code: _Optional[str] = ..., province: _Optional[str] = ..., level: _Optional[str] = ..., year: _Optional[int] = ..., list_reference: _Optional[str] = ..., site_id: _Optional[str] = ..., kind: _Optional[_Union[DesignationKind, str]] = ..., status: _Optional[str] = ...) -> None: ...
+
+class ImportDesignationsRequest(_message.Message):
+    __slots__ = ("rows", "dry_run")
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    rows: _containers.RepeatedCompositeFieldContainer[DesignationRow]
+    dry_run: bool
+    def __init__(self, rows: _Optional[_Iterable[_Union[DesignationRow, _Mapping]]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+
+class DesignationRowResult(_message.Message):
+    __slots__ = ("row", "outcome", "supplier_id", "site_id", "violations", "detail")
+    ROW_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    row: int
+    outcome: RowOutcome
+    supplier_id: str
+    site_id: str
+    violations: _containers.RepeatedCompositeFieldContainer[FieldViolation]
+    detail: str
+    def __init__(self, row: _Optional[int] = ..., outcome: _Optional[_Union[RowOutcome, str]] = ..., supplier_id: _Optional[str] = ..., site_id: _Optional[str] = ..., violations: _Optional[_Iterable[_Union[FieldViolation, _Mapping]]] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class ImportDesignationsResponse(_message.Message):
+    __slots__ = ("results", "applied", "suppliers_updated", "dry_run")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    SUPPLIERS_UPDATED_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[DesignationRowResult]
+    applied: int
+    suppliers_updated: int
+    dry_run: bool
+    def __init__(self, results: _Optional[_Iterable[_Union[DesignationRowResult, _Mapping]]] = ..., applied: _Optional[int] = ..., suppliers_updated: _Optional[int] = ..., dry_run: _Optional[bool] = ...) -> None: ...
 
 class FieldViolation(_message.Message):
     __slots__ = ("field", "description")

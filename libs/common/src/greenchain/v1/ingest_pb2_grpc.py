@@ -51,6 +51,16 @@ class IngestServiceStub:
                 request_serializer=greenchain_dot_v1_dot_supplier__pb2.Supplier.SerializeToString,
                 response_deserializer=greenchain_dot_v1_dot_ingest__pb2.UpsertSupplierResponse.FromString,
                 _registered_method=True)
+        self.UpsertChain = channel.unary_unary(
+                '/greenchain.v1.IngestService/UpsertChain',
+                request_serializer=greenchain_dot_v1_dot_supplier__pb2.Chain.SerializeToString,
+                response_deserializer=greenchain_dot_v1_dot_ingest__pb2.UpsertSupplierResponse.FromString,
+                _registered_method=True)
+        self.ImportDesignations = channel.unary_unary(
+                '/greenchain.v1.IngestService/ImportDesignations',
+                request_serializer=greenchain_dot_v1_dot_ingest__pb2.ImportDesignationsRequest.SerializeToString,
+                response_deserializer=greenchain_dot_v1_dot_ingest__pb2.ImportDesignationsResponse.FromString,
+                _registered_method=True)
 
 
 class IngestServiceServicer:
@@ -80,6 +90,23 @@ class IngestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpsertChain(self, request, context):
+        """Create or replace a chain leader (admin only): name, credit code, green supply-chain
+        designation. Written to greenchain.chains.v1.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportDesignations(self, request, context):
+        """Apply a published designation list (admin only). Each row is matched to a registered
+        supplier by credit code; a row that is invalid, unmatched, ambiguous, duplicate or
+        conflicting changes nothing and says why. dry_run reports without writing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -97,6 +124,16 @@ def add_IngestServiceServicer_to_server(servicer, server):
                     servicer.UpsertSupplier,
                     request_deserializer=greenchain_dot_v1_dot_supplier__pb2.Supplier.FromString,
                     response_serializer=greenchain_dot_v1_dot_ingest__pb2.UpsertSupplierResponse.SerializeToString,
+            ),
+            'UpsertChain': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertChain,
+                    request_deserializer=greenchain_dot_v1_dot_supplier__pb2.Chain.FromString,
+                    response_serializer=greenchain_dot_v1_dot_ingest__pb2.UpsertSupplierResponse.SerializeToString,
+            ),
+            'ImportDesignations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportDesignations,
+                    request_deserializer=greenchain_dot_v1_dot_ingest__pb2.ImportDesignationsRequest.FromString,
+                    response_serializer=greenchain_dot_v1_dot_ingest__pb2.ImportDesignationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -180,6 +217,60 @@ class IngestService:
             '/greenchain.v1.IngestService/UpsertSupplier',
             greenchain_dot_v1_dot_supplier__pb2.Supplier.SerializeToString,
             greenchain_dot_v1_dot_ingest__pb2.UpsertSupplierResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertChain(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/greenchain.v1.IngestService/UpsertChain',
+            greenchain_dot_v1_dot_supplier__pb2.Chain.SerializeToString,
+            greenchain_dot_v1_dot_ingest__pb2.UpsertSupplierResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportDesignations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/greenchain.v1.IngestService/ImportDesignations',
+            greenchain_dot_v1_dot_ingest__pb2.ImportDesignationsRequest.SerializeToString,
+            greenchain_dot_v1_dot_ingest__pb2.ImportDesignationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

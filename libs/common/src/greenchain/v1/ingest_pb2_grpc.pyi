@@ -46,6 +46,15 @@ class IngestServiceStub:
     """
     UpsertSupplier: _grpc.UnaryUnaryMultiCallable[_supplier_pb2.Supplier, _ingest_pb2.UpsertSupplierResponse]
     """Create or replace a supplier in the registry (admin only)."""
+    UpsertChain: _grpc.UnaryUnaryMultiCallable[_supplier_pb2.Chain, _ingest_pb2.UpsertSupplierResponse]
+    """Create or replace a chain leader (admin only): name, credit code, green supply-chain
+    designation. Written to greenchain.chains.v1.
+    """
+    ImportDesignations: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.ImportDesignationsRequest, _ingest_pb2.ImportDesignationsResponse]
+    """Apply a published designation list (admin only). Each row is matched to a registered
+    supplier by credit code; a row that is invalid, unmatched, ambiguous, duplicate or
+    conflicting changes nothing and says why. dry_run reports without writing.
+    """
 
 @_typing.type_check_only
 class IngestServiceAsyncStub(IngestServiceStub):
@@ -61,6 +70,15 @@ class IngestServiceAsyncStub(IngestServiceStub):
     """
     UpsertSupplier: _aio.UnaryUnaryMultiCallable[_supplier_pb2.Supplier, _ingest_pb2.UpsertSupplierResponse]  # type: ignore[assignment]
     """Create or replace a supplier in the registry (admin only)."""
+    UpsertChain: _aio.UnaryUnaryMultiCallable[_supplier_pb2.Chain, _ingest_pb2.UpsertSupplierResponse]  # type: ignore[assignment]
+    """Create or replace a chain leader (admin only): name, credit code, green supply-chain
+    designation. Written to greenchain.chains.v1.
+    """
+    ImportDesignations: _aio.UnaryUnaryMultiCallable[_ingest_pb2.ImportDesignationsRequest, _ingest_pb2.ImportDesignationsResponse]  # type: ignore[assignment]
+    """Apply a published designation list (admin only). Each row is matched to a registered
+    supplier by credit code; a row that is invalid, unmatched, ambiguous, duplicate or
+    conflicting changes nothing and says why. dry_run reports without writing.
+    """
 
 class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -91,5 +109,26 @@ class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_ingest_pb2.UpsertSupplierResponse, _abc.Awaitable[_ingest_pb2.UpsertSupplierResponse]]:
         """Create or replace a supplier in the registry (admin only)."""
+
+    @_abc_1.abstractmethod
+    def UpsertChain(
+        self,
+        request: _supplier_pb2.Chain,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.UpsertSupplierResponse, _abc.Awaitable[_ingest_pb2.UpsertSupplierResponse]]:
+        """Create or replace a chain leader (admin only): name, credit code, green supply-chain
+        designation. Written to greenchain.chains.v1.
+        """
+
+    @_abc_1.abstractmethod
+    def ImportDesignations(
+        self,
+        request: _ingest_pb2.ImportDesignationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.ImportDesignationsResponse, _abc.Awaitable[_ingest_pb2.ImportDesignationsResponse]]:
+        """Apply a published designation list (admin only). Each row is matched to a registered
+        supplier by credit code; a row that is invalid, unmatched, ambiguous, duplicate or
+        conflicting changes nothing and says why. dry_run reports without writing.
+        """
 
 def add_IngestServiceServicer_to_server(servicer: IngestServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -25,49 +25,52 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from greenchain.v1 import declaration_pb2 as greenchain_dot_v1_dot_declaration__pb2
 from greenchain.v1 import rating_pb2 as greenchain_dot_v1_dot_rating__pb2
+from greenchain.v1 import supplier_pb2 as greenchain_dot_v1_dot_supplier__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1agreenchain/v1/ledger.proto\x12\rgreenchain.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fgreenchain/v1/declaration.proto\x1a\x1agreenchain/v1/rating.proto\"\xbf\x01\n\x0bLedgerEntry\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12-\n\x06rating\x18\x03 \x01(\x0b\x32\x1d.greenchain.v1.SupplierRating\x12\x15\n\rprevious_hash\x18\x04 \x01(\x0c\x12\x12\n\nentry_hash\x18\x05 \x01(\x0c\x12/\n\x0brecorded_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\'\n\x10GetRatingRequest\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\"\xac\x02\n\x12ListRatingsRequest\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\t\x12\x13\n\x0bsector_code\x18\x02 \x01(\t\x12$\n\x06grades\x18\x03 \x03(\x0e\x32\x14.greenchain.v1.Grade\x12+\n\x05tiers\x18\x04 \x03(\x0e\x32\x1c.greenchain.v1.ReadinessTier\x12\x16\n\tmin_score\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tmax_score\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12)\n\x05order\x18\x07 \x01(\x0e\x32\x1a.greenchain.v1.RatingOrder\x12\x11\n\tpage_size\x18\x08 \x01(\x05\x12\x12\n\npage_token\x18\t \x01(\tB\x0c\n\n_min_scoreB\x0c\n\n_max_score\"r\n\x13ListRatingsResponse\x12.\n\x07ratings\x18\x01 \x03(\x0b\x32\x1d.greenchain.v1.SupplierRating\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x84\x01\n\x17GetRatingHistoryRequest\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"G\n\x18GetRatingHistoryResponse\x12+\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1a.greenchain.v1.LedgerEntry\"\'\n\x13WatchRatingsRequest\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\t\"+\n\x17GetChainProgressRequest\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\t\"`\n\tTierShare\x12*\n\x04tier\x18\x01 \x01(\x0e\x32\x1c.greenchain.v1.ReadinessTier\x12\x18\n\x10output_value_cny\x18\x02 \x01(\x01\x12\r\n\x05share\x18\x03 \x01(\x01\"D\n\nGradeCount\x12#\n\x05grade\x18\x01 \x01(\x0e\x32\x14.greenchain.v1.Grade\x12\x11\n\tsuppliers\x18\x02 \x01(\x05\"J\n\tTierCount\x12*\n\x04tier\x18\x01 \x01(\x0e\x32\x1c.greenchain.v1.ReadinessTier\x12\x11\n\tsuppliers\x18\x02 \x01(\x05\"M\n\x0fMonthlyProgress\x12%\n\x06period\x18\x01 \x01(\x0b\x32\x15.greenchain.v1.Period\x12\x13\n\x0bgreen_share\x18\x02 \x01(\x01\"\x9e\x02\n\x0cLeverageItem\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\x12\x15\n\rsupplier_name\x18\x02 \x01(\t\x12\x32\n\x0c\x63urrent_tier\x18\x03 \x01(\x0e\x32\x1c.greenchain.v1.ReadinessTier\x12/\n\tnext_tier\x18\x04 \x01(\x0e\x32\x1c.greenchain.v1.ReadinessTier\x12\x13\n\x0btotal_score\x18\x05 \x01(\x01\x12\x1b\n\x13points_to_next_tier\x18\x06 \x01(\x01\x12\x18\n\x10output_value_cny\x18\x07 \x01(\x01\x12\x18\n\x10green_share_gain\x18\x08 \x01(\x01\x12\x17\n\x0ftier_share_gain\x18\t \x01(\x01\"\xc5\x03\n\rChainProgress\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\t\x12\x14\n\x0ctarget_share\x18\x02 \x01(\x01\x12\x13\n\x0btarget_year\x18\x03 \x01(\x05\x12\x13\n\x0bgreen_share\x18\x04 \x01(\x01\x12\x1e\n\x16total_output_value_cny\x18\x05 \x01(\x01\x12\x11\n\tsuppliers\x18\x06 \x01(\x05\x12\x17\n\x0frated_suppliers\x18\x07 \x01(\x05\x12-\n\x0btier_shares\x18\x08 \x03(\x0b\x32\x18.greenchain.v1.TierShare\x12/\n\x0cgrade_counts\x18\t \x03(\x0b\x32\x19.greenchain.v1.GradeCount\x12-\n\x0btier_counts\x18\n \x03(\x0b\x32\x18.greenchain.v1.TierCount\x12-\n\x05trend\x18\x0b \x03(\x0b\x32\x1e.greenchain.v1.MonthlyProgress\x12-\n\x08leverage\x18\x0c \x03(\x0b\x32\x1b.greenchain.v1.LeverageItem\x12)\n\x05\x61s_of\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"+\n\x14VerifyHistoryRequest\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\"\x8f\x01\n\x15VerifyHistoryResponse\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\x12\x0e\n\x06intact\x18\x02 \x01(\x08\x12\x0f\n\x07\x65ntries\x18\x03 \x01(\x03\x12\x11\n\thead_hash\x18\x04 \x01(\x0c\x12\x1d\n\x15\x66irst_broken_sequence\x18\x05 \x01(\x03\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t*\x82\x01\n\x0bRatingOrder\x12\x1c\n\x18RATING_ORDER_UNSPECIFIED\x10\x00\x12\x1b\n\x17RATING_ORDER_SCORE_DESC\x10\x01\x12\x1a\n\x16RATING_ORDER_SCORE_ASC\x10\x02\x12\x1c\n\x18RATING_ORDER_SUPPLIER_ID\x10\x03\x32\x9c\x04\n\rLedgerService\x12H\n\tGetRating\x12\x1f.greenchain.v1.GetRatingRequest\x1a\x1a.greenchain.v1.LedgerEntry\x12T\n\x0bListRatings\x12!.greenchain.v1.ListRatingsRequest\x1a\".greenchain.v1.ListRatingsResponse\x12\x63\n\x10GetRatingHistory\x12&.greenchain.v1.GetRatingHistoryRequest\x1a\'.greenchain.v1.GetRatingHistoryResponse\x12P\n\x0cWatchRatings\x12\".greenchain.v1.WatchRatingsRequest\x1a\x1a.greenchain.v1.LedgerEntry0\x01\x12X\n\x10GetChainProgress\x12&.greenchain.v1.GetChainProgressRequest\x1a\x1c.greenchain.v1.ChainProgress\x12Z\n\rVerifyHistory\x12#.greenchain.v1.VerifyHistoryRequest\x1a$.greenchain.v1.VerifyHistoryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1agreenchain/v1/ledger.proto\x12\rgreenchain.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fgreenchain/v1/declaration.proto\x1a\x1agreenchain/v1/rating.proto\x1a\x1cgreenchain/v1/supplier.proto\"\xbf\x01\n\x0bLedgerEntry\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12-\n\x06rating\x18\x03 \x01(\x0b\x32\x1d.greenchain.v1.SupplierRating\x12\x15\n\rprevious_hash\x18\x04 \x01(\x0c\x12\x12\n\nentry_hash\x18\x05 \x01(\x0c\x12/\n\x0brecorded_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\'\n\x10GetRatingRequest\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\"\xac\x02\n\x12ListRatingsRequest\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\t\x12\x13\n\x0bsector_code\x18\x02 \x01(\t\x12$\n\x06grades\x18\x03 \x03(\x0e\x32\x14.greenchain.v1.Grade\x12+\n\x05tiers\x18\x04 \x03(\x0e\x32\x1c.greenchain.v1.ReadinessTier\x12\x16\n\tmin_score\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tmax_score\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12)\n\x05order\x18\x07 \x01(\x0e\x32\x1a.greenchain.v1.RatingOrder\x12\x11\n\tpage_size\x18\x08 \x01(\x05\x12\x12\n\npage_token\x18\t \x01(\tB\x0c\n\n_min_scoreB\x0c\n\n_max_score\"r\n\x13ListRatingsResponse\x12.\n\x07ratings\x18\x01 \x03(\x0b\x32\x1d.greenchain.v1.SupplierRating\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x84\x01\n\x17GetRatingHistoryRequest\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"G\n\x18GetRatingHistoryResponse\x12+\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1a.greenchain.v1.LedgerEntry\"\'\n\x13WatchRatingsRequest\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\t\"+\n\x17GetChainProgressRequest\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\t\"`\n\tTierShare\x12*\n\x04tier\x18\x01 \x01(\x0e\x32\x1c.greenchain.v1.ReadinessTier\x12\x18\n\x10output_value_cny\x18\x02 \x01(\x01\x12\r\n\x05share\x18\x03 \x01(\x01\"D\n\nGradeCount\x12#\n\x05grade\x18\x01 \x01(\x0e\x32\x14.greenchain.v1.Grade\x12\x11\n\tsuppliers\x18\x02 \x01(\x05\"J\n\tTierCount\x12*\n\x04tier\x18\x01 \x01(\x0e\x32\x1c.greenchain.v1.ReadinessTier\x12\x11\n\tsuppliers\x18\x02 \x01(\x05\"k\n\x0fMonthlyProgress\x12%\n\x06period\x18\x01 \x01(\x0b\x32\x15.greenchain.v1.Period\x12\x17\n\x0freadiness_share\x18\x02 \x01(\x01\x12\x18\n\x10\x64\x65signated_share\x18\x03 \x01(\x01\"x\n\nLevelShare\x12.\n\x05level\x18\x01 \x01(\x0e\x32\x1f.greenchain.v1.DesignationLevel\x12\x18\n\x10output_value_cny\x18\x02 \x01(\x01\x12\r\n\x05share\x18\x03 \x01(\x01\x12\x11\n\tsuppliers\x18\x04 \x01(\x05\"\xbd\x02\n\x0cLeverageItem\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\x12\x15\n\rsupplier_name\x18\x02 \x01(\t\x12\x32\n\x0c\x63urrent_tier\x18\x03 \x01(\x0e\x32\x1c.greenchain.v1.ReadinessTier\x12/\n\tnext_tier\x18\x04 \x01(\x0e\x32\x1c.greenchain.v1.ReadinessTier\x12\x13\n\x0btotal_score\x18\x05 \x01(\x01\x12\x1b\n\x13points_to_next_tier\x18\x06 \x01(\x01\x12\x18\n\x10output_value_cny\x18\x07 \x01(\x01\x12\x18\n\x10green_share_gain\x18\x08 \x01(\x01\x12\x17\n\x0ftier_share_gain\x18\t \x01(\x01\x12\x1d\n\x15\x64\x65signated_share_gain\x18\n \x01(\x01\"\xea\x05\n\rChainProgress\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\t\x12\x14\n\x0ctarget_share\x18\x02 \x01(\x01\x12\x13\n\x0btarget_year\x18\x03 \x01(\x05\x12\x17\n\x0freadiness_share\x18\x04 \x01(\x01\x12\x1e\n\x16total_output_value_cny\x18\x05 \x01(\x01\x12\x11\n\tsuppliers\x18\x06 \x01(\x05\x12\x17\n\x0frated_suppliers\x18\x07 \x01(\x05\x12-\n\x0btier_shares\x18\x08 \x03(\x0b\x32\x18.greenchain.v1.TierShare\x12/\n\x0cgrade_counts\x18\t \x03(\x0b\x32\x19.greenchain.v1.GradeCount\x12-\n\x0btier_counts\x18\n \x03(\x0b\x32\x18.greenchain.v1.TierCount\x12-\n\x05trend\x18\x0b \x03(\x0b\x32\x1e.greenchain.v1.MonthlyProgress\x12-\n\x08leverage\x18\x0c \x03(\x0b\x32\x1b.greenchain.v1.LeverageItem\x12)\n\x05\x61s_of\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x64\x65signated_share\x18\x0e \x01(\x01\x12\x36\n\x13\x64\x65signated_by_level\x18\x0f \x03(\x0b\x32\x19.greenchain.v1.LevelShare\x12\x16\n\x0e\x66orecast_share\x18\x10 \x01(\x01\x12\x15\n\rgap_to_target\x18\x11 \x01(\x01\x12/\n\"purchase_weighted_designated_share\x18\x12 \x01(\x01H\x00\x88\x01\x01\x12 \n\x18purchase_value_suppliers\x18\x13 \x01(\x05\x12$\n\x06leader\x18\x14 \x01(\x0b\x32\x14.greenchain.v1.ChainB%\n#_purchase_weighted_designated_share\"+\n\x14VerifyHistoryRequest\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\"\x8f\x01\n\x15VerifyHistoryResponse\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\x12\x0e\n\x06intact\x18\x02 \x01(\x08\x12\x0f\n\x07\x65ntries\x18\x03 \x01(\x03\x12\x11\n\thead_hash\x18\x04 \x01(\x0c\x12\x1d\n\x15\x66irst_broken_sequence\x18\x05 \x01(\x03\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t*\x82\x01\n\x0bRatingOrder\x12\x1c\n\x18RATING_ORDER_UNSPECIFIED\x10\x00\x12\x1b\n\x17RATING_ORDER_SCORE_DESC\x10\x01\x12\x1a\n\x16RATING_ORDER_SCORE_ASC\x10\x02\x12\x1c\n\x18RATING_ORDER_SUPPLIER_ID\x10\x03\x32\x9c\x04\n\rLedgerService\x12H\n\tGetRating\x12\x1f.greenchain.v1.GetRatingRequest\x1a\x1a.greenchain.v1.LedgerEntry\x12T\n\x0bListRatings\x12!.greenchain.v1.ListRatingsRequest\x1a\".greenchain.v1.ListRatingsResponse\x12\x63\n\x10GetRatingHistory\x12&.greenchain.v1.GetRatingHistoryRequest\x1a\'.greenchain.v1.GetRatingHistoryResponse\x12P\n\x0cWatchRatings\x12\".greenchain.v1.WatchRatingsRequest\x1a\x1a.greenchain.v1.LedgerEntry0\x01\x12X\n\x10GetChainProgress\x12&.greenchain.v1.GetChainProgressRequest\x1a\x1c.greenchain.v1.ChainProgress\x12Z\n\rVerifyHistory\x12#.greenchain.v1.VerifyHistoryRequest\x1a$.greenchain.v1.VerifyHistoryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'greenchain.v1.ledger_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RATINGORDER']._serialized_start=2347
-  _globals['_RATINGORDER']._serialized_end=2477
-  _globals['_LEDGERENTRY']._serialized_start=140
-  _globals['_LEDGERENTRY']._serialized_end=331
-  _globals['_GETRATINGREQUEST']._serialized_start=333
-  _globals['_GETRATINGREQUEST']._serialized_end=372
-  _globals['_LISTRATINGSREQUEST']._serialized_start=375
-  _globals['_LISTRATINGSREQUEST']._serialized_end=675
-  _globals['_LISTRATINGSRESPONSE']._serialized_start=677
-  _globals['_LISTRATINGSRESPONSE']._serialized_end=791
-  _globals['_GETRATINGHISTORYREQUEST']._serialized_start=794
-  _globals['_GETRATINGHISTORYREQUEST']._serialized_end=926
-  _globals['_GETRATINGHISTORYRESPONSE']._serialized_start=928
-  _globals['_GETRATINGHISTORYRESPONSE']._serialized_end=999
-  _globals['_WATCHRATINGSREQUEST']._serialized_start=1001
-  _globals['_WATCHRATINGSREQUEST']._serialized_end=1040
-  _globals['_GETCHAINPROGRESSREQUEST']._serialized_start=1042
-  _globals['_GETCHAINPROGRESSREQUEST']._serialized_end=1085
-  _globals['_TIERSHARE']._serialized_start=1087
-  _globals['_TIERSHARE']._serialized_end=1183
-  _globals['_GRADECOUNT']._serialized_start=1185
-  _globals['_GRADECOUNT']._serialized_end=1253
-  _globals['_TIERCOUNT']._serialized_start=1255
-  _globals['_TIERCOUNT']._serialized_end=1329
-  _globals['_MONTHLYPROGRESS']._serialized_start=1331
-  _globals['_MONTHLYPROGRESS']._serialized_end=1408
-  _globals['_LEVERAGEITEM']._serialized_start=1411
-  _globals['_LEVERAGEITEM']._serialized_end=1697
-  _globals['_CHAINPROGRESS']._serialized_start=1700
-  _globals['_CHAINPROGRESS']._serialized_end=2153
-  _globals['_VERIFYHISTORYREQUEST']._serialized_start=2155
-  _globals['_VERIFYHISTORYREQUEST']._serialized_end=2198
-  _globals['_VERIFYHISTORYRESPONSE']._serialized_start=2201
-  _globals['_VERIFYHISTORYRESPONSE']._serialized_end=2344
-  _globals['_LEDGERSERVICE']._serialized_start=2480
-  _globals['_LEDGERSERVICE']._serialized_end=3020
+  _globals['_RATINGORDER']._serialized_start=2853
+  _globals['_RATINGORDER']._serialized_end=2983
+  _globals['_LEDGERENTRY']._serialized_start=170
+  _globals['_LEDGERENTRY']._serialized_end=361
+  _globals['_GETRATINGREQUEST']._serialized_start=363
+  _globals['_GETRATINGREQUEST']._serialized_end=402
+  _globals['_LISTRATINGSREQUEST']._serialized_start=405
+  _globals['_LISTRATINGSREQUEST']._serialized_end=705
+  _globals['_LISTRATINGSRESPONSE']._serialized_start=707
+  _globals['_LISTRATINGSRESPONSE']._serialized_end=821
+  _globals['_GETRATINGHISTORYREQUEST']._serialized_start=824
+  _globals['_GETRATINGHISTORYREQUEST']._serialized_end=956
+  _globals['_GETRATINGHISTORYRESPONSE']._serialized_start=958
+  _globals['_GETRATINGHISTORYRESPONSE']._serialized_end=1029
+  _globals['_WATCHRATINGSREQUEST']._serialized_start=1031
+  _globals['_WATCHRATINGSREQUEST']._serialized_end=1070
+  _globals['_GETCHAINPROGRESSREQUEST']._serialized_start=1072
+  _globals['_GETCHAINPROGRESSREQUEST']._serialized_end=1115
+  _globals['_TIERSHARE']._serialized_start=1117
+  _globals['_TIERSHARE']._serialized_end=1213
+  _globals['_GRADECOUNT']._serialized_start=1215
+  _globals['_GRADECOUNT']._serialized_end=1283
+  _globals['_TIERCOUNT']._serialized_start=1285
+  _globals['_TIERCOUNT']._serialized_end=1359
+  _globals['_MONTHLYPROGRESS']._serialized_start=1361
+  _globals['_MONTHLYPROGRESS']._serialized_end=1468
+  _globals['_LEVELSHARE']._serialized_start=1470
+  _globals['_LEVELSHARE']._serialized_end=1590
+  _globals['_LEVERAGEITEM']._serialized_start=1593
+  _globals['_LEVERAGEITEM']._serialized_end=1910
+  _globals['_CHAINPROGRESS']._serialized_start=1913
+  _globals['_CHAINPROGRESS']._serialized_end=2659
+  _globals['_VERIFYHISTORYREQUEST']._serialized_start=2661
+  _globals['_VERIFYHISTORYREQUEST']._serialized_end=2704
+  _globals['_VERIFYHISTORYRESPONSE']._serialized_start=2707
+  _globals['_VERIFYHISTORYRESPONSE']._serialized_end=2850
+  _globals['_LEDGERSERVICE']._serialized_start=2986
+  _globals['_LEDGERSERVICE']._serialized_end=3526
 # @@protoc_insertion_point(module_scope)

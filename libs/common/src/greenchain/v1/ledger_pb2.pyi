@@ -3,6 +3,7 @@ import datetime
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from greenchain.v1 import declaration_pb2 as _declaration_pb2
 from greenchain.v1 import rating_pb2 as _rating_pb2
+from greenchain.v1 import supplier_pb2 as _supplier_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -132,15 +133,29 @@ class TierCount(_message.Message):
     def __init__(self, tier: _Optional[_Union[_rating_pb2.ReadinessTier, str]] = ..., suppliers: _Optional[int] = ...) -> None: ...
 
 class MonthlyProgress(_message.Message):
-    __slots__ = ("period", "green_share")
+    __slots__ = ("period", "readiness_share", "designated_share")
     PERIOD_FIELD_NUMBER: _ClassVar[int]
-    GREEN_SHARE_FIELD_NUMBER: _ClassVar[int]
+    READINESS_SHARE_FIELD_NUMBER: _ClassVar[int]
+    DESIGNATED_SHARE_FIELD_NUMBER: _ClassVar[int]
     period: _declaration_pb2.Period
-    green_share: float
-    def __init__(self, period: _Optional[_Union[_declaration_pb2.Period, _Mapping]] = ..., green_share: _Optional[float] = ...) -> None: ...
+    readiness_share: float
+    designated_share: float
+    def __init__(self, period: _Optional[_Union[_declaration_pb2.Period, _Mapping]] = ..., readiness_share: _Optional[float] = ..., designated_share: _Optional[float] = ...) -> None: ...
+
+class LevelShare(_message.Message):
+    __slots__ = ("level", "output_value_cny", "share", "suppliers")
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_VALUE_CNY_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    SUPPLIERS_FIELD_NUMBER: _ClassVar[int]
+    level: _supplier_pb2.DesignationLevel
+    output_value_cny: float
+    share: float
+    suppliers: int
+    def __init__(self, level: _Optional[_Union[_supplier_pb2.DesignationLevel, str]] = ..., output_value_cny: _Optional[float] = ..., share: _Optional[float] = ..., suppliers: _Optional[int] = ...) -> None: ...
 
 class LeverageItem(_message.Message):
-    __slots__ = ("supplier_id", "supplier_name", "current_tier", "next_tier", "total_score", "points_to_next_tier", "output_value_cny", "green_share_gain", "tier_share_gain")
+    __slots__ = ("supplier_id", "supplier_name", "current_tier", "next_tier", "total_score", "points_to_next_tier", "output_value_cny", "green_share_gain", "tier_share_gain", "designated_share_gain")
     SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
     SUPPLIER_NAME_FIELD_NUMBER: _ClassVar[int]
     CURRENT_TIER_FIELD_NUMBER: _ClassVar[int]
@@ -150,6 +165,7 @@ class LeverageItem(_message.Message):
     OUTPUT_VALUE_CNY_FIELD_NUMBER: _ClassVar[int]
     GREEN_SHARE_GAIN_FIELD_NUMBER: _ClassVar[int]
     TIER_SHARE_GAIN_FIELD_NUMBER: _ClassVar[int]
+    DESIGNATED_SHARE_GAIN_FIELD_NUMBER: _ClassVar[int]
     supplier_id: str
     supplier_name: str
     current_tier: _rating_pb2.ReadinessTier
@@ -159,14 +175,15 @@ class LeverageItem(_message.Message):
     output_value_cny: float
     green_share_gain: float
     tier_share_gain: float
-    def __init__(self, supplier_id: _Optional[str] = ..., supplier_name: _Optional[str] = ..., current_tier: _Optional[_Union[_rating_pb2.ReadinessTier, str]] = ..., next_tier: _Optional[_Union[_rating_pb2.ReadinessTier, str]] = ..., total_score: _Optional[float] = ..., points_to_next_tier: _Optional[float] = ..., output_value_cny: _Optional[float] = ..., green_share_gain: _Optional[float] = ..., tier_share_gain: _Optional[float] = ...) -> None: ...
+    designated_share_gain: float
+    def __init__(self, supplier_id: _Optional[str] = ..., supplier_name: _Optional[str] = ..., current_tier: _Optional[_Union[_rating_pb2.ReadinessTier, str]] = ..., next_tier: _Optional[_Union[_rating_pb2.ReadinessTier, str]] = ..., total_score: _Optional[float] = ..., points_to_next_tier: _Optional[float] = ..., output_value_cny: _Optional[float] = ..., green_share_gain: _Optional[float] = ..., tier_share_gain: _Optional[float] = ..., designated_share_gain: _Optional[float] = ...) -> None: ...
 
 class ChainProgress(_message.Message):
-    __slots__ = ("chain_id", "target_share", "target_year", "green_share", "total_output_value_cny", "suppliers", "rated_suppliers", "tier_shares", "grade_counts", "tier_counts", "trend", "leverage", "as_of")
+    __slots__ = ("chain_id", "target_share", "target_year", "readiness_share", "total_output_value_cny", "suppliers", "rated_suppliers", "tier_shares", "grade_counts", "tier_counts", "trend", "leverage", "as_of", "designated_share", "designated_by_level", "forecast_share", "gap_to_target", "purchase_weighted_designated_share", "purchase_value_suppliers", "leader")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
     TARGET_SHARE_FIELD_NUMBER: _ClassVar[int]
     TARGET_YEAR_FIELD_NUMBER: _ClassVar[int]
-    GREEN_SHARE_FIELD_NUMBER: _ClassVar[int]
+    READINESS_SHARE_FIELD_NUMBER: _ClassVar[int]
     TOTAL_OUTPUT_VALUE_CNY_FIELD_NUMBER: _ClassVar[int]
     SUPPLIERS_FIELD_NUMBER: _ClassVar[int]
     RATED_SUPPLIERS_FIELD_NUMBER: _ClassVar[int]
@@ -176,10 +193,17 @@ class ChainProgress(_message.Message):
     TREND_FIELD_NUMBER: _ClassVar[int]
     LEVERAGE_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
+    DESIGNATED_SHARE_FIELD_NUMBER: _ClassVar[int]
+    DESIGNATED_BY_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    FORECAST_SHARE_FIELD_NUMBER: _ClassVar[int]
+    GAP_TO_TARGET_FIELD_NUMBER: _ClassVar[int]
+    PURCHASE_WEIGHTED_DESIGNATED_SHARE_FIELD_NUMBER: _ClassVar[int]
+    PURCHASE_VALUE_SUPPLIERS_FIELD_NUMBER: _ClassVar[int]
+    LEADER_FIELD_NUMBER: _ClassVar[int]
     chain_id: str
     target_share: float
     target_year: int
-    green_share: float
+    readiness_share: float
     total_output_value_cny: float
     suppliers: int
     rated_suppliers: int
@@ -189,7 +213,14 @@ class ChainProgress(_message.Message):
     trend: _containers.RepeatedCompositeFieldContainer[MonthlyProgress]
     leverage: _containers.RepeatedCompositeFieldContainer[LeverageItem]
     as_of: _timestamp_pb2.Timestamp
-    def __init__(self, chain_id: _Optional[str] = ..., target_share: _Optional[float] = ..., target_year: _Optional[int] = ..., green_share: _Optional[float] = ..., total_output_value_cny: _Optional[float] = ..., suppliers: _Optional[int] = ..., rated_suppliers: _Optional[int] = ..., tier_shares: _Optional[_Iterable[_Union[TierShare, _Mapping]]] = ..., grade_counts: _Optional[_Iterable[_Union[GradeCount, _Mapping]]] = ..., tier_counts: _Optional[_Iterable[_Union[TierCount, _Mapping]]] = ..., trend: _Optional[_Iterable[_Union[MonthlyProgress, _Mapping]]] = ..., leverage: _Optional[_Iterable[_Union[LeverageItem, _Mapping]]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    designated_share: float
+    designated_by_level: _containers.RepeatedCompositeFieldContainer[LevelShare]
+    forecast_share: float
+    gap_to_target: float
+    purchase_weighted_designated_share: float
+    purchase_value_suppliers: int
+    leader: _supplier_pb2.Chain
+    def __init__(self, chain_id: _Optional[str] = ..., target_share: _Optional[float] = ..., target_year: _Optional[int] = ..., readiness_share: _Optional[float] = ..., total_output_value_cny: _Optional[float] = ..., suppliers: _Optional[int] = ..., rated_suppliers: _Optional[int] = ..., tier_shares: _Optional[_Iterable[_Union[TierShare, _Mapping]]] = ..., grade_counts: _Optional[_Iterable[_Union[GradeCount, _Mapping]]] = ..., tier_counts: _Optional[_Iterable[_Union[TierCount, _Mapping]]] = ..., trend: _Optional[_Iterable[_Union[MonthlyProgress, _Mapping]]] = ..., leverage: _Optional[_Iterable[_Union[LeverageItem, _Mapping]]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., designated_share: _Optional[float] = ..., designated_by_level: _Optional[_Iterable[_Union[LevelShare, _Mapping]]] = ..., forecast_share: _Optional[float] = ..., gap_to_target: _Optional[float] = ..., purchase_weighted_designated_share: _Optional[float] = ..., purchase_value_suppliers: _Optional[int] = ..., leader: _Optional[_Union[_supplier_pb2.Chain, _Mapping]] = ...) -> None: ...
 
 class VerifyHistoryRequest(_message.Message):
     __slots__ = ("supplier_id",)

@@ -98,7 +98,8 @@ class LedgerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetChainProgress(self, request, context):
-        """The chain's share of output value from green-factory-ready suppliers against the 2030 goal.
+        """The chain's share of output value from designated green factories against the 2030 goal,
+        with the readiness forecast beside it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -40,7 +40,9 @@ class LedgerServiceStub:
     WatchRatings: _grpc.UnaryStreamMultiCallable[_ledger_pb2.WatchRatingsRequest, _ledger_pb2.LedgerEntry]
     """Live stream of new ratings of a chain's suppliers."""
     GetChainProgress: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.GetChainProgressRequest, _ledger_pb2.ChainProgress]
-    """The chain's share of output value from green-factory-ready suppliers against the 2030 goal."""
+    """The chain's share of output value from designated green factories against the 2030 goal,
+    with the readiness forecast beside it.
+    """
     VerifyHistory: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.VerifyHistoryRequest, _ledger_pb2.VerifyHistoryResponse]
     """Recomputes a supplier's hash chain and reports the first entry that does not match."""
 
@@ -56,7 +58,9 @@ class LedgerServiceAsyncStub(LedgerServiceStub):
     WatchRatings: _aio.UnaryStreamMultiCallable[_ledger_pb2.WatchRatingsRequest, _ledger_pb2.LedgerEntry]  # type: ignore[assignment]
     """Live stream of new ratings of a chain's suppliers."""
     GetChainProgress: _aio.UnaryUnaryMultiCallable[_ledger_pb2.GetChainProgressRequest, _ledger_pb2.ChainProgress]  # type: ignore[assignment]
-    """The chain's share of output value from green-factory-ready suppliers against the 2030 goal."""
+    """The chain's share of output value from designated green factories against the 2030 goal,
+    with the readiness forecast beside it.
+    """
     VerifyHistory: _aio.UnaryUnaryMultiCallable[_ledger_pb2.VerifyHistoryRequest, _ledger_pb2.VerifyHistoryResponse]  # type: ignore[assignment]
     """Recomputes a supplier's hash chain and reports the first entry that does not match."""
 
@@ -99,7 +103,9 @@ class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _ledger_pb2.GetChainProgressRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_ledger_pb2.ChainProgress, _abc.Awaitable[_ledger_pb2.ChainProgress]]:
-        """The chain's share of output value from green-factory-ready suppliers against the 2030 goal."""
+        """The chain's share of output value from designated green factories against the 2030 goal,
+        with the readiness forecast beside it.
+        """
 
     @_abc_1.abstractmethod
     def VerifyHistory(

@@ -24,29 +24,38 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from greenchain.v1 import declaration_pb2 as greenchain_dot_v1_dot_declaration__pb2
+from greenchain.v1 import supplier_pb2 as greenchain_dot_v1_dot_supplier__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1agreenchain/v1/rating.proto\x12\rgreenchain.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fgreenchain/v1/declaration.proto\"\xa1\x02\n\x0eIndicatorScore\x12\x11\n\tindicator\x18\x01 \x01(\t\x12)\n\x08\x63\x61tegory\x18\x02 \x01(\x0e\x32\x17.greenchain.v1.Category\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x12\n\x05value\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x17\n\x0f\x62\x65nchmark_value\x18\x05 \x01(\x01\x12\x15\n\rleading_value\x18\x06 \x01(\x01\x12\x17\n\x0flower_is_better\x18\x07 \x01(\x08\x12\x0e\n\x06points\x18\x08 \x01(\x01\x12\x12\n\nmax_points\x18\t \x01(\x01\x12\x38\n\x10\x62\x65nchmark_source\x18\n \x01(\x0e\x32\x1e.greenchain.v1.BenchmarkSourceB\x08\n\x06_value\"Z\n\rCategoryScore\x12)\n\x08\x63\x61tegory\x18\x01 \x01(\x0e\x32\x17.greenchain.v1.Category\x12\x0e\n\x06weight\x18\x02 \x01(\x01\x12\x0e\n\x06points\x18\x03 \x01(\x01\"p\n\x0c\x44\x61taCoverage\x12\x15\n\rwindow_months\x18\x01 \x01(\x05\x12\x16\n\x0emonths_present\x18\x02 \x01(\x05\x12\x16\n\x0everified_share\x18\x03 \x01(\x01\x12\x19\n\x11\x64\x65\x63larations_used\x18\x04 \x01(\x05\"\xa5\x06\n\x0eSupplierRating\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\x12\x15\n\rsupplier_name\x18\x02 \x01(\t\x12\x13\n\x0bsector_code\x18\x03 \x01(\t\x12\x11\n\tchain_ids\x18\x04 \x03(\t\x12)\n\x05\x61s_of\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x0cwindow_start\x18\x06 \x01(\x0b\x32\x15.greenchain.v1.Period\x12)\n\nwindow_end\x18\x07 \x01(\x0b\x32\x15.greenchain.v1.Period\x12\x31\n\nindicators\x18\x08 \x03(\x0b\x32\x1d.greenchain.v1.IndicatorScore\x12\x30\n\ncategories\x18\t \x03(\x0b\x32\x1c.greenchain.v1.CategoryScore\x12\x13\n\x0btotal_score\x18\n \x01(\x01\x12#\n\x05grade\x18\x0b \x01(\x0e\x32\x14.greenchain.v1.Grade\x12\x34\n\x0ereadiness_tier\x18\x0c \x01(\x0e\x32\x1c.greenchain.v1.ReadinessTier\x12\x1d\n\x15zero_carbon_candidate\x18\r \x01(\x08\x12\x19\n\x0cscore_change\x18\x0e \x01(\x01H\x00\x88\x01\x01\x12\x33\n\rprevious_tier\x18\x0f \x01(\x0e\x32\x1c.greenchain.v1.ReadinessTier\x12-\n\x08\x63overage\x18\x10 \x01(\x0b\x32\x1b.greenchain.v1.DataCoverage\x12\x1b\n\x13methodology_version\x18\x11 \x01(\t\x12\x17\n\x0f\x64\x65\x63laration_ids\x18\x12 \x03(\t\x12\x1c\n\x14insufficient_reasons\x18\x13 \x03(\t\x12\x18\n\x10output_value_cny\x18\x14 \x01(\x01\x12\x10\n\x08revision\x18\x15 \x01(\x03\x12 \n\x13next_tier_min_score\x18\x16 \x01(\x01H\x01\x88\x01\x01\x42\x0f\n\r_score_changeB\x16\n\x14_next_tier_min_score*\xc3\x01\n\x08\x43\x61tegory\x12\x18\n\x14\x43\x41TEGORY_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43\x41TEGORY_LOW_CARBON_ENERGY\x10\x01\x12 \n\x1c\x43\x41TEGORY_RESOURCE_EFFICIENCY\x10\x02\x12\x1d\n\x19\x43\x41TEGORY_CLEAN_PRODUCTION\x10\x03\x12\x1b\n\x17\x43\x41TEGORY_GREEN_PRODUCTS\x10\x04\x12\x1f\n\x1b\x43\x41TEGORY_INTENSIVE_LAND_USE\x10\x05*g\n\x05Grade\x12\x15\n\x11GRADE_UNSPECIFIED\x10\x00\x12\x1b\n\x17GRADE_INSUFFICIENT_DATA\x10\x01\x12\x0b\n\x07GRADE_B\x10\x02\x12\x0b\n\x07GRADE_A\x10\x03\x12\x10\n\x0cGRADE_A_PLUS\x10\x04*\xa5\x01\n\rReadinessTier\x12\x1e\n\x1aREADINESS_TIER_UNSPECIFIED\x10\x00\x12\x1a\n\x16READINESS_TIER_NOT_YET\x10\x01\x12\x1c\n\x18READINESS_TIER_MUNICIPAL\x10\x02\x12\x1d\n\x19READINESS_TIER_PROVINCIAL\x10\x03\x12\x1b\n\x17READINESS_TIER_NATIONAL\x10\x04*w\n\x0f\x42\x65nchmarkSource\x12 \n\x1c\x42\x45NCHMARK_SOURCE_UNSPECIFIED\x10\x00\x12!\n\x1d\x42\x45NCHMARK_SOURCE_SECTOR_TABLE\x10\x01\x12\x1f\n\x1b\x42\x45NCHMARK_SOURCE_POPULATION\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1agreenchain/v1/rating.proto\x12\rgreenchain.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fgreenchain/v1/declaration.proto\x1a\x1cgreenchain/v1/supplier.proto\"\xa1\x02\n\x0eIndicatorScore\x12\x11\n\tindicator\x18\x01 \x01(\t\x12)\n\x08\x63\x61tegory\x18\x02 \x01(\x0e\x32\x17.greenchain.v1.Category\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x12\n\x05value\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x17\n\x0f\x62\x65nchmark_value\x18\x05 \x01(\x01\x12\x15\n\rleading_value\x18\x06 \x01(\x01\x12\x17\n\x0flower_is_better\x18\x07 \x01(\x08\x12\x0e\n\x06points\x18\x08 \x01(\x01\x12\x12\n\nmax_points\x18\t \x01(\x01\x12\x38\n\x10\x62\x65nchmark_source\x18\n \x01(\x0e\x32\x1e.greenchain.v1.BenchmarkSourceB\x08\n\x06_value\"Z\n\rCategoryScore\x12)\n\x08\x63\x61tegory\x18\x01 \x01(\x0e\x32\x17.greenchain.v1.Category\x12\x0e\n\x06weight\x18\x02 \x01(\x01\x12\x0e\n\x06points\x18\x03 \x01(\x01\"p\n\x0c\x44\x61taCoverage\x12\x15\n\rwindow_months\x18\x01 \x01(\x05\x12\x16\n\x0emonths_present\x18\x02 \x01(\x05\x12\x16\n\x0everified_share\x18\x03 \x01(\x01\x12\x19\n\x11\x64\x65\x63larations_used\x18\x04 \x01(\x05\"7\n\tThreshold\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\r\n\x05\x62\x61sis\x18\x03 \x01(\t\"h\n\tCriterion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03met\x18\x02 \x01(\x08\x12\x12\n\x05value\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x0brequirement\x18\x04 \x01(\t\x12\r\n\x05\x62\x61sis\x18\x05 \x01(\tB\x08\n\x06_value\"\xa3\x01\n\nSiteStatus\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x31\n\rgreen_factory\x18\x02 \x01(\x0b\x32\x1a.greenchain.v1.Designation\x12\x37\n\x13zero_carbon_factory\x18\x03 \x01(\x0b\x32\x1a.greenchain.v1.Designation\x12\x18\n\x10output_value_cny\x18\x04 \x01(\x01\"\xac\t\n\x0eSupplierRating\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\x12\x15\n\rsupplier_name\x18\x02 \x01(\t\x12\x13\n\x0bsector_code\x18\x03 \x01(\t\x12\x11\n\tchain_ids\x18\x04 \x03(\t\x12)\n\x05\x61s_of\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x0cwindow_start\x18\x06 \x01(\x0b\x32\x15.greenchain.v1.Period\x12)\n\nwindow_end\x18\x07 \x01(\x0b\x32\x15.greenchain.v1.Period\x12\x31\n\nindicators\x18\x08 \x03(\x0b\x32\x1d.greenchain.v1.IndicatorScore\x12\x30\n\ncategories\x18\t \x03(\x0b\x32\x1c.greenchain.v1.CategoryScore\x12\x13\n\x0btotal_score\x18\n \x01(\x01\x12#\n\x05grade\x18\x0b \x01(\x0e\x32\x14.greenchain.v1.Grade\x12\x34\n\x0ereadiness_tier\x18\x0c \x01(\x0e\x32\x1c.greenchain.v1.ReadinessTier\x12\x1d\n\x15zero_carbon_candidate\x18\r \x01(\x08\x12\x19\n\x0cscore_change\x18\x0e \x01(\x01H\x00\x88\x01\x01\x12\x33\n\rprevious_tier\x18\x0f \x01(\x0e\x32\x1c.greenchain.v1.ReadinessTier\x12-\n\x08\x63overage\x18\x10 \x01(\x0b\x32\x1b.greenchain.v1.DataCoverage\x12\x1b\n\x13methodology_version\x18\x11 \x01(\t\x12\x17\n\x0f\x64\x65\x63laration_ids\x18\x12 \x03(\t\x12\x1c\n\x14insufficient_reasons\x18\x13 \x03(\t\x12\x18\n\x10output_value_cny\x18\x14 \x01(\x01\x12\x10\n\x08revision\x18\x15 \x01(\x03\x12 \n\x13next_tier_min_score\x18\x16 \x01(\x01H\x01\x88\x01\x01\x12\x1e\n\x11sector_percentile\x18\x17 \x01(\x01H\x02\x88\x01\x01\x12,\n\nthresholds\x18\x18 \x03(\x0b\x32\x18.greenchain.v1.Threshold\x12;\n\x12zero_carbon_status\x18\x19 \x01(\x0e\x32\x1f.greenchain.v1.ZeroCarbonStatus\x12\x36\n\x14zero_carbon_criteria\x18\x1a \x03(\x0b\x32\x18.greenchain.v1.Criterion\x12(\n\x05sites\x18\x1b \x03(\x0b\x32\x19.greenchain.v1.SiteStatus\x12<\n\x13green_factory_level\x18\x1c \x01(\x0e\x32\x1f.greenchain.v1.DesignationLevel\x12\x13\n\x0b\x63redit_code\x18\x1d \x01(\t\x12/\n\tpurchases\x18\x1e \x03(\x0b\x32\x1c.greenchain.v1.ChainPurchaseB\x0f\n\r_score_changeB\x16\n\x14_next_tier_min_scoreB\x14\n\x12_sector_percentile*\xc3\x01\n\x08\x43\x61tegory\x12\x18\n\x14\x43\x41TEGORY_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43\x41TEGORY_LOW_CARBON_ENERGY\x10\x01\x12 \n\x1c\x43\x41TEGORY_RESOURCE_EFFICIENCY\x10\x02\x12\x1d\n\x19\x43\x41TEGORY_CLEAN_PRODUCTION\x10\x03\x12\x1b\n\x17\x43\x41TEGORY_GREEN_PRODUCTS\x10\x04\x12\x1f\n\x1b\x43\x41TEGORY_INTENSIVE_LAND_USE\x10\x05*\x7f\n\x05Grade\x12\x15\n\x11GRADE_UNSPECIFIED\x10\x00\x12\x1b\n\x17GRADE_INSUFFICIENT_DATA\x10\x01\x12\x0b\n\x07GRADE_B\x10\x02\x12\x0b\n\x07GRADE_A\x10\x03\x12\x10\n\x0cGRADE_A_PLUS\x10\x04\x12\x16\n\x12GRADE_NOT_ELIGIBLE\x10\x05*\xa5\x01\n\rReadinessTier\x12\x1e\n\x1aREADINESS_TIER_UNSPECIFIED\x10\x00\x12\x1a\n\x16READINESS_TIER_NOT_YET\x10\x01\x12\x1c\n\x18READINESS_TIER_MUNICIPAL\x10\x02\x12\x1d\n\x19READINESS_TIER_PROVINCIAL\x10\x03\x12\x1b\n\x17READINESS_TIER_NATIONAL\x10\x04*w\n\x0f\x42\x65nchmarkSource\x12 \n\x1c\x42\x45NCHMARK_SOURCE_UNSPECIFIED\x10\x00\x12!\n\x1d\x42\x45NCHMARK_SOURCE_SECTOR_TABLE\x10\x01\x12\x1f\n\x1b\x42\x45NCHMARK_SOURCE_POPULATION\x10\x02*\x9e\x01\n\x10ZeroCarbonStatus\x12\"\n\x1eZERO_CARBON_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n\x1aZERO_CARBON_STATUS_NOT_MET\x10\x01\x12#\n\x1fZERO_CARBON_STATUS_CRITERIA_MET\x10\x02\x12!\n\x1dZERO_CARBON_STATUS_DESIGNATED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'greenchain.v1.rating_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CATEGORY']._serialized_start=1418
-  _globals['_CATEGORY']._serialized_end=1613
-  _globals['_GRADE']._serialized_start=1615
-  _globals['_GRADE']._serialized_end=1718
-  _globals['_READINESSTIER']._serialized_start=1721
-  _globals['_READINESSTIER']._serialized_end=1886
-  _globals['_BENCHMARKSOURCE']._serialized_start=1888
-  _globals['_BENCHMARKSOURCE']._serialized_end=2007
-  _globals['_INDICATORSCORE']._serialized_start=112
-  _globals['_INDICATORSCORE']._serialized_end=401
-  _globals['_CATEGORYSCORE']._serialized_start=403
-  _globals['_CATEGORYSCORE']._serialized_end=493
-  _globals['_DATACOVERAGE']._serialized_start=495
-  _globals['_DATACOVERAGE']._serialized_end=607
-  _globals['_SUPPLIERRATING']._serialized_start=610
-  _globals['_SUPPLIERRATING']._serialized_end=1415
+  _globals['_CATEGORY']._serialized_start=2168
+  _globals['_CATEGORY']._serialized_end=2363
+  _globals['_GRADE']._serialized_start=2365
+  _globals['_GRADE']._serialized_end=2492
+  _globals['_READINESSTIER']._serialized_start=2495
+  _globals['_READINESSTIER']._serialized_end=2660
+  _globals['_BENCHMARKSOURCE']._serialized_start=2662
+  _globals['_BENCHMARKSOURCE']._serialized_end=2781
+  _globals['_ZEROCARBONSTATUS']._serialized_start=2784
+  _globals['_ZEROCARBONSTATUS']._serialized_end=2942
+  _globals['_INDICATORSCORE']._serialized_start=142
+  _globals['_INDICATORSCORE']._serialized_end=431
+  _globals['_CATEGORYSCORE']._serialized_start=433
+  _globals['_CATEGORYSCORE']._serialized_end=523
+  _globals['_DATACOVERAGE']._serialized_start=525
+  _globals['_DATACOVERAGE']._serialized_end=637
+  _globals['_THRESHOLD']._serialized_start=639
+  _globals['_THRESHOLD']._serialized_end=694
+  _globals['_CRITERION']._serialized_start=696
+  _globals['_CRITERION']._serialized_end=800
+  _globals['_SITESTATUS']._serialized_start=803
+  _globals['_SITESTATUS']._serialized_end=966
+  _globals['_SUPPLIERRATING']._serialized_start=969
+  _globals['_SUPPLIERRATING']._serialized_end=2165
 # @@protoc_insertion_point(module_scope)

@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from greenchain.v1 import declaration_pb2 as _declaration_pb2
+from greenchain.v1 import supplier_pb2 as _supplier_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -27,6 +28,7 @@ class Grade(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     GRADE_B: _ClassVar[Grade]
     GRADE_A: _ClassVar[Grade]
     GRADE_A_PLUS: _ClassVar[Grade]
+    GRADE_NOT_ELIGIBLE: _ClassVar[Grade]
 
 class ReadinessTier(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -41,6 +43,13 @@ class BenchmarkSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BENCHMARK_SOURCE_UNSPECIFIED: _ClassVar[BenchmarkSource]
     BENCHMARK_SOURCE_SECTOR_TABLE: _ClassVar[BenchmarkSource]
     BENCHMARK_SOURCE_POPULATION: _ClassVar[BenchmarkSource]
+
+class ZeroCarbonStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ZERO_CARBON_STATUS_UNSPECIFIED: _ClassVar[ZeroCarbonStatus]
+    ZERO_CARBON_STATUS_NOT_MET: _ClassVar[ZeroCarbonStatus]
+    ZERO_CARBON_STATUS_CRITERIA_MET: _ClassVar[ZeroCarbonStatus]
+    ZERO_CARBON_STATUS_DESIGNATED: _ClassVar[ZeroCarbonStatus]
 CATEGORY_UNSPECIFIED: Category
 CATEGORY_LOW_CARBON_ENERGY: Category
 CATEGORY_RESOURCE_EFFICIENCY: Category
@@ -52,6 +61,7 @@ GRADE_INSUFFICIENT_DATA: Grade
 GRADE_B: Grade
 GRADE_A: Grade
 GRADE_A_PLUS: Grade
+GRADE_NOT_ELIGIBLE: Grade
 READINESS_TIER_UNSPECIFIED: ReadinessTier
 READINESS_TIER_NOT_YET: ReadinessTier
 READINESS_TIER_MUNICIPAL: ReadinessTier
@@ -60,6 +70,10 @@ READINESS_TIER_NATIONAL: ReadinessTier
 BENCHMARK_SOURCE_UNSPECIFIED: BenchmarkSource
 BENCHMARK_SOURCE_SECTOR_TABLE: BenchmarkSource
 BENCHMARK_SOURCE_POPULATION: BenchmarkSource
+ZERO_CARBON_STATUS_UNSPECIFIED: ZeroCarbonStatus
+ZERO_CARBON_STATUS_NOT_MET: ZeroCarbonStatus
+ZERO_CARBON_STATUS_CRITERIA_MET: ZeroCarbonStatus
+ZERO_CARBON_STATUS_DESIGNATED: ZeroCarbonStatus
 
 class IndicatorScore(_message.Message):
     __slots__ = ("indicator", "category", "unit", "value", "benchmark_value", "leading_value", "lower_is_better", "points", "max_points", "benchmark_source")
@@ -107,8 +121,44 @@ class DataCoverage(_message.Message):
     declarations_used: int
     def __init__(self, window_months: _Optional[int] = ..., months_present: _Optional[int] = ..., verified_share: _Optional[float] = ..., declarations_used: _Optional[int] = ...) -> None: ...
 
+class Threshold(_message.Message):
+    __slots__ = ("name", "value", "basis")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: float
+    basis: str
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[float] = ..., basis: _Optional[str] = ...) -> None: ...
+
+class Criterion(_message.Message):
+    __slots__ = ("name", "met", "value", "requirement", "basis")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MET_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    REQUIREMENT_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    met: bool
+    value: float
+    requirement: str
+    basis: str
+    def __init__(self, name: _Optional[str] = ..., met: _Optional[bool] = ..., value: _Optional[float] = ..., requirement: _Optional[str] = ..., basis: _Optional[str] = ...) -> None: ...
+
+class SiteStatus(_message.Message):
+    __slots__ = ("site_id", "green_factory", "zero_carbon_factory", "output_value_cny")
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    GREEN_FACTORY_FIELD_NUMBER: _ClassVar[int]
+    ZERO_CARBON_FACTORY_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_VALUE_CNY_FIELD_NUMBER: _ClassVar[int]
+    site_id: str
+    green_factory: _supplier_pb2.Designation
+    zero_carbon_factory: _supplier_pb2.Designation
+    output_value_cny: float
+    def __init__(self, site_id: _Optional[str] = ..., green_factory: _Optional[_Union[_supplier_pb2.Designation, _Mapping]] = ..., zero_carbon_factory: _Optional[_Union[_supplier_pb2.Designation, _Mapping]] = ..., output_value_cny: _Optional[float] = ...) -> None: ...
+
 class SupplierRating(_message.Message):
-    __slots__ = ("supplier_id", "supplier_name", "sector_code", "chain_ids", "as_of", "window_start", "window_end", "indicators", "categories", "total_score", "grade", "readiness_tier", "zero_carbon_candidate", "score_change", "previous_tier", "coverage", "methodology_version", "declaration_ids", "insufficient_reasons", "output_value_cny", "revision", "next_tier_min_score")
+    __slots__ = ("supplier_id", "supplier_name", "sector_code", "chain_ids", "as_of", "window_start", "window_end", "indicators", "categories", "total_score", "grade", "readiness_tier", "zero_carbon_candidate", "score_change", "previous_tier", "coverage", "methodology_version", "declaration_ids", "insufficient_reasons", "output_value_cny", "revision", "next_tier_min_score", "sector_percentile", "thresholds", "zero_carbon_status", "zero_carbon_criteria", "sites", "green_factory_level", "credit_code", "purchases")
     SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
     SUPPLIER_NAME_FIELD_NUMBER: _ClassVar[int]
     SECTOR_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -131,6 +181,14 @@ class SupplierRating(_message.Message):
     OUTPUT_VALUE_CNY_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     NEXT_TIER_MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    SECTOR_PERCENTILE_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLDS_FIELD_NUMBER: _ClassVar[int]
+    ZERO_CARBON_STATUS_FIELD_NUMBER: _ClassVar[int]
+    ZERO_CARBON_CRITERIA_FIELD_NUMBER: _ClassVar[int]
+    SITES_FIELD_NUMBER: _ClassVar[int]
+    GREEN_FACTORY_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    PURCHASES_FIELD_NUMBER: _ClassVar[int]
     supplier_id: str
     supplier_name: str
     sector_code: str
@@ -153,4 +211,12 @@ class SupplierRating(_message.Message):
     output_value_cny: float
     revision: int
     next_tier_min_score: float
-    def __init__(self, supplier_id: _Optional[str] = ..., supplier_name: _Optional[str] = ..., sector_code: _Optional[str] = ..., chain_ids: _Optional[_Iterable[str]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_start: _Optional[_Union[_declaration_pb2.Period, _Mapping]] = ..., window_end: _Optional[_Union[_declaration_pb2.Period, _Mapping]] = ..., indicators: _Optional[_Iterable[_Union[IndicatorScore, _Mapping]]] = ..., categories: _Optional[_Iterable[_Union[CategoryScore, _Mapping]]] = ..., total_score: _Optional[float] = ..., grade: _Optional[_Union[Grade, str]] = ..., readiness_tier: _Optional[_Union[ReadinessTier, str]] = ..., zero_carbon_candidate: _Optional[bool] = ..., score_change: _Optional[float] = ..., previous_tier: _Optional[_Union[ReadinessTier, str]] = ..., coverage: _Optional[_Union[DataCoverage, _Mapping]] = ..., methodology_version: _Optional[str] = ..., declaration_ids: _Optional[_Iterable[str]] = ..., insufficient_reasons: _Optional[_Iterable[str]] = ..., output_value_cny: _Optional[float] = ..., revision: _Optional[int] = ..., next_tier_min_score: _Optional[float] = ...) -> None: ...
+    sector_percentile: float
+    thresholds: _containers.RepeatedCompositeFieldContainer[Threshold]
+    zero_carbon_status: ZeroCarbonStatus
+    zero_carbon_criteria: _containers.RepeatedCompositeFieldContainer[Criterion]
+    sites: _containers.RepeatedCompositeFieldContainer[SiteStatus]
+    green_factory_level: _supplier_pb2.DesignationLevel
+    credit_code: str
+    purchases: _containers.RepeatedCompositeFieldContainer[_supplier_pb2.ChainPurchase]
+    def __init__(self, supplier_id: _Optional[str] = ..., supplier_name: _Optional[str] = ..., sector_code: _Optional[str] = ..., chain_ids: _Optional[_Iterable[str]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_start: _Optional[_Union[_declaration_pb2.Period, _Mapping]] = ..., window_end: _Optional[_Union[_declaration_pb2.Period, _Mapping]] = ..., indicators: _Optional[_Iterable[_Union[IndicatorScore, _Mapping]]] = ..., categories: _Optional[_Iterable[_Union[CategoryScore, _Mapping]]] = ..., total_score: _Optional[float] = ..., grade: _Optional[_Union[Grade, str]] = ..., readiness_tier: _Optional[_Union[ReadinessTier, str]] = ..., zero_carbon_candidate: _Optional[bool] = ..., score_change: _Optional[float] = ..., previous_tier: _Optional[_Union[ReadinessTier, str]] = ..., coverage: _Optional[_Union[DataCoverage, _Mapping]] = ..., methodology_version: _Optional[str] = ..., declaration_ids: _Optional[_Iterable[str]] = ..., insufficient_reasons: _Optional[_Iterable[str]] = ..., output_value_cny: _Optional[float] = ..., revision: _Optional[int] = ..., next_tier_min_score: _Optional[float] = ..., sector_percentile: _Optional[float] = ..., thresholds: _Optional[_Iterable[_Union[Threshold, _Mapping]]] = ..., zero_carbon_status: _Optional[_Union[ZeroCarbonStatus, str]] = ..., zero_carbon_criteria: _Optional[_Iterable[_Union[Criterion, _Mapping]]] = ..., sites: _Optional[_Iterable[_Union[SiteStatus, _Mapping]]] = ..., green_factory_level: _Optional[_Union[_supplier_pb2.DesignationLevel, str]] = ..., credit_code: _Optional[str] = ..., purchases: _Optional[_Iterable[_Union[_supplier_pb2.ChainPurchase, _Mapping]]] = ...) -> None: ...

@@ -25,15 +25,25 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cgreenchain/v1/supplier.proto\x12\rgreenchain.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"K\n\x04Site\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0cland_area_m2\x18\x03 \x01(\x01\x12\x0e\n\x06region\x18\x04 \x01(\t\"\xda\x01\n\x08Supplier\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0bsector_code\x18\x03 \x01(\t\x12\x0e\n\x06region\x18\x04 \x01(\t\x12\"\n\x05sites\x18\x05 \x03(\x0b\x32\x13.greenchain.v1.Site\x12\x11\n\tchain_ids\x18\x06 \x03(\t\x12\x1f\n\x17\x61nnual_output_value_cny\x18\x07 \x01(\x01\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cgreenchain/v1/supplier.proto\x12\rgreenchain.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x95\x01\n\x0b\x44\x65signation\x12.\n\x05level\x18\x01 \x01(\x0e\x32\x1f.greenchain.v1.DesignationLevel\x12\x0c\n\x04year\x18\x02 \x01(\x05\x12\x16\n\x0elist_reference\x18\x03 \x01(\t\x12\x30\n\x06status\x18\x04 \x01(\x0e\x32 .greenchain.v1.DesignationStatus\"\xb7\x01\n\x04Site\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0cland_area_m2\x18\x03 \x01(\x01\x12\x0e\n\x06region\x18\x04 \x01(\t\x12\x31\n\rgreen_factory\x18\x05 \x01(\x0b\x32\x1a.greenchain.v1.Designation\x12\x37\n\x13zero_carbon_factory\x18\x06 \x01(\x0b\x32\x1a.greenchain.v1.Designation\"D\n\rChainPurchase\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\t\x12!\n\x19\x61nnual_purchase_value_cny\x18\x02 \x01(\x01\"\xa0\x02\n\x08Supplier\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0bsector_code\x18\x03 \x01(\t\x12\x0e\n\x06region\x18\x04 \x01(\t\x12\"\n\x05sites\x18\x05 \x03(\x0b\x32\x13.greenchain.v1.Site\x12\x11\n\tchain_ids\x18\x06 \x03(\t\x12\x1f\n\x17\x61nnual_output_value_cny\x18\x07 \x01(\x01\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x63redit_code\x18\t \x01(\t\x12/\n\tpurchases\x18\n \x03(\x0b\x32\x1c.greenchain.v1.ChainPurchase\"\xa4\x01\n\x05\x43hain\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x03 \x01(\t\x12\x36\n\x12green_supply_chain\x18\x04 \x01(\x0b\x32\x1a.greenchain.v1.Designation\x12.\n\nupdated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x98\x01\n\x10\x44\x65signationLevel\x12!\n\x1d\x44\x45SIGNATION_LEVEL_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x44\x45SIGNATION_LEVEL_MUNICIPAL\x10\x01\x12 \n\x1c\x44\x45SIGNATION_LEVEL_PROVINCIAL\x10\x02\x12\x1e\n\x1a\x44\x45SIGNATION_LEVEL_NATIONAL\x10\x03*v\n\x11\x44\x65signationStatus\x12\"\n\x1e\x44\x45SIGNATION_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x44\x45SIGNATION_STATUS_ACTIVE\x10\x01\x12\x1e\n\x1a\x44\x45SIGNATION_STATUS_REVOKED\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'greenchain.v1.supplier_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SITE']._serialized_start=80
-  _globals['_SITE']._serialized_end=155
-  _globals['_SUPPLIER']._serialized_start=158
-  _globals['_SUPPLIER']._serialized_end=376
+  _globals['_DESIGNATIONLEVEL']._serialized_start=947
+  _globals['_DESIGNATIONLEVEL']._serialized_end=1099
+  _globals['_DESIGNATIONSTATUS']._serialized_start=1101
+  _globals['_DESIGNATIONSTATUS']._serialized_end=1219
+  _globals['_DESIGNATION']._serialized_start=81
+  _globals['_DESIGNATION']._serialized_end=230
+  _globals['_SITE']._serialized_start=233
+  _globals['_SITE']._serialized_end=416
+  _globals['_CHAINPURCHASE']._serialized_start=418
+  _globals['_CHAINPURCHASE']._serialized_end=486
+  _globals['_SUPPLIER']._serialized_start=489
+  _globals['_SUPPLIER']._serialized_end=777
+  _globals['_CHAIN']._serialized_start=780
+  _globals['_CHAIN']._serialized_end=944
 # @@protoc_insertion_point(module_scope)

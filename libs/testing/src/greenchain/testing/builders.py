@@ -87,12 +87,49 @@ def envelope(
                 pact_spec_version="2.3.0",
             )
         )
+    elif kind == "offsets":
+        decl.offsets.CopyFrom(
+            d.OffsetsBody(
+                retirements=[
+                    d.OffsetRetirement(
+                        kind=d.OFFSET_KIND_CCER,
+                        quantity=40.0,
+                        serial_reference="CCER-2024-000123..000162",
+                        registry="national CCER registry",
+                        vintage_year=2023,
+                    ),
+                    d.OffsetRetirement(
+                        kind=d.OFFSET_KIND_GREEN_CERTIFICATE,
+                        quantity=25.0,
+                        serial_reference="GEC-2024-7788",
+                        registry="green certificate trading platform",
+                        vintage_year=2024,
+                    ),
+                ]
+            )
+        )
+    elif kind == "carbon_management":
+        decl.carbon_management.CopyFrom(
+            d.CarbonManagementBody(
+                accounting_system=True,
+                accounting_standard="GB/T 32150-2015",
+                disclosure_published=True,
+                disclosure_reference="2024 ESG report, p. 12",
+            )
+        )
     else:
         raise ValueError(kind)
     return decl
 
 
-BODY_KINDS = ("emissions", "energy", "circularity", "product_footprint")
+BODY_KINDS = (
+    "emissions",
+    "energy",
+    "circularity",
+    "product_footprint",
+    "offsets",
+    "carbon_management",
+)
 
 
 def supplier(
@@ -119,6 +156,8 @@ def rating(
     revision: int = 1,
     window_end: tuple[int, int] = (2025, 12),
     sector: str = "C36",
+    designated: int = 0,
+    purchase: float | None = None,
 ) -> rating_pb2.SupplierRating:
     """A hand-made rating (the ledger does not care how it was computed); the next tier's
     minimum score is the packaged methodology's (municipal 50, provincial 65, national 80)."""
@@ -142,6 +181,21 @@ def rating(
     )
     if next_min is not None:
         made.next_tier_min_score = next_min
+    # one site carrying the whole output, with an active green-factory designation at level
+    # ``designated`` (a DesignationLevel; 0 = none)
+    site = made.sites.add(site_id="s1", output_value_cny=output)
+    if designated:
+        site.green_factory.CopyFrom(
+            s.Designation(
+                level=designated,  # type: ignore[arg-type]
+                year=2024,
+                list_reference="test list",
+                status=s.DESIGNATION_STATUS_ACTIVE,
+            )
+        )
+        made.green_factory_level = designated  # type: ignore[assignment]
+    if purchase is not None:
+        made.purchases.add(chain_id=chains[0], annual_purchase_value_cny=purchase)
     return made
 
 

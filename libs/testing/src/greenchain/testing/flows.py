@@ -33,7 +33,8 @@ def sample_declarations(
     from greenchain.ingest.validation import validate_declaration
 
     registry = {s.supplier_id: s for s in population.suppliers}
-    return population.suppliers, [d for d in decls if not validate_declaration(d, registry)]
+    designated = sampledata.designated_suppliers(population)  # as after the list import
+    return designated, [d for d in decls if not validate_declaration(d, registry)]
 
 
 def produce(

@@ -43,6 +43,19 @@ def example_inputs() -> tuple[pl.DataFrame, pl.DataFrame]:
                     **values,
                 }
             )
+    for event in spec.get("once", []):  # declarations of a single month (offsets, management)
+        year, mon = (int(x) for x in str(event["month"]).split("-"))
+        rows.append(
+            {
+                "supplier_id": supplier["supplier_id"],
+                "site_id": "s1",
+                "period": year * 12 + mon - 1,
+                "kind": event["kind"],
+                "declaration_id": f"{event['month']}-{event['kind']}",
+                "verified": spec["verified"],
+                **event["values"],
+            }
+        )
     for pcf in spec["product_footprints"]:
         year, mon = (int(x) for x in str(pcf["month"]).split("-"))
         rows.append(
@@ -65,6 +78,7 @@ def example_inputs() -> tuple[pl.DataFrame, pl.DataFrame]:
                 "supplier_name": "Example Co.",
                 "region": "jiangsu",
                 "chain_ids": ["chain-x"],
+                "zero_carbon_designated": False,
             }
         ],
         schema=SUPPLIER_SCHEMA,
@@ -80,4 +94,14 @@ def expected_numbers() -> dict[str, tuple[float, float]]:
         if len(cells) >= 3 and re.fullmatch(r"[a-z_]+", cells[0]) and cells[1] != "value":
             value = float(cells[1]) if cells[1] not in ("", "-") else float("nan")
             expected[cells[0]] = (value, float(cells[-1]))
+    return expected
+
+
+def expected_zero_carbon() -> dict[str, tuple[float, bool]]:
+    """criterion -> (value, met) as written in the doc's zero-carbon table."""
+    expected: dict[str, tuple[float, bool]] = {}
+    for line in _block("worked-example-zero-carbon").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and re.fullmatch(r"[a-z0-9_]+", cells[0]) and cells[0] != "criterion":
+            expected[cells[0]] = (float(cells[1]), cells[2] == "yes")
     return expected

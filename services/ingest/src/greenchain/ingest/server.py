@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import grpc
 from aiokafka.structs import RecordMetadata
@@ -18,7 +19,8 @@ from greenchain.common.grpc_server import Context, abort, abort_invalid
 from greenchain.common.kafka import CompactedTopicReader, DurableProducer
 from greenchain.common.service import GrpcService
 from greenchain.common.telemetry import inject_headers
-from greenchain.ingest.validation import validate_declaration, validate_supplier
+from greenchain.ingest.designations import MAX_ROWS, plan_import
+from greenchain.ingest.validation import validate_chain, validate_declaration, validate_supplier
 from greenchain.v1 import declaration_pb2, ingest_pb2, ingest_pb2_grpc, supplier_pb2
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         self.tokens = tokens
         self.declarations_topic = settings.topic(topics.DECLARATIONS)
         self.suppliers_topic = settings.topic(topics.SUPPLIERS)
+        self.chains_topic = settings.topic(topics.CHAINS)
         self.registry: dict[str, supplier_pb2.Supplier] = {}
         self.producer = DurableProducer(settings, "greenchain-ingest")
         self._reader = CompactedTopicReader(settings, self.suppliers_topic, self._on_supplier)
@@ -221,34 +224,82 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         finally:
             reader.cancel()
 
-    async def UpsertSupplier(
-        self, request: supplier_pb2.Supplier, context: Context
-    ) -> ingest_pb2.UpsertSupplierResponse:
+    async def _admin(self, context: Context) -> None:
         principal = await authenticate(self.tokens, context)
         if not principal.is_admin:
             await abort(
                 context, grpc.StatusCode.PERMISSION_DENIED, "only admin may edit the registry"
             )
+
+    async def _write(
+        self, topic: str, key: str, value: bytes, context: Context
+    ) -> ingest_pb2.Accepted:
+        """One registry record, acknowledged by Kafka (else UNAVAILABLE: not stored)."""
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                metadata = await self.producer.send_and_wait(
+                    topic, value=value, key=key.encode(), headers=inject_headers()
+                )
+        except Exception as exc:
+            await abort(context, grpc.StatusCode.UNAVAILABLE, f"not stored, retry: {exc}")
+        return ingest_pb2.Accepted(
+            topic=metadata.topic, partition=metadata.partition, offset=metadata.offset
+        )
+
+    async def UpsertSupplier(
+        self, request: supplier_pb2.Supplier, context: Context
+    ) -> ingest_pb2.UpsertSupplierResponse:
+        await self._admin(context)
         violations = validate_supplier(request)
         if violations:
             await abort_invalid(
                 context, f"invalid supplier: {len(violations)} field(s)", violations
             )
-        try:
-            async with asyncio.timeout(self.send_timeout):
-                metadata = await self.producer.send_and_wait(
-                    self.suppliers_topic,
-                    value=request.SerializeToString(),
-                    key=request.supplier_id.encode(),
-                    headers=inject_headers(),
-                )
-        except Exception as exc:
-            await abort(context, grpc.StatusCode.UNAVAILABLE, f"not stored, retry: {exc}")
+        accepted = await self._write(
+            self.suppliers_topic, request.supplier_id, request.SerializeToString(), context
+        )
         self.registry[request.supplier_id] = request
-        return ingest_pb2.UpsertSupplierResponse(
-            accepted=ingest_pb2.Accepted(
-                topic=metadata.topic, partition=metadata.partition, offset=metadata.offset
+        return ingest_pb2.UpsertSupplierResponse(accepted=accepted)
+
+    async def UpsertChain(
+        self, request: supplier_pb2.Chain, context: Context
+    ) -> ingest_pb2.UpsertSupplierResponse:
+        await self._admin(context)
+        violations = validate_chain(request)
+        if violations:
+            await abort_invalid(context, f"invalid chain: {len(violations)} field(s)", violations)
+        accepted = await self._write(
+            self.chains_topic, request.chain_id, request.SerializeToString(), context
+        )
+        return ingest_pb2.UpsertSupplierResponse(accepted=accepted)
+
+    async def ImportDesignations(
+        self, request: ingest_pb2.ImportDesignationsRequest, context: Context
+    ) -> ingest_pb2.ImportDesignationsResponse:
+        """Matches a published list to the registry; writes the changed suppliers (each a whole
+        registry entry, so retrying an import that failed half-way is safe)."""
+        await self._admin(context)
+        if len(request.rows) > MAX_ROWS:
+            await abort_invalid(
+                context,
+                f"{len(request.rows)} rows; at most {MAX_ROWS} per request",
+                [("rows", f"at most {MAX_ROWS}")],
             )
+        plan = plan_import(request.rows, self.registry, datetime.now(UTC).year)
+        if not request.dry_run:
+            for supplier in plan.updated.values():
+                await self._write(
+                    self.suppliers_topic,
+                    supplier.supplier_id,
+                    supplier.SerializeToString(),
+                    context,
+                )
+                self.registry[supplier.supplier_id] = supplier
+        return ingest_pb2.ImportDesignationsResponse(
+            results=plan.results,
+            applied=plan.applied,
+            suppliers_updated=len(plan.updated),
+            dry_run=request.dry_run,
         )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from greenchain.common.grpc_server import Violation
+from greenchain.ingest.designations import FIRST_LIST_YEAR, credit_code_problem
 from greenchain.v1 import declaration_pb2 as d
 from greenchain.v1 import supplier_pb2
 
@@ -167,6 +168,46 @@ def _product_footprint(out: list[Violation], body: d.ProductFootprintBody) -> No
         out.append((p + "reference_period_end", "must be after reference_period_start"))
 
 
+BODIES = tuple(f.name for f in d.Declaration.DESCRIPTOR.oneofs_by_name["body"].fields)
+MAX_RETIREMENTS = 100
+OFFSET_UNITS = {d.OFFSET_KIND_CCER: "tco2e", d.OFFSET_KIND_GREEN_CERTIFICATE: "mwh"}
+
+
+def _offsets(out: list[Violation], body: d.OffsetsBody, now: datetime) -> None:
+    p = "offsets.retirements"
+    if not 1 <= len(body.retirements) <= MAX_RETIREMENTS:
+        out.append((p, f"1..{MAX_RETIREMENTS} retirements"))
+    for i, retirement in enumerate(body.retirements[:MAX_RETIREMENTS]):
+        q = f"{p}[{i}]."
+        unit = OFFSET_UNITS.get(retirement.kind)
+        if unit is None:
+            out.append((q + "kind", "required: CCER or GREEN_CERTIFICATE"))
+        else:
+            # per site and month, as plausible as the emissions they offset (MWh as kWh / 1000)
+            limit = "tco2e" if unit == "tco2e" else "kwh"
+            value = retirement.quantity * (1000 if unit == "mwh" else 1)
+            _quantity(out, q + "quantity", value, limit)
+            if retirement.quantity <= 0 and math.isfinite(retirement.quantity):
+                out.append((q + "quantity", "must be positive"))
+        if not retirement.serial_reference.strip() or len(retirement.serial_reference) > 200:
+            out.append((q + "serial_reference", "required: serial numbers or the retirement id"))
+        if not retirement.registry.strip() or len(retirement.registry) > 200:
+            out.append((q + "registry", "required: where it was retired"))
+        if not 2005 <= retirement.vintage_year <= now.year:
+            out.append((q + "vintage_year", f"a year from 2005 to {now.year}"))
+
+
+def _carbon_management(out: list[Violation], body: d.CarbonManagementBody) -> None:
+    p = "carbon_management."
+    if body.accounting_system and not body.accounting_standard.strip():
+        out.append((p + "accounting_standard", "required with an accounting system"))
+    if body.disclosure_published and not body.disclosure_reference.strip():
+        out.append((p + "disclosure_reference", "required when the disclosure is published"))
+    for name in ("accounting_standard", "disclosure_reference"):
+        if len(getattr(body, name)) > 500:
+            out.append((p + name, "at most 500 characters"))
+
+
 def validate_declaration(
     decl: d.Declaration, registry: Registry | None, now: datetime | None = None
 ) -> list[Violation]:
@@ -202,15 +243,19 @@ def validate_declaration(
         out.append(("assurance.verifier", "required when the declaration is third-party verified"))
     kind = decl.WhichOneof("body")
     if kind is None:
-        out.append(("body", "one of emissions, energy, circularity, product_footprint is required"))
+        out.append(("body", f"one of {', '.join(BODIES)} is required"))
     elif kind == "emissions":
         _emissions(out, decl.emissions)
     elif kind == "energy":
         _energy(out, decl.energy)
     elif kind == "circularity":
         _circularity(out, decl.circularity)
-    else:
+    elif kind == "product_footprint":
         _product_footprint(out, decl.product_footprint)
+    elif kind == "offsets":
+        _offsets(out, decl.offsets, now)
+    else:
+        _carbon_management(out, decl.carbon_management)
     return out
 
 
@@ -238,4 +283,42 @@ def validate_supplier(supplier: supplier_pb2.Supplier) -> list[Violation]:
     value = supplier.annual_output_value_cny
     if not math.isfinite(value) or value < 0 or value > 12 * MAX_MONTHLY["cny"]:
         out.append(("annual_output_value_cny", "must be a non-negative plausible CNY amount"))
+    if supplier.credit_code and (problem := credit_code_problem(supplier.credit_code)):
+        out.append(("credit_code", problem))
+    for i, site in enumerate(supplier.sites):
+        for kind in ("green_factory", "zero_carbon_factory"):
+            if site.HasField(kind):
+                _designation(out, f"sites[{i}].{kind}", getattr(site, kind))
+    chains = set(supplier.chain_ids)
+    for i, purchase in enumerate(supplier.purchases):
+        if purchase.chain_id not in chains:
+            out.append((f"purchases[{i}].chain_id", f"{purchase.chain_id!r} is not in chain_ids"))
+        amount = purchase.annual_purchase_value_cny
+        if not math.isfinite(amount) or amount < 0 or amount > 12 * MAX_MONTHLY["cny"]:
+            out.append(
+                (f"purchases[{i}].annual_purchase_value_cny", "a non-negative plausible CNY amount")
+            )
+    return out
+
+
+def _designation(out: list[Violation], path: str, designation: supplier_pb2.Designation) -> None:
+    if designation.level == supplier_pb2.DESIGNATION_LEVEL_UNSPECIFIED:
+        out.append((path + ".level", "required: NATIONAL, PROVINCIAL or MUNICIPAL"))
+    if designation.status == supplier_pb2.DESIGNATION_STATUS_UNSPECIFIED:
+        out.append((path + ".status", "required: ACTIVE or REVOKED"))
+    if not FIRST_LIST_YEAR <= designation.year <= datetime.now(UTC).year:
+        out.append((path + ".year", f"must be a list year from {FIRST_LIST_YEAR}"))
+
+
+def validate_chain(chain: supplier_pb2.Chain) -> list[Violation]:
+    """Every violation in a chain leader entry ([] = valid)."""
+    out: list[Violation] = []
+    if not SUPPLIER_ID_PATTERN.match(chain.chain_id):
+        out.append(("chain_id", "required: 1..64 characters of A-Z a-z 0-9 . _ : -"))
+    if not chain.name.strip():
+        out.append(("name", "required"))
+    if chain.credit_code and (problem := credit_code_problem(chain.credit_code)):
+        out.append(("credit_code", problem))
+    if chain.HasField("green_supply_chain"):
+        _designation(out, "green_supply_chain", chain.green_supply_chain)
     return out

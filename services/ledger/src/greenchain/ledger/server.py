@@ -14,16 +14,19 @@ import logging
 from collections.abc import AsyncIterator
 
 import grpc
+from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from greenchain.common import topics
 from greenchain.common.auth import Principal, TokenStore, authenticate, load_store
 from greenchain.common.config import Settings
 from greenchain.common.grpc_server import Context, abort, abort_invalid
+from greenchain.common.kafka import CompactedTopicReader
 from greenchain.common.service import GrpcService
 from greenchain.ledger.consumer import RatingsConsumer
 from greenchain.ledger.progress import chain_progress
 from greenchain.ledger.store import Entry, LedgerStore
-from greenchain.v1 import ledger_pb2, ledger_pb2_grpc
+from greenchain.v1 import ledger_pb2, ledger_pb2_grpc, supplier_pb2
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +84,20 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     def __init__(self, store: LedgerStore, tokens: TokenStore | None) -> None:
         self.store = store
         self.tokens = tokens
+        self.chains: dict[str, supplier_pb2.Chain] = {}  # chain leaders (greenchain.chains.v1)
         self._watchers: set[tuple[asyncio.Queue[Entry | None], str]] = set()
+
+    def on_chain(self, key: bytes, value: bytes | None) -> None:
+        """A chain leader record: kept to show with the chain's progress."""
+        if value is None:
+            self.chains.pop(key.decode(errors="replace"), None)
+            return
+        try:
+            chain = supplier_pb2.Chain.FromString(value)
+        except DecodeError:
+            log.warning("skipping undecodable chain record %r", key)
+            return
+        self.chains[chain.chain_id] = chain
 
     # live updates -------------------------------------------------------------------------
 
@@ -210,6 +226,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             chain,
             self.store.current_of_chain(chain),
             self.store.chain_entries(chain),
+            self.chains.get(chain),
         )
 
     async def VerifyHistory(
@@ -236,6 +253,9 @@ class LedgerServer(GrpcService):
         self.store = LedgerStore(settings.ledger_db)
         self.servicer = LedgerServicer(self.store, load_store(settings.tokens_file))
         self.consumer = RatingsConsumer(settings, self.store, self.servicer.publish)
+        self.chains = CompactedTopicReader(
+            settings, settings.topic(topics.CHAINS), self.servicer.on_chain
+        )
         super().__init__(
             settings,
             listen or settings.ledger_listen,
@@ -247,7 +267,9 @@ class LedgerServer(GrpcService):
 
     async def start_backend(self) -> None:
         await self.consumer.start()
+        await self.chains.start()
 
     async def stop_backend(self) -> None:
+        await self.chains.stop()
         await self.consumer.stop()
         self.store.close()

@@ -322,17 +322,16 @@ class LedgerStore:
             ).fetchall()
         return [rating_pb2.SupplierRating.FromString(r[0]) for r in rows], int(total)
 
-    def chain_entries(self, chain_id: str) -> list[tuple[str, int, int, int, float, float]]:
-        """(supplier, sequence, window_end, tier, output_value, total) of every entry of the
-        chain's current members, for progress and its monthly trend."""
+    def chain_entries(self, chain_id: str) -> list[tuple[int, int, rating_pb2.SupplierRating]]:
+        """(sequence, window_end month, rating) of every entry of the chain's current members,
+        for the monthly trend of chain progress."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT e.supplier_id, e.sequence, e.window_end, e.readiness_tier, e.output_value, "
-                "c.total_score FROM entries e JOIN current c ON c.supplier_id = e.supplier_id "
+                "SELECT e.sequence, e.window_end, e.rating FROM entries e "
                 "WHERE e.supplier_id IN (SELECT supplier_id FROM chain_members WHERE chain_id = ?)",
                 (chain_id,),
             ).fetchall()
-        return [tuple(r) for r in rows]
+        return [(r[0], r[1], rating_pb2.SupplierRating.FromString(r[2])) for r in rows]
 
     def current_of_chain(self, chain_id: str) -> list[rating_pb2.SupplierRating]:
         with self._lock:

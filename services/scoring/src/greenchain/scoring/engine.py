@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from greenchain.common.grades import GRADE_BY_NAME, TIER_BY_NAME
+from greenchain.common.grades import GRADE_BY_NAME, LEVEL_NAME, TIER_BY_NAME, active
 from greenchain.common.ratings import rating_fingerprint
 from greenchain.scoring.model import (
     SUPPLIER_SCHEMA,
@@ -42,6 +42,8 @@ class Emitted:
 
 
 def supplier_row(supplier: supplier_pb2.Supplier) -> dict[str, Any]:
+    """The registry entry as a row of the model's SUPPLIER_SCHEMA."""
+    levels = [site.green_factory.level for site in supplier.sites if active(site.green_factory)]
     return {
         "supplier_id": supplier.supplier_id,
         "supplier_name": supplier.name,
@@ -49,13 +51,24 @@ def supplier_row(supplier: supplier_pb2.Supplier) -> dict[str, Any]:
         "region": supplier.region,
         "land_area_m2": sum(site.land_area_m2 for site in supplier.sites),
         "chain_ids": list(supplier.chain_ids),
+        "green_factory_level": LEVEL_NAME[max(levels)] if levels else None,
+        "zero_carbon_designated": any(active(site.zero_carbon_factory) for site in supplier.sites),
     }
+
+
+def _substance(supplier: supplier_pb2.Supplier) -> bytes:
+    """The registry entry without its timestamp: what a rating can depend on."""
+    core = supplier_pb2.Supplier()
+    core.CopyFrom(supplier)
+    core.ClearField("updated_at")
+    return core.SerializeToString(deterministic=True)
 
 
 class ScoringEngine:
     def __init__(self, methodology: Methodology) -> None:
         self.m = methodology
-        self.registry: dict[str, dict[str, Any]] = {}
+        self.registry: dict[str, dict[str, Any]] = {}  # supplier id -> model row
+        self.suppliers: dict[str, supplier_pb2.Supplier] = {}  # the registry entries themselves
         self.population: pl.DataFrame | None = None  # supplier_indicators of every supplier
         self._benchmarks: pl.DataFrame | None = None
         self.benchmarks_stale = True
@@ -65,10 +78,14 @@ class ScoringEngine:
     # inputs ---------------------------------------------------------------------------------
 
     def set_supplier(self, supplier: supplier_pb2.Supplier) -> None:
-        row = supplier_row(supplier)
-        if self.registry.get(supplier.supplier_id) != row:
-            self.registry[supplier.supplier_id] = row
-            self.dirty.add(supplier.supplier_id)
+        """Takes a registry entry; a change that can change the rating (anything but the
+        timestamp: designations, chains, purchases too) marks the supplier for re-rating."""
+        sid = supplier.supplier_id
+        known = self.suppliers.get(sid)
+        if known is None or _substance(known) != _substance(supplier):
+            self.suppliers[sid] = supplier
+            self.registry[sid] = supplier_row(supplier)
+            self.dirty.add(sid)
 
     def remember(self, rating: rating_pb2.SupplierRating) -> None:
         """Records a rating already on the ratings topic (start-up: resume revisions)."""
@@ -128,7 +145,7 @@ class ScoringEngine:
                 and TIER_BY_NAME[row["readiness_tier"]] == last.tier
             ):
                 continue
-            rating = rating_from_row(row, self.m, as_of)
+            rating = rating_from_row(row, self.m, as_of, self.suppliers.get(sid))
             fingerprint = rating_fingerprint(rating)
             if last is not None and fingerprint == last.fingerprint:
                 continue

@@ -7,10 +7,17 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from greenchain.common.grades import GRADE_BY_NAME, TIER_BY_NAME, TIERS_BEST_FIRST
+from greenchain.common.grades import (
+    GRADE_BY_NAME,
+    LEVEL_BY_NAME,
+    TIER_BY_NAME,
+    TIERS_BEST_FIRST,
+    ZERO_CARBON_BY_NAME,
+)
 from greenchain.scoring.model import Methodology
-from greenchain.scoring.model.methodology import CATEGORIES
-from greenchain.v1 import declaration_pb2, rating_pb2
+from greenchain.scoring.model.methodology import CATEGORIES, DESIGNATION_LEVELS
+from greenchain.scoring.model.rating import ZERO_CARBON_CRITERIA
+from greenchain.v1 import declaration_pb2, rating_pb2, supplier_pb2
 
 SOURCES = {
     "sector_table": rating_pb2.BENCHMARK_SOURCE_SECTOR_TABLE,
@@ -40,10 +47,115 @@ def next_tier_min_score(tier: str, m: Methodology) -> float | None:
     return next(t.min_score for t in m.tiers if t.name == above)
 
 
+def thresholds(m: Methodology) -> list[rating_pb2.Threshold]:
+    """Every threshold a rating applies, with its basis."""
+    out = []
+    for tier in m.tiers:
+        out += [
+            rating_pb2.Threshold(
+                name=f"tier.{tier.name}.min_score", value=tier.min_score, basis=tier.basis
+            ),
+            rating_pb2.Threshold(
+                name=f"tier.{tier.name}.min_verified_share",
+                value=tier.min_verified_share,
+                basis=tier.basis,
+            ),
+        ]
+    out += [
+        rating_pb2.Threshold(
+            name="green_code.a_plus_top_share", value=m.a_plus_top_share, basis=m.grades_basis
+        ),
+        rating_pb2.Threshold(
+            name="green_code.a_top_share", value=m.a_top_share, basis=m.grades_basis
+        ),
+        rating_pb2.Threshold(
+            name="coverage.min_months", value=m.min_months, basis="greenchain default"
+        ),
+        rating_pb2.Threshold(
+            name="zero_carbon.min_offset_coverage",
+            value=m.zero_carbon_min_offset_coverage,
+            basis=m.zero_carbon_basis,
+        ),
+    ]
+    return out
+
+
+def zero_carbon_criteria(row: dict[str, Any], m: Methodology) -> list[rating_pb2.Criterion]:
+    """The zero-carbon criteria of a scored row, each met or not with its value."""
+    guidance = m.zero_carbon_basis
+    level = row["green_factory_level"]
+    specs: dict[str, tuple[float | None, str, str]] = {
+        "green_factory_designation": (
+            float(DESIGNATION_LEVELS.index(level) + 1) if level else None,
+            f"an active green-factory designation at or above {m.zero_carbon_min_level} "
+            "(value: 1 municipal, 2 provincial, 3 national)",
+            "greenchain default (the guidance fixes no level; provinces may)",
+        ),
+        "carbon_accounting": (
+            1.0 if row["accounting_system"] else 0.0,
+            "a scope 1+2 carbon accounting system declared in the window (科学算碳)",
+            guidance,
+        ),
+        "product_footprint": (
+            row["pcf_coverage"],
+            "at least one product carbon footprint in the window (value: output share covered)",
+            guidance,
+        ),
+        "scope12_offset": (
+            row["offset_coverage"],
+            f"retired offsets cover at least {m.zero_carbon_min_offset_coverage:.0%} of scope 1+2 "
+            "emissions after renewable electricity (value: share covered)",
+            guidance,
+        ),
+        "disclosure": (
+            1.0 if row["disclosure_published"] else 0.0,
+            "emissions publicly disclosed (信息披露)",
+            guidance,
+        ),
+    }
+    out = []
+    for name in ZERO_CARBON_CRITERIA:
+        value, requirement, basis = specs[name]
+        criterion = rating_pb2.Criterion(
+            name=name, met=bool(row[f"zc_{name}"]), requirement=requirement, basis=basis
+        )
+        if value is not None:
+            criterion.value = _r(value)
+        out.append(criterion)
+    return out
+
+
+def _registry_facts(
+    rating: rating_pb2.SupplierRating, row: dict[str, Any], supplier: supplier_pb2.Supplier | None
+) -> None:
+    """Designations per site (with each site's output value), credit code and purchases."""
+    outputs = {s["site_id"]: s["output_value_cny"] for s in row["site_output"] or []}
+    level = row["green_factory_level"]
+    if level:
+        rating.green_factory_level = LEVEL_BY_NAME[level]
+    if supplier is None:
+        return
+    rating.credit_code = supplier.credit_code
+    rating.purchases.extend(supplier.purchases)
+    for site in supplier.sites:
+        status = rating_pb2.SiteStatus(
+            site_id=site.site_id, output_value_cny=round(float(outputs.get(site.site_id, 0.0)), 2)
+        )
+        if site.HasField("green_factory"):
+            status.green_factory.CopyFrom(site.green_factory)
+        if site.HasField("zero_carbon_factory"):
+            status.zero_carbon_factory.CopyFrom(site.zero_carbon_factory)
+        rating.sites.append(status)
+
+
 def rating_from_row(
-    row: dict[str, Any], m: Methodology, as_of: datetime | None = None
+    row: dict[str, Any],
+    m: Methodology,
+    as_of: datetime | None = None,
+    supplier: supplier_pb2.Supplier | None = None,
 ) -> rating_pb2.SupplierRating:
-    """The rating of one row of ``model.score`` (revision and change are set by the caller)."""
+    """The rating of one row of ``model.score`` (revision and change are set by the caller);
+    ``supplier`` (the registry entry) adds designations, credit code and purchases."""
     stamp = Timestamp()
     stamp.FromDatetime(as_of or datetime.now(UTC))
     rating = rating_pb2.SupplierRating(
@@ -58,6 +170,7 @@ def rating_from_row(
         grade=GRADE_BY_NAME[row["grade"]],
         readiness_tier=TIER_BY_NAME[row["readiness_tier"]],
         zero_carbon_candidate=bool(row["zero_carbon_candidate"]),
+        zero_carbon_status=ZERO_CARBON_BY_NAME[row["zero_carbon_status"]],
         coverage=rating_pb2.DataCoverage(
             window_months=m.window_months,
             months_present=int(row["months_present"]),
@@ -72,6 +185,11 @@ def rating_from_row(
     next_min = next_tier_min_score(row["readiness_tier"], m)
     if next_min is not None:
         rating.next_tier_min_score = next_min
+    if row["sector_percentile"] is not None:
+        rating.sector_percentile = _r(row["sector_percentile"])
+    rating.thresholds.extend(thresholds(m))
+    rating.zero_carbon_criteria.extend(zero_carbon_criteria(row, m))
+    _registry_facts(rating, row, supplier)
     for ind in m.indicators:
         score = rating_pb2.IndicatorScore(
             indicator=ind.name,

@@ -27,6 +27,8 @@ _BODY_FIELDS = {
     ),
     "circularity": tuple(f.name for f in d.CircularityBody.DESCRIPTOR.fields),
     "product_footprint": ("primary_data_share", "output_value_share"),
+    "offsets": (),  # summed by kind below
+    "carbon_management": (),  # booleans below
 }
 
 
@@ -67,6 +69,17 @@ def model_row(decl: d.Declaration) -> dict[str, Any]:
         row["grid_region"] = body.grid_region or None
     if kind == "product_footprint":
         row["product_id"] = body.product_id
+    if kind == "offsets":
+        quantity = {d.OFFSET_KIND_CCER: 0.0, d.OFFSET_KIND_GREEN_CERTIFICATE: 0.0}
+        for retirement in body.retirements:
+            if retirement.kind not in quantity:
+                raise Unacceptable(f"offset retirement of unknown kind {retirement.kind}")
+            quantity[retirement.kind] += retirement.quantity
+        row["offset_ccer_tco2e"] = quantity[d.OFFSET_KIND_CCER]
+        row["offset_certificates_mwh"] = quantity[d.OFFSET_KIND_GREEN_CERTIFICATE]
+    if kind == "carbon_management":
+        row["accounting_system"] = body.accounting_system
+        row["disclosure_published"] = body.disclosure_published
     return row
 
 

@@ -34,6 +34,10 @@ class Tier:
     name: str
     min_score: float
     min_verified_share: float
+    basis: str  # where the thresholds come from ("greenchain default" when nowhere)
+
+
+DESIGNATION_LEVELS = ("municipal", "provincial", "national")  # lowest first
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,10 @@ class Methodology:
     defaults: dict[str, dict[str, float]]
     sectors: dict[str, dict[str, dict[str, float]]]
     tiers: tuple[Tier, ...]
-    zero_carbon_min_renewable_share: float
-    zero_carbon_needs_leading_carbon: bool
+    zero_carbon_basis: str
+    zero_carbon_min_level: str  # one of DESIGNATION_LEVELS
+    zero_carbon_min_offset_coverage: float
+    grades_basis: str
     a_plus_top_share: float
     a_top_share: float
 
@@ -89,9 +95,17 @@ class Methodology:
                 t,
                 float(data["tiers"][t]["min_score"]),
                 float(data["tiers"][t].get("min_verified_share", 0)),
+                str(data["tiers"][t].get("basis", "greenchain default")),
             )
             for t in TIERS_BEST_FIRST
         )
+        zero_carbon = data["zero_carbon"]
+        min_level = str(zero_carbon["min_green_factory_level"])
+        if min_level not in DESIGNATION_LEVELS:
+            raise ValueError(
+                f"zero_carbon.min_green_factory_level must be one of {DESIGNATION_LEVELS}, "
+                f"got {min_level!r}"
+            )
         return cls(
             version=str(data["version"]),
             window_months=int(data["window_months"]),
@@ -106,10 +120,10 @@ class Methodology:
                 for s, t in (data.get("sectors") or {}).items()
             },
             tiers=tiers,
-            zero_carbon_min_renewable_share=float(data["zero_carbon"]["min_renewable_share"]),
-            zero_carbon_needs_leading_carbon=bool(
-                data["zero_carbon"]["carbon_intensity_at_most_leading"]
-            ),
+            zero_carbon_basis=str(zero_carbon["basis"]),
+            zero_carbon_min_level=min_level,
+            zero_carbon_min_offset_coverage=float(zero_carbon["min_offset_coverage"]),
+            grades_basis=str(data["grades"].get("basis", "greenchain default")),
             a_plus_top_share=float(data["grades"]["a_plus_top_share"]),
             a_top_share=float(data["grades"]["a_top_share"]),
         )

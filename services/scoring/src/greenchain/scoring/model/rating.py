@@ -2,7 +2,9 @@
 
     declarations ──supplier_indicators──► one row per supplier: window, coverage, indicator values
     population   ──benchmarks──────────► per sector: benchmark / leading value of each indicator
-    both         ──score───────────────► points, category scores, total, tier, grade
+    both         ──score───────────────► points, category scores, total, readiness tier,
+                                           green code (national green factories), sector
+                                           percentile, zero-carbon criteria
 
 docs/methodology.md states every formula; the worked example there is a test.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from greenchain.scoring.model.methodology import CATEGORIES, Methodology
+from greenchain.scoring.model.methodology import CATEGORIES, DESIGNATION_LEVELS, Methodology
 
 # Input schemas ---------------------------------------------------------------------------------
 
@@ -19,7 +21,8 @@ DECLARATION_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "supplier_id": pl.Utf8,
     "site_id": pl.Utf8,
     "period": pl.Int32,  # months since year 0: year * 12 + month - 1
-    "kind": pl.Utf8,  # emissions | energy | circularity | product_footprint
+    # emissions | energy | circularity | product_footprint | offsets | carbon_management
+    "kind": pl.Utf8,
     "declaration_id": pl.Utf8,
     "verified": pl.Boolean,
     # emissions
@@ -46,7 +49,17 @@ DECLARATION_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "product_id": pl.Utf8,
     "primary_data_share": pl.Float64,
     "output_value_share": pl.Float64,
+    # offsets (retired against scope 1+2)
+    "offset_ccer_tco2e": pl.Float64,
+    "offset_certificates_mwh": pl.Float64,
+    # carbon management
+    "accounting_system": pl.Boolean,
+    "disclosure_published": pl.Boolean,
 }
+
+WINDOW_KINDS = ("emissions", "energy")
+"""The declaration kinds whose latest month ends the window (a later footprint, circularity or
+offsets declaration never moves it, so it never shrinks coverage)."""
 
 SUPPLIER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "supplier_id": pl.Utf8,
@@ -55,9 +68,14 @@ SUPPLIER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "region": pl.Utf8,
     "land_area_m2": pl.Float64,
     "chain_ids": pl.List(pl.Utf8),
+    # best active green-factory designation over the supplier's sites (registry):
+    # national | provincial | municipal | null
+    "green_factory_level": pl.Utf8,
+    "zero_carbon_designated": pl.Boolean,  # a site with an active zero-carbon designation
 }
 
 INSUFFICIENT = "insufficient_data"
+NOT_ELIGIBLE = "not_eligible"  # rated, but no green code: not a national green factory
 
 
 def _sum(column: str, kind: str) -> pl.Expr:
@@ -76,10 +94,20 @@ def supplier_indicators(
         str(k): float(v) for k, v in (f.get("grid_tco2_per_mwh_by_region") or {}).items()
     }
     decl = declarations.lazy()
-    window_end = decl.group_by("supplier_id").agg(pl.col("period").max().alias("window_end"))
+    # The window ends with the latest month of emissions or energy data (else of any data, so a
+    # supplier with nothing else still gets an explicit insufficient-data rating).
+    window_end = decl.group_by("supplier_id").agg(
+        pl.coalesce(
+            pl.col("period").filter(pl.col("kind").is_in(WINDOW_KINDS)).max(),
+            pl.col("period").max(),
+        ).alias("window_end")
+    )
     in_window = (
         decl.join(window_end, on="supplier_id")
-        .filter(pl.col("period") > pl.col("window_end") - m.window_months)
+        .filter(
+            (pl.col("period") > pl.col("window_end") - m.window_months)
+            & (pl.col("period") <= pl.col("window_end"))
+        )
         .with_columns(
             grid_factor=pl.col("grid_region")
             .replace_strict(grid_by_region, default=f["grid_tco2_per_mwh"], return_dtype=pl.Float64)
@@ -99,6 +127,19 @@ def supplier_indicators(
         in_window.filter(pl.col("kind") == "emissions")
         .group_by("supplier_id")
         .agg(pl.col("period").n_unique().alias("emission_months"))
+    )
+    # Output value per site, annualised like the supplier's (so the sites add up to it).
+    site_output = (
+        in_window.filter(pl.col("kind") == "emissions")
+        .group_by("supplier_id", "site_id")
+        .agg(pl.col("output_value_cny").fill_null(0.0).sum().alias("site_window_cny"))
+        .join(emission_months, on="supplier_id")
+        .with_columns(
+            (pl.col("site_window_cny") * 12 / pl.col("emission_months")).alias("output_value_cny")
+        )
+        .sort("site_id")
+        .group_by("supplier_id")
+        .agg(pl.struct("site_id", "output_value_cny").alias("site_output"))
     )
     # Latest footprint per product in the window: coverage and primary-data share.
     products = (
@@ -155,6 +196,21 @@ def supplier_indicators(
         _sum("hazardous_waste_t", "circularity").alias("hazardous_t"),
         (pl.col("kind") == "circularity").any().alias("has_circularity"),
         (pl.col("kind") == "energy").any().alias("has_energy"),
+        # zero-carbon inputs: retired offsets, accounting and disclosure in the window
+        (
+            _sum("offset_ccer_tco2e", "offsets")
+            + _sum("offset_certificates_mwh", "offsets") * f["grid_tco2_per_mwh"]
+        ).alias("offsets_tco2e"),
+        pl.col("accounting_system")
+        .filter(pl.col("kind") == "carbon_management")
+        .any()
+        .fill_null(False)
+        .alias("accounting_system"),
+        pl.col("disclosure_published")
+        .filter(pl.col("kind") == "carbon_management")
+        .any()
+        .fill_null(False)
+        .alias("disclosure_published"),
     )
     output_10k = pl.col("output_window_cny") / 1e4
 
@@ -168,6 +224,7 @@ def supplier_indicators(
         totals.join(months, on="supplier_id", how="left")
         .join(emission_months, on="supplier_id", how="left")
         .join(products, on="supplier_id", how="left")
+        .join(site_output, on="supplier_id", how="left")
         .join(suppliers.lazy(), on="supplier_id", how="left")
         .with_columns(
             pl.col("months_present").fill_null(0),
@@ -177,6 +234,11 @@ def supplier_indicators(
             (pl.col("output_window_cny") * 12 / pl.col("emission_months"))
             .fill_null(0.0)
             .alias("output_value_cny"),
+            # share of scope 1+2 (after renewable electricity) covered by retired offsets
+            pl.when(pl.col("carbon_tco2e") > 0)
+            .then(pl.col("offsets_tco2e") / pl.col("carbon_tco2e"))
+            .otherwise(pl.when(pl.col("has_energy")).then(1.0))
+            .alias("offset_coverage"),
         )
         .with_columns(
             per_output("energy_tce").alias("energy_intensity"),
@@ -234,8 +296,16 @@ def supplier_indicators(
         "declarations_used",
         "declaration_ids",
         "output_value_cny",
+        "site_output",
         "insufficient",
         "insufficient_reasons",
+        "green_factory_level",
+        "zero_carbon_designated",
+        "offsets_tco2e",
+        "carbon_tco2e",
+        "offset_coverage",
+        "accounting_system",
+        "disclosure_published",
         *(i.name for i in m.indicators),
     ]
     return frame.select(keep).sort("supplier_id").collect()
@@ -321,7 +391,8 @@ def _fraction(
 
 def score(indicators: pl.DataFrame, bench: pl.DataFrame, m: Methodology) -> pl.DataFrame:
     """Adds ``<indicator>__points``, ``<category>__points``, ``total_score``, ``readiness_tier``,
-    ``zero_carbon_candidate`` and ``grade`` (within sector) to ``indicators``."""
+    the zero-carbon criteria and status (:func:`zero_carbon`), ``grade`` and
+    ``sector_percentile`` (:func:`grade`) to ``indicators``."""
     frame = indicators.join(bench, on="sector_code", how="left")
     frame = frame.with_columns(
         (
@@ -363,29 +434,85 @@ def score(indicators: pl.DataFrame, bench: pl.DataFrame, m: Methodology) -> pl.D
         .otherwise(tier)
         .alias("readiness_tier")
     )
-    zero_carbon = (pl.col("readiness_tier") == "national") & (
-        pl.col("renewable_share").fill_null(0.0) >= m.zero_carbon_min_renewable_share
+    return grade(zero_carbon(frame, m), m)
+
+
+ZERO_CARBON_CRITERIA = (
+    "green_factory_designation",
+    "carbon_accounting",
+    "product_footprint",
+    "scope12_offset",
+    "disclosure",
+)
+"""The criteria of the zero-carbon factory status, in the order ratings list them."""
+
+
+def _level_rank(column: str) -> pl.Expr:
+    """Designation level as a number: municipal 1, provincial 2, national 3, none 0."""
+    return (
+        pl.col(column)
+        .cast(pl.Utf8)
+        .replace_strict(
+            {level: rank for rank, level in enumerate(DESIGNATION_LEVELS, 1)},
+            default=0,
+            return_dtype=pl.Int8,
+        )
+        .fill_null(0)
     )
-    if m.zero_carbon_needs_leading_carbon:
-        zero_carbon &= pl.col("carbon_intensity") <= pl.col("carbon_intensity__leading")
-    frame = frame.with_columns(zero_carbon.fill_null(False).alias("zero_carbon_candidate"))
-    return grade(frame, m)
+
+
+def zero_carbon(frame: pl.DataFrame, m: Methodology) -> pl.DataFrame:
+    """``zc_<criterion>`` (met?) for every criterion, ``zero_carbon_status`` (designated |
+    criteria_met | not_met) and ``zero_carbon_candidate`` (criteria met, or designated)."""
+    min_rank = DESIGNATION_LEVELS.index(m.zero_carbon_min_level) + 1
+    frame = frame.with_columns(
+        (_level_rank("green_factory_level") >= min_rank).alias("zc_green_factory_designation"),
+        pl.col("accounting_system").fill_null(False).alias("zc_carbon_accounting"),
+        (pl.col("pcf_coverage") > 0).fill_null(False).alias("zc_product_footprint"),
+        (pl.col("offset_coverage") >= m.zero_carbon_min_offset_coverage - 1e-9)
+        .fill_null(False)
+        .alias("zc_scope12_offset"),
+        pl.col("disclosure_published").fill_null(False).alias("zc_disclosure"),
+    )
+    all_met = pl.all_horizontal([pl.col(f"zc_{c}") for c in ZERO_CARBON_CRITERIA]) & ~pl.col(
+        "insufficient"
+    )
+    status = (
+        pl.when(pl.col("zero_carbon_designated").fill_null(False))
+        .then(pl.lit("designated"))
+        .when(all_met)
+        .then(pl.lit("criteria_met"))
+        .otherwise(pl.lit("not_met"))
+    )
+    return frame.with_columns(status.alias("zero_carbon_status")).with_columns(
+        (pl.col("zero_carbon_status") != "not_met").alias("zero_carbon_candidate")
+    )
 
 
 def grade(frame: pl.DataFrame, m: Methodology) -> pl.DataFrame:
-    """Grade within sector by total score: A+ the top 5 %, A the next 35 %, B the rest."""
+    """The enterprise green code for national green factories only: ranked by total among the
+    rated national green factories of the sector, A+ if rank <= ceil(5 % x n), A if rank <=
+    ceil(40 % x n), else B. Every other rated supplier is ``not_eligible``. Every rated supplier
+    gets ``sector_percentile``: the share of its sector's rated suppliers with a lower total."""
     rated = ~pl.col("insufficient")
-    rank = pl.col("total_score").rank("min", descending=True).over("sector_code", "insufficient")
-    n = pl.len().over("sector_code", "insufficient")
+    national = rated & (pl.col("green_factory_level") == "national").fill_null(False)
+    rank = pl.col("total_score").rank("min", descending=True).over("sector_code", national)
+    n = pl.len().over("sector_code", national)
+    lower = pl.col("total_score").rank("min").over("sector_code", "insufficient") - 1
     return frame.with_columns(
         pl.when(~rated)
         .then(pl.lit(INSUFFICIENT))
+        .when(~national)
+        .then(pl.lit(NOT_ELIGIBLE))
         .when(rank <= (n * m.a_plus_top_share).ceil())
         .then(pl.lit("a_plus"))
         .when(rank <= (n * m.a_top_share).ceil())
         .then(pl.lit("a"))
         .otherwise(pl.lit("b"))
-        .alias("grade")
+        .alias("grade"),
+        pl.when(rated)
+        .then(100.0 * lower / pl.len().over("sector_code", "insufficient"))
+        .alias("sector_percentile"),
     )
 
 
