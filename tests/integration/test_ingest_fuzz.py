@@ -88,6 +88,8 @@ def _field_value(field: FieldDescriptor) -> st.SearchStrategy[object]:
         return int32  # unknown enum numbers included (proto3 enums are open)
     if field.type in (FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64):
         return int32
+    if field.type == FieldDescriptor.TYPE_BOOL:
+        return st.booleans()
     raise NotImplementedError(field.full_name)
 
 
@@ -133,6 +135,10 @@ def declarations(draw: st.DrawFn) -> d.Declaration:
         seconds, nanos = draw(timestamps())
         decl.product_footprint.reference_period_end.seconds = seconds
         decl.product_footprint.reference_period_end.nanos = nanos
+    if body_name == "product_footprint" and draw(st.booleans()):
+        seconds, nanos = draw(timestamps())
+        decl.product_footprint.valid_until.seconds = seconds
+        decl.product_footprint.valid_until.nanos = nanos
     return decl
 
 

@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from greenchain.common.grpc_server import Violation
 from greenchain.v1 import declaration_pb2 as d
 from greenchain.v1 import supplier_pb2
@@ -151,9 +153,16 @@ def _finite(out: list[Violation], path: str, value: float) -> None:
         out.append((path, f"must be a finite number, got {value}"))
 
 
+def _when(stamp: Timestamp) -> str:
+    try:
+        return stamp.ToJsonString()
+    except ValueError:  # outside what RFC 3339 can write
+        return f"{stamp.seconds} s since 1970"
+
+
 def _pcf_quantities(out: list[Violation], body: d.ProductFootprintBody) -> None:
-    """The PCF of the footprint's PACT version: 2.x (fields 20, 21) or 3.x (22, 23), never both;
-    records of older connectors carry the legacy fields 5 and 6 and no version pair."""
+    """The PCF of the footprint's PACT version: 2.x (fields 20, 21) or 3.x (22, 23), never both.
+    Connectors from before the split send only the legacy fields 5 and 6: still accepted."""
     p = "product_footprint."
     v2 = body.HasField("pcf_excluding_biogenic_emissions_kgco2e") or body.HasField(
         "pcf_including_biogenic_emissions_kgco2e"
@@ -162,6 +171,7 @@ def _pcf_quantities(out: list[Violation], body: d.ProductFootprintBody) -> None:
         "pcf_including_biogenic_uptake_kgco2e"
     )
     major = body.pact_spec_version.split(".", 1)[0]
+    legacy = body.legacy_pcf_excluding_biogenic_kgco2e or body.legacy_pcf_including_biogenic_kgco2e
     if v2 and v3:
         out.append(
             (
@@ -170,10 +180,10 @@ def _pcf_quantities(out: list[Violation], body: d.ProductFootprintBody) -> None:
                 "a footprint sets only the pair of its version",
             )
         )
-    elif major == "2" or (v2 and not major):
-        if v3:
-            out.append((p + "pcf_excluding_biogenic_uptake_kgco2e", "not a PACT 2.x quantity"))
-        elif not body.HasField("pcf_excluding_biogenic_emissions_kgco2e"):
+    elif v2 or (major == "2" and not legacy):
+        if major == "3":
+            out.append((p + "pcf_excluding_biogenic_emissions_kgco2e", "not a PACT 3.x quantity"))
+        if not body.HasField("pcf_excluding_biogenic_emissions_kgco2e"):
             out.append(
                 (p + "pcf_excluding_biogenic_emissions_kgco2e", "required for a PACT 2.x footprint")
             )
@@ -190,9 +200,9 @@ def _pcf_quantities(out: list[Violation], body: d.ProductFootprintBody) -> None:
             p + "pcf_including_biogenic_emissions_kgco2e",
             body.pcf_including_biogenic_emissions_kgco2e,
         )
-    elif major == "3" or (v3 and not major):
-        if v2:
-            out.append((p + "pcf_excluding_biogenic_emissions_kgco2e", "not a PACT 3.x quantity"))
+    elif v3 or (major == "3" and not legacy):
+        if major == "2":
+            out.append((p + "pcf_excluding_biogenic_uptake_kgco2e", "not a PACT 2.x quantity"))
         for name in (
             "pcf_excluding_biogenic_uptake_kgco2e",
             "pcf_including_biogenic_uptake_kgco2e",
@@ -201,7 +211,7 @@ def _pcf_quantities(out: list[Violation], body: d.ProductFootprintBody) -> None:
                 out.append((p + name, "required for a PACT 3.x footprint"))
             else:
                 _finite(out, p + name, getattr(body, name))
-    else:  # a record of an older connector: the legacy fields
+    else:  # a connector from before the split: the legacy fields
         _quantity(
             out,
             p + "legacy_pcf_excluding_biogenic_kgco2e",
@@ -216,7 +226,7 @@ def _pcf_quantities(out: list[Violation], body: d.ProductFootprintBody) -> None:
 
 
 def _product_footprint(
-    out: list[Violation], body: d.ProductFootprintBody, submitted: datetime | None
+    out: list[Violation], body: d.ProductFootprintBody, submitted: Timestamp | None
 ) -> None:
     p = "product_footprint."
     if not body.product_id.strip():
@@ -265,13 +275,13 @@ def _product_footprint(
         body.HasField("valid_until")
         and not body.pact_deprecated
         and submitted is not None
-        and body.valid_until.ToDatetime(UTC) <= submitted
+        and body.valid_until.seconds <= submitted.seconds
     ):
         out.append(
             (
                 p + "valid_until",
-                f"the footprint's validity ended {body.valid_until.ToDatetime(UTC):%Y-%m-%d}, "
-                "before it was submitted: it is not current (send it only as pact_deprecated)",
+                f"the footprint's validity ended ({_when(body.valid_until)}) before it "
+                "was submitted: it is not current (send it only as pact_deprecated)",
             )
         )
 
@@ -319,7 +329,7 @@ def validate_declaration(
     elif kind == "circularity":
         _circularity(out, decl.circularity)
     else:
-        submitted = decl.submitted_at.ToDatetime(UTC) if decl.HasField("submitted_at") else None
+        submitted = decl.submitted_at if decl.HasField("submitted_at") else None
         _product_footprint(out, decl.product_footprint, submitted)
     return out
 
