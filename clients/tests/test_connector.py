@@ -9,8 +9,7 @@ import polars as pl
 import pytest
 
 from greenchain.connector.mapping import Mapping
-from greenchain.connector.pact import read_pact
-from greenchain.connector.readers import declaration_id, declarations_from_table, read_table
+from greenchain.connector.readers import declarations_from_table, read_table
 from greenchain.testing import DATA
 from greenchain.v1 import declaration_pb2 as d
 
@@ -90,24 +89,3 @@ def test_bad_mapping_is_explained() -> None:
     mapping = Mapping.load(DATA / "erp_mapping.yaml")
     with pytest.raises(ValueError, match="Strom_MWh"):
         declarations_from_table(read_table(DATA / "erp_monthly.csv").drop("Strom_MWh"), mapping)
-
-
-@pytest.mark.parametrize(
-    ("name", "unit", "amount", "excluding", "share", "period"),
-    [
-        ("pact_v2.json", "kilogram", 1.0, 8.2, 0.65, (2023, 12)),
-        ("pact_v3.json", "kilogram", 2.0, 4.4, 0.40, (2024, 2)),
-    ],
-)
-def test_pact_documents_of_both_versions(
-    name: str, unit: str, amount: float, excluding: float, share: float, period: tuple[int, int]
-) -> None:
-    (item,) = read_pact(DATA / name, "sup-001", "s1", output_share=0.3)
-    decl = item.declaration
-    body = decl.product_footprint
-    assert (body.declared_unit, body.declared_unit_amount) == (unit, amount)
-    assert body.pcf_excluding_biogenic_kgco2e == pytest.approx(excluding)
-    assert body.primary_data_share == pytest.approx(share)
-    assert body.output_value_share == 0.3
-    assert (decl.period.year, decl.period.month) == period
-    assert decl.declaration_id == declaration_id(decl)

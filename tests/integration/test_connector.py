@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -32,8 +33,8 @@ async def test_csv_and_pact_v2_v3_reach_the_topic(topics: Settings, tmp_path: Pa
         items = declarations_from_table(
             read_table(DATA / "erp_monthly.csv"), Mapping.load(DATA / "erp_mapping.yaml")
         )
-        items += read_pact(DATA / "pact_v2.json", "sup-001", "s1", 0.3)
-        items += read_pact(DATA / "pact_v3.json", "sup-001", "s1", 0.2)
+        items += read_pact(DATA / "pact_v2.json", "sup-001", "s1", 0.3).items
+        items += read_pact(DATA / "pact_v3.json", "sup-001", "s1", 0.2).items
         summary = await connector.send(items)
     # row 3 has "abc" as renewable electricity: its energy declaration is rejected by name
     assert summary.accepted == len(items) - 1
@@ -42,6 +43,38 @@ async def test_csv_and_pact_v2_v3_reach_the_topic(topics: Settings, tmp_path: Pa
     records = await read_topic(topics, topics.topic(DECLARATIONS), summary.accepted)
     kinds = [declaration_pb2.Declaration.FromString(v).WhichOneof("body") for _, v, _ in records]
     assert kinds.count("product_footprint") == 2
+
+
+async def test_a_pact_successor_and_a_withdrawal_are_accepted_by_ingest(
+    topics: Settings, tmp_path: Path
+) -> None:
+    """A 3.x RequestFulfilledEvent with a deprecated footprint and its successor: ingest accepts
+    the withdrawal and the successor with the new contract fields, as the connector sends them."""
+    successor = json.loads((DATA / "pact_v3.json").read_text())["data"][0]
+    old = dict(successor, id="0b6b2a5c-79e6-4b3e-8a5d-0d3e1f6a2b11", status="Deprecated")
+    successor["precedingPfIds"] = [old["id"]]
+    event = {
+        "type": "org.wbcsd.pact.ProductFootprint.RequestFulfilledEvent.3",
+        "specversion": "1.0",
+        "id": "505e5d-4f9b-4b3b-9c05bc35-68f8",
+        "source": "//api.example.com/3/events",
+        "time": "2026-03-05T17:31:00Z",
+        "data": {"requestEventId": "1934405d", "pfs": [old, successor]},
+    }
+    document = tmp_path / "event.json"
+    document.write_text(json.dumps(event))
+    read = read_pact(document, "sup-001", "s1", 0.25)
+    assert [i.kind for i in read.issues] == ["deprecated"]
+    async with IngestServer(topics, listen="127.0.0.1:0") as server:
+        connector = Connector(f"127.0.0.1:{server.port}")
+        await upsert_suppliers(connector, [supplier("sup-001")])
+        summary = await connector.send(read.items)
+    assert (summary.accepted, summary.rejected) == (2, {})
+    records = await read_topic(topics, topics.topic(DECLARATIONS), 2)
+    bodies = [declaration_pb2.Declaration.FromString(v).product_footprint for _, v, _ in records]
+    assert [b.pact_deprecated for b in bodies] == [True, False]
+    assert list(bodies[1].preceding_pact_footprint_ids) == [old["id"]]
+    assert bodies[1].pcf_excluding_biogenic_uptake_kgco2e == 4.4
 
 
 def test_connect_file_writes_the_rejected_rows_to_fix(topics: Settings, tmp_path: Path) -> None:
@@ -124,7 +157,7 @@ async def test_the_connectors_trace_continues_in_ingest_and_the_kafka_headers(
     async with IngestServer(topics, listen="127.0.0.1:0") as server:
         connector = Connector(f"127.0.0.1:{server.port}")
         await upsert_suppliers(connector, [supplier("sup-001")])
-        summary = await connector.send(read_pact(DATA / "pact_v2.json", "sup-001", "s1", 0.3))
+        summary = await connector.send(read_pact(DATA / "pact_v2.json", "sup-001", "s1", 0.3).items)
     assert summary.accepted == 1
     (record,) = await read_topic(topics, topics.topic(DECLARATIONS), 1)
     carried = trace.get_current_span(extract_context(record[2])).get_span_context().trace_id

@@ -135,6 +135,10 @@ def declarations(draw: st.DrawFn) -> d.Declaration:
         seconds, nanos = draw(timestamps())
         decl.product_footprint.reference_period_end.seconds = seconds
         decl.product_footprint.reference_period_end.nanos = nanos
+    if body_name == "product_footprint" and draw(st.booleans()):
+        seconds, nanos = draw(timestamps())
+        decl.product_footprint.valid_until.seconds = seconds
+        decl.product_footprint.valid_until.nanos = nanos
     return decl
 
 

@@ -141,8 +141,8 @@ CASES: list[tuple[str, str, Mutation, str]] = [
     (
         "negative pcf",
         "product_footprint",
-        _set("product_footprint.pcf_excluding_biogenic_kgco2e", -1.0),
-        "product_footprint.pcf_excluding_biogenic_kgco2e",
+        _set("product_footprint.pcf_excluding_biogenic_emissions_kgco2e", -1.0),
+        "product_footprint.pcf_excluding_biogenic_emissions_kgco2e",
     ),
     (
         "primary share above 1",

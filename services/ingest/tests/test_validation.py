@@ -97,3 +97,63 @@ def test_offsets_and_carbon_management_name_their_fields() -> None:
         "carbon_management.accounting_standard",
         "carbon_management.disclosure_reference",
     }
+
+
+def _footprint() -> d.Declaration:
+    return envelope("product_footprint")  # a PACT 2.3.0 footprint (builders)
+
+
+def test_pact_v2_and_v3_quantities_are_separate_fields_never_mixed() -> None:
+    mixed = _footprint()
+    mixed.product_footprint.pcf_excluding_biogenic_uptake_kgco2e = 4.0
+    assert "product_footprint.pcf_excluding_biogenic_uptake_kgco2e" in paths(mixed)
+    v3 = _footprint()
+    body = v3.product_footprint
+    body.pact_spec_version = "3.0.0"
+    body.ClearField("pcf_excluding_biogenic_emissions_kgco2e")
+    body.ClearField("pcf_including_biogenic_emissions_kgco2e")
+    body.pcf_excluding_biogenic_uptake_kgco2e = -0.5  # 3.x: a Decimal of either sign
+    assert paths(v3) == {"product_footprint.pcf_including_biogenic_uptake_kgco2e"}
+    body.pcf_including_biogenic_uptake_kgco2e = -1.5
+    assert paths(v3) == set()
+    v2 = _footprint()
+    v2.product_footprint.ClearField("pcf_excluding_biogenic_emissions_kgco2e")
+    assert paths(v2) == {"product_footprint.pcf_excluding_biogenic_emissions_kgco2e"}
+    v2.product_footprint.pcf_excluding_biogenic_emissions_kgco2e = -1.0  # 2.x: >= 0
+    assert paths(v2) == {"product_footprint.pcf_excluding_biogenic_emissions_kgco2e"}
+
+
+def test_a_record_of_an_older_connector_is_checked_on_the_legacy_fields() -> None:
+    old = _footprint()
+    body = old.product_footprint
+    body.ClearField("pcf_excluding_biogenic_emissions_kgco2e")
+    body.ClearField("pcf_including_biogenic_emissions_kgco2e")
+    body.legacy_pcf_excluding_biogenic_kgco2e = 8.2  # pact_spec_version is still "2.3.0"
+    assert paths(old) == set()
+    body.legacy_pcf_excluding_biogenic_kgco2e = math.nan
+    assert paths(old) == {"product_footprint.legacy_pcf_excluding_biogenic_kgco2e"}
+
+
+def test_a_missing_primary_data_share_needs_the_dqi_in_pact_2() -> None:
+    decl = _footprint()
+    body = decl.product_footprint
+    body.primary_data_share_absent = True
+    assert paths(decl) == {"product_footprint.primary_data_share", "product_footprint.dqi"}
+    body.primary_data_share = 0.0
+    body.dqi.technological_dqr = 2.0
+    assert paths(decl) == set()
+    body.dqi.temporal_dqr = 4.0  # 2.x ratings are 1..3
+    assert paths(decl) == {"product_footprint.dqi.temporal_dqr"}
+
+
+def test_an_expired_footprint_is_not_current_but_may_be_withdrawn() -> None:
+    decl = _footprint()
+    body = decl.product_footprint
+    body.valid_until.FromDatetime(datetime(2024, 3, 1, tzinfo=UTC))  # before submitted_at
+    assert paths(decl) == {"product_footprint.valid_until"}
+    body.pact_deprecated = True
+    assert paths(decl) == set()
+    body.valid_until.FromDatetime(datetime(2027, 1, 1, tzinfo=UTC))
+    body.pact_deprecated = False
+    body.preceding_pact_footprint_ids.append(body.pact_footprint_id)  # itself
+    assert paths(decl) == {"product_footprint.preceding_pact_footprint_ids[0]"}

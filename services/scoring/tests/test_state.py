@@ -12,6 +12,7 @@ from greenchain.scoring.state import (
     model_row,
 )
 from greenchain.testing.builders import envelope, ts
+from greenchain.v1 import declaration_pb2 as d
 
 
 def test_a_duplicate_changes_nothing_and_a_correction_supersedes() -> None:
@@ -54,3 +55,47 @@ def test_a_declaration_without_body_is_unacceptable() -> None:
     decl.ClearField("energy")
     with pytest.raises(Unacceptable):
         model_row(decl)
+
+
+def _footprint(pact_id: str, month: int, product: str = "P-100") -> d.Declaration:
+    decl = envelope("product_footprint", month=month)
+    decl.product_footprint.pact_footprint_id = pact_id
+    decl.product_footprint.product_id = product
+    decl.declaration_id = f"d-{pact_id}-{month}-{product}"
+    return decl
+
+
+def test_a_deprecated_pact_footprint_is_withdrawn_and_stays_withdrawn() -> None:
+    state: SupplierState = {}
+    active = _footprint("pf-1", 3)
+    assert apply(state, active)
+    assert declarations_frame({"sup-001": state}).height == 1
+    notice = _footprint("pf-1", 3)
+    notice.product_footprint.pact_deprecated = True
+    notice.declaration_id += "-deprecated"
+    assert apply(state, notice) is True
+    assert declarations_frame({"sup-001": state}).height == 0
+    assert apply(state, notice) is False  # a duplicate notice changes nothing
+    assert apply(state, active) is False  # a replayed or re-sent copy does not come back
+    assert declarations_frame({"sup-001": state}).height == 0
+
+
+def test_a_successor_drops_its_predecessors_at_any_month_and_product_id() -> None:
+    state: SupplierState = {}
+    assert apply(state, _footprint("pf-1", 3, "P-100"))
+    assert apply(state, _footprint("pf-2", 4, "P-OLD"))
+    assert apply(state, _footprint("pf-3", 3, "P-200"))  # unrelated: stays
+    successor = _footprint("pf-9", 2, "P-100")  # recalculated for an earlier period
+    successor.product_footprint.preceding_pact_footprint_ids.extend(["pf-1", "pf-2"])
+    assert apply(state, successor) is True
+    frame = declarations_frame({"sup-001": state})
+    assert sorted(frame["product_id"].to_list()) == ["P-100", "P-200"]
+    assert sorted(frame["period"].to_list()) == [2024 * 12 + 1, 2024 * 12 + 2]
+
+
+def test_no_primary_data_share_scores_as_none() -> None:
+    decl = _footprint("pf-1", 3)
+    decl.product_footprint.primary_data_share_absent = True
+    decl.product_footprint.primary_data_share = 0.0
+    assert model_row(decl)["primary_data_share"] == 0.0
+    assert model_row(_footprint("pf-2", 3))["primary_data_share"] == 0.65

@@ -147,19 +147,42 @@ def _designations(args: argparse.Namespace) -> int:
 
 def _connect(args: argparse.Namespace) -> int:
     from greenchain.connector.mapping import Mapping
-    from greenchain.connector.run import connect_file
+    from greenchain.connector.pact import OutputShares
+    from greenchain.connector.run import (
+        PactOwner,
+        connect_file,
+        print_declarations,
+        read_file,
+        report_pact,
+        summary_json,
+    )
 
-    connector = _connector(args)
+    owner: PactOwner | None = None
+    mapping: Mapping | None = None
+    if args.pact_supplier:
+        shares = (
+            OutputShares.load(args.output_shares, args.output_share)
+            if args.output_shares
+            else OutputShares(default=args.output_share)
+        )
+        owner = PactOwner(args.pact_supplier, args.pact_site, shares)
+    else:
+        mapping = Mapping.load(args.mapping)
     exit_code = 0
     for name in args.files:
         path = Path(name)
-        if args.pact_supplier:
-            result = connect_file(
-                path, connector, pact_owner=(args.pact_supplier, args.pact_site, args.output_share)
-            )
-        else:
-            result = connect_file(path, connector, mapping=Mapping.load(args.mapping))
+        if args.dry_run:  # read and print what would be sent; no server, nothing sent
+            read = read_file(path, mapping, owner)
+            report_pact(console, path, read.pact)
+            print_declarations(read.items, args.output)
+            if read.pact is not None and read.pact.rejected:
+                exit_code = 1
+            continue
+        result = connect_file(path, _connector(args), mapping=mapping, pact_owner=owner)
+        report_pact(console, path, result.pact)
         s = result.summary
+        if args.output == "json":
+            print(summary_json(path, result), flush=True)
         console.print(
             f"{path.name}: {len(result.items)} declarations, [green]{s.accepted} accepted[/], "
             f"[red]{s.rejected_count} rejected[/]"
@@ -306,7 +329,27 @@ def build_parser() -> argparse.ArgumentParser:
     connect.add_argument("--pact-supplier", help="PACT documents: the supplier id")
     connect.add_argument("--pact-site", default="s1", help="PACT documents: the site id")
     connect.add_argument(
-        "--output-share", type=float, default=1.0, help="PACT: share of the site's output value"
+        "--output-share",
+        type=float,
+        default=None,
+        help="PACT: share of the site's output value (0..1) for every product not in "
+        "--output-shares",
+    )
+    connect.add_argument(
+        "--output-shares",
+        default=None,
+        help="PACT: YAML/JSON file {default: 0.2, products: {<product id>: 0.4}}",
+    )
+    connect.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the declarations that would be sent; send nothing (no server needed)",
+    )
+    connect.add_argument(
+        "--output",
+        choices=["text", "json"],
+        default="text",
+        help="json: one JSON object per line on stdout (dry run: each declaration)",
     )
     client_options(connect, Settings().ingest_listen)
     connect.set_defaults(func=_connect)

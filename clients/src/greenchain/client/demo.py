@@ -121,7 +121,7 @@ def export_items(sample: Path) -> list[tuple[str, list[Item]]]:
     for document in sorted((sample / "pact").glob("*.json")):
         supplier = document.name.rsplit("-", 1)[0]
         share = float((sample / "pact" / f"{supplier}.share").read_text())
-        pact.extend(read_pact(document, supplier, "s1", share, source="pact-exchange"))
+        pact.extend(read_pact(document, supplier, "s1", share, source="pact-exchange").items)
     batches.append(("pact/*.json", pact))
     return batches
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -437,42 +438,59 @@ def write_exports(
 
 
 def _write_pact_examples(population: Population, folder: Path) -> None:
-    """PACT v2 and v3 documents for every tenth supplier (the green-products category)."""
+    """PACT 2.3 and 3.0 ProductFootprints for every tenth supplier (the green-products category),
+    as a PACT exchange sends them: the properties greenchain reads, per the specs."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(7)
     for supplier in population.suppliers[::10]:
         pcf = rng.uniform(1.0, 20.0)
         common = {
-            "id": f"{abs(hash(supplier.supplier_id)) % 10**12:012d}-0000-4000-8000-000000000000",
+            "created": "2026-01-15T00:00:00Z",
+            "status": "Active",
+            "companyName": supplier.name,
+            "companyIds": [f"urn:greenchain:{supplier.supplier_id}"],
+            "productDescription": "Main product",
             "productIds": [f"urn:greenchain:{supplier.supplier_id}:product:1"],
             "productNameCompany": "Main product",
-            "companyIds": [f"urn:greenchain:{supplier.supplier_id}"],
         }
         share = round(rng.uniform(0.2, 0.9), 2)
         v2 = {
-            **common,
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"greenchain:{supplier.supplier_id}:v2")),
             "specVersion": "2.3.0",
+            "version": 1,
+            **common,
             "pcf": {
                 "declaredUnit": "kilogram",
                 "unitaryProductAmount": "1.0",
                 "pCfExcludingBiogenic": f"{pcf:.3f}",
                 "pCfIncludingBiogenic": f"{pcf * 0.98:.3f}",
                 "primaryDataShare": round(rng.uniform(10, 90), 1),
+                # spec 2.2: dqi is required for reference periods from 2025 on
+                "dqi": {
+                    "coveragePercent": 80,
+                    "technologicalDQR": 1.8,
+                    "temporalDQR": 1.5,
+                    "geographicalDQR": 2.0,
+                    "completenessDQR": 1.7,
+                    "reliabilityDQR": 2.1,
+                },
                 "referencePeriodStart": "2025-01-01T00:00:00Z",
                 "referencePeriodEnd": "2025-07-01T00:00:00Z",
             },
         }
         v3 = {
-            **common,
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"greenchain:{supplier.supplier_id}:v3")),
             "specVersion": "3.0.0",
+            **common,
             "pcf": {
                 "declaredUnitOfMeasurement": "kilogram",
                 "declaredUnitAmount": "1.0",
+                "productMassPerDeclaredUnit": "1.0",
                 "pcfExcludingBiogenicUptake": f"{pcf * 0.95:.3f}",
                 "pcfIncludingBiogenicUptake": f"{pcf * 0.93:.3f}",
-                "primaryDataShare": round(rng.uniform(10, 90), 1),
+                "primaryDataShare": f"{rng.uniform(10, 90):.1f}",
                 "referencePeriodStart": "2025-07-01T00:00:00Z",
-                "referencePeriodEnd": "2025-12-31T23:59:59Z",
+                "referencePeriodEnd": "2026-01-01T00:00:00Z",
             },
         }
         (folder / f"{supplier.supplier_id}-v2.json").write_text(json.dumps(v2, indent=2))

@@ -3,17 +3,42 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+from google.protobuf import json_format
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from greenchain.connector.client import Connector, Summary
 from greenchain.connector.mapping import Mapping
-from greenchain.connector.pact import read_pact
+from greenchain.connector.pact import OutputShares, PactRead, read_pact
 from greenchain.connector.readers import Item, declarations_from_table, read_table
+from greenchain.v1 import declaration_pb2 as d
+
+
+@dataclass(frozen=True)
+class PactOwner:
+    """What a PACT document does not say: whose site made the products, and their output shares."""
+
+    supplier_id: str
+    site_id: str
+    shares: OutputShares
+    source: str = "pact"
+
+
+@dataclass
+class ReadResult:
+    """The declarations read from one file, and what they came from."""
+
+    items: list[Item]
+    table: pl.DataFrame | None = None  # an ERP export
+    pact: PactRead | None = None  # a PACT document
 
 
 @dataclass
@@ -21,6 +46,7 @@ class ConnectResult:
     summary: Summary
     items: list[Item]
     rejected_file: Path | None
+    pact: PactRead | None = None
 
 
 def progress_bar(console: Console) -> Progress:
@@ -64,23 +90,101 @@ def write_rejected(path: Path, table: pl.DataFrame | None, summary: Summary) -> 
     return out
 
 
+def read_file(
+    path: Path, mapping: Mapping | None = None, pact_owner: PactOwner | None = None
+) -> ReadResult:
+    """The declarations in ``path``: an ERP export with ``mapping``, or a PACT document with
+    ``pact_owner``. Sends nothing (``greenchain connect --dry-run`` stops here)."""
+    if pact_owner is not None:
+        pact = read_pact(
+            path, pact_owner.supplier_id, pact_owner.site_id, pact_owner.shares, pact_owner.source
+        )
+        return ReadResult(pact.items, pact=pact)
+    if mapping is not None:
+        table = read_table(path)
+        return ReadResult(declarations_from_table(table, mapping), table=table)
+    raise ValueError("a mapping file is needed for ERP exports (or --pact-supplier for PACT)")
+
+
 def connect_file(
     path: Path,
     connector: Connector,
     mapping: Mapping | None = None,
-    pact_owner: tuple[str, str, float] | None = None,
+    pact_owner: PactOwner | None = None,
     console: Console | None = None,
 ) -> ConnectResult:
-    """Reads ``path`` (an ERP export with ``mapping``, or a PACT document with ``pact_owner`` =
-    (supplier, site, output share)), sends it, and writes the rejected rows next to it."""
+    """Reads ``path`` (see :func:`read_file`), sends it, and writes the rejected rows (and the
+    PACT footprints that could not be read) next to it."""
     console = console or Console(stderr=True)
-    table: pl.DataFrame | None = None
-    if pact_owner is not None:
-        items = read_pact(path, *pact_owner)
-    elif mapping is not None:
-        table = read_table(path)
-        items = declarations_from_table(table, mapping)
-    else:
-        raise ValueError("a mapping file is needed for ERP exports (or --pact-supplier for PACT)")
-    summary = asyncio.run(send_with_progress(connector, items, path.name, console))
-    return ConnectResult(summary, items, write_rejected(path, table, summary))
+    read = read_file(path, mapping, pact_owner)
+    summary = asyncio.run(send_with_progress(connector, read.items, path.name, console))
+    if read.pact is not None:
+        for index, reason in read.pact.rejected.items():  # invalid per the PACT spec
+            summary.rejected.setdefault(index, reason)
+    return ConnectResult(
+        summary, read.items, write_rejected(path, read.table, summary), pact=read.pact
+    )
+
+
+def report_pact(console: Console, path: Path, pact: PactRead | None) -> None:
+    """What kind of PACT document ``path`` is, and every footprint not sent as it stands."""
+    if pact is None:
+        return
+    console.print(escape(f"{path.name}: {pact.describe()}"), highlight=False, soft_wrap=True)
+    colours = {"invalid": "red", "warning": "yellow"}
+    for issue in pact.issues:
+        console.print(
+            f"  [{colours.get(issue.kind, 'cyan')}]{escape(str(issue))}[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def print_declarations(items: Sequence[Item], output: str, console: Console | None = None) -> None:
+    """The declarations on stdout: one JSON object per line with protobuf JSON field names
+    (``output == "json"``), or a table."""
+    if output == "json":
+        for item in items:
+            print(json_format.MessageToJson(item.declaration, indent=None), flush=True)
+        return
+    table = Table(
+        "origin", "supplier/site", "period", "kind", "product", "PCF", "share", "assurance"
+    )
+    for item in items:
+        decl = item.declaration
+        kind = decl.WhichOneof("body") or ""
+        body = decl.product_footprint
+        table.add_row(
+            str(item.origin),
+            f"{decl.supplier_id}/{decl.site_id}",
+            f"{decl.period.year:04d}-{decl.period.month:02d}",
+            kind + (" (withdrawal)" if body.pact_deprecated else ""),
+            body.product_id,
+            _pcf_text(body) if kind == "product_footprint" else "",
+            f"{body.output_value_share:g}" if kind == "product_footprint" else "",
+            d.AssuranceLevel.Name(decl.assurance.level).removeprefix("ASSURANCE_LEVEL_").lower()
+            + (f" ({decl.assurance.verifier})" if decl.assurance.verifier else ""),
+        )
+    (console or Console()).print(table)
+
+
+def _pcf_text(body: d.ProductFootprintBody) -> str:
+    unit = f"kgCO2e/{body.declared_unit_amount:g} {body.declared_unit}"
+    if body.HasField("pcf_excluding_biogenic_emissions_kgco2e"):
+        return f"{body.pcf_excluding_biogenic_emissions_kgco2e:g} {unit} excl. biogenic (2.x)"
+    if body.HasField("pcf_excluding_biogenic_uptake_kgco2e"):
+        return f"{body.pcf_excluding_biogenic_uptake_kgco2e:g} {unit} excl. biogenic uptake (3.x)"
+    return ""
+
+
+def summary_json(path: Path, result: ConnectResult) -> str:
+    """One line of JSON for ``greenchain connect --output json``."""
+    s = result.summary
+    return json.dumps(
+        {
+            "file": str(path),
+            "declarations": len(result.items),
+            "accepted": s.accepted,
+            "rejected": {str(k): v for k, v in sorted(s.rejected.items())},
+        }
+    )

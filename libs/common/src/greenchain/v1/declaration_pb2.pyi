@@ -135,32 +135,65 @@ class CircularityBody(_message.Message):
     def __init__(self, raw_material_input_t: _Optional[float] = ..., recycled_input_t: _Optional[float] = ..., solid_waste_generated_t: _Optional[float] = ..., solid_waste_utilised_t: _Optional[float] = ..., hazardous_waste_t: _Optional[float] = ..., water_withdrawn_m3: _Optional[float] = ..., water_reused_m3: _Optional[float] = ...) -> None: ...
 
 class ProductFootprintBody(_message.Message):
-    __slots__ = ("product_id", "product_name", "declared_unit", "declared_unit_amount", "pcf_excluding_biogenic_kgco2e", "pcf_including_biogenic_kgco2e", "primary_data_share", "reference_period_start", "reference_period_end", "output_value_share", "pact_footprint_id", "pact_spec_version")
+    __slots__ = ("product_id", "product_name", "declared_unit", "declared_unit_amount", "legacy_pcf_excluding_biogenic_kgco2e", "legacy_pcf_including_biogenic_kgco2e", "primary_data_share", "reference_period_start", "reference_period_end", "output_value_share", "pact_footprint_id", "pact_spec_version", "pcf_excluding_biogenic_emissions_kgco2e", "pcf_including_biogenic_emissions_kgco2e", "pcf_excluding_biogenic_uptake_kgco2e", "pcf_including_biogenic_uptake_kgco2e", "primary_data_share_absent", "dqi", "preceding_pact_footprint_ids", "valid_until", "pact_deprecated")
+    class DataQualityIndicators(_message.Message):
+        __slots__ = ("coverage_percent", "technological_dqr", "temporal_dqr", "geographical_dqr", "completeness_dqr", "reliability_dqr")
+        COVERAGE_PERCENT_FIELD_NUMBER: _ClassVar[int]
+        TECHNOLOGICAL_DQR_FIELD_NUMBER: _ClassVar[int]
+        TEMPORAL_DQR_FIELD_NUMBER: _ClassVar[int]
+        GEOGRAPHICAL_DQR_FIELD_NUMBER: _ClassVar[int]
+        COMPLETENESS_DQR_FIELD_NUMBER: _ClassVar[int]
+        RELIABILITY_DQR_FIELD_NUMBER: _ClassVar[int]
+        coverage_percent: float
+        technological_dqr: float
+        temporal_dqr: float
+        geographical_dqr: float
+        completeness_dqr: float
+        reliability_dqr: float
+        def __init__(self, coverage_percent: _Optional[float] = ..., technological_dqr: _Optional[float] = ..., temporal_dqr: _Optional[float] = ..., geographical_dqr: _Optional[float] = ..., completeness_dqr: _Optional[float] = ..., reliability_dqr: _Optional[float] = ...) -> None: ...
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_NAME_FIELD_NUMBER: _ClassVar[int]
     DECLARED_UNIT_FIELD_NUMBER: _ClassVar[int]
     DECLARED_UNIT_AMOUNT_FIELD_NUMBER: _ClassVar[int]
-    PCF_EXCLUDING_BIOGENIC_KGCO2E_FIELD_NUMBER: _ClassVar[int]
-    PCF_INCLUDING_BIOGENIC_KGCO2E_FIELD_NUMBER: _ClassVar[int]
+    LEGACY_PCF_EXCLUDING_BIOGENIC_KGCO2E_FIELD_NUMBER: _ClassVar[int]
+    LEGACY_PCF_INCLUDING_BIOGENIC_KGCO2E_FIELD_NUMBER: _ClassVar[int]
     PRIMARY_DATA_SHARE_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_PERIOD_START_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_PERIOD_END_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_VALUE_SHARE_FIELD_NUMBER: _ClassVar[int]
     PACT_FOOTPRINT_ID_FIELD_NUMBER: _ClassVar[int]
     PACT_SPEC_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PCF_EXCLUDING_BIOGENIC_EMISSIONS_KGCO2E_FIELD_NUMBER: _ClassVar[int]
+    PCF_INCLUDING_BIOGENIC_EMISSIONS_KGCO2E_FIELD_NUMBER: _ClassVar[int]
+    PCF_EXCLUDING_BIOGENIC_UPTAKE_KGCO2E_FIELD_NUMBER: _ClassVar[int]
+    PCF_INCLUDING_BIOGENIC_UPTAKE_KGCO2E_FIELD_NUMBER: _ClassVar[int]
+    PRIMARY_DATA_SHARE_ABSENT_FIELD_NUMBER: _ClassVar[int]
+    DQI_FIELD_NUMBER: _ClassVar[int]
+    PRECEDING_PACT_FOOTPRINT_IDS_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    PACT_DEPRECATED_FIELD_NUMBER: _ClassVar[int]
     product_id: str
     product_name: str
     declared_unit: str
     declared_unit_amount: float
-    pcf_excluding_biogenic_kgco2e: float
-    pcf_including_biogenic_kgco2e: float
+    legacy_pcf_excluding_biogenic_kgco2e: float
+    legacy_pcf_including_biogenic_kgco2e: float
     primary_data_share: float
     reference_period_start: _timestamp_pb2.Timestamp
     reference_period_end: _timestamp_pb2.Timestamp
     output_value_share: float
     pact_footprint_id: str
     pact_spec_version: str
-    def __init__(self, product_id: _Optional[str] = ..., product_name: _Optional[str] = ..., declared_unit: _Optional[str] = ..., declared_unit_amount: _Optional[float] = ..., pcf_excluding_biogenic_kgco2e: _Optional[float] = ..., pcf_including_biogenic_kgco2e: _Optional[float] = ..., primary_data_share: _Optional[float] = ..., reference_period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reference_period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., output_value_share: _Optional[float] = ..., pact_footprint_id: _Optional[str] = ..., pact_spec_version: _Optional[str] = ...) -> None: ...
+    pcf_excluding_biogenic_emissions_kgco2e: float
+    pcf_including_biogenic_emissions_kgco2e: float
+    pcf_excluding_biogenic_uptake_kgco2e: float
+    pcf_including_biogenic_uptake_kgco2e: float
+    primary_data_share_absent: bool
+    dqi: ProductFootprintBody.DataQualityIndicators
+    preceding_pact_footprint_ids: _containers.RepeatedScalarFieldContainer[str]
+    valid_until: _timestamp_pb2.Timestamp
+    pact_deprecated: bool
+    def __init__(self, product_id: _Optional[str] = ..., product_name: _Optional[str] = ..., declared_unit: _Optional[str] = ..., declared_unit_amount: _Optional[float] = ..., legacy_pcf_excluding_biogenic_kgco2e: _Optional[float] = ..., legacy_pcf_including_biogenic_kgco2e: _Optional[float] = ..., primary_data_share: _Optional[float] = ..., reference_period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reference_period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., output_value_share: _Optional[float] = ..., pact_footprint_id: _Optional[str] = ..., pact_spec_version: _Optional[str] = ..., pcf_excluding_biogenic_emissions_kgco2e: _Optional[float] = ..., pcf_including_biogenic_emissions_kgco2e: _Optional[float] = ..., pcf_excluding_biogenic_uptake_kgco2e: _Optional[float] = ..., pcf_including_biogenic_uptake_kgco2e: _Optional[float] = ..., primary_data_share_absent: _Optional[bool] = ..., dqi: _Optional[_Union[ProductFootprintBody.DataQualityIndicators, _Mapping]] = ..., preceding_pact_footprint_ids: _Optional[_Iterable[str]] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pact_deprecated: _Optional[bool] = ...) -> None: ...
 
 class OffsetsBody(_message.Message):
     __slots__ = ("retirements",)

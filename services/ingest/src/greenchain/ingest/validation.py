@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from greenchain.common.grpc_server import Violation
 from greenchain.ingest.designations import FIRST_LIST_YEAR, credit_code_problem
 from greenchain.v1 import declaration_pb2 as d
@@ -147,7 +149,86 @@ def _circularity(out: list[Violation], body: d.CircularityBody) -> None:
     )
 
 
-def _product_footprint(out: list[Violation], body: d.ProductFootprintBody) -> None:
+def _finite(out: list[Violation], path: str, value: float) -> None:
+    if not math.isfinite(value):
+        out.append((path, f"must be a finite number, got {value}"))
+
+
+def _when(stamp: Timestamp) -> str:
+    try:
+        return stamp.ToJsonString()
+    except ValueError:  # outside what RFC 3339 can write
+        return f"{stamp.seconds} s since 1970"
+
+
+def _pcf_quantities(out: list[Violation], body: d.ProductFootprintBody) -> None:
+    """The PCF of the footprint's PACT version: 2.x (fields 20, 21) or 3.x (22, 23), never both.
+    Connectors from before the split send only the legacy fields 5 and 6: still accepted."""
+    p = "product_footprint."
+    v2 = body.HasField("pcf_excluding_biogenic_emissions_kgco2e") or body.HasField(
+        "pcf_including_biogenic_emissions_kgco2e"
+    )
+    v3 = body.HasField("pcf_excluding_biogenic_uptake_kgco2e") or body.HasField(
+        "pcf_including_biogenic_uptake_kgco2e"
+    )
+    major = body.pact_spec_version.split(".", 1)[0]
+    legacy = body.legacy_pcf_excluding_biogenic_kgco2e or body.legacy_pcf_including_biogenic_kgco2e
+    if v2 and v3:
+        out.append(
+            (
+                p + "pcf_excluding_biogenic_uptake_kgco2e",
+                "PACT 2.x (biogenic emissions) and 3.x (biogenic uptake) quantities are mixed: "
+                "a footprint sets only the pair of its version",
+            )
+        )
+    elif v2 or (major == "2" and not legacy):
+        if major == "3":
+            out.append((p + "pcf_excluding_biogenic_emissions_kgco2e", "not a PACT 3.x quantity"))
+        if not body.HasField("pcf_excluding_biogenic_emissions_kgco2e"):
+            out.append(
+                (p + "pcf_excluding_biogenic_emissions_kgco2e", "required for a PACT 2.x footprint")
+            )
+        else:
+            _quantity(
+                out,
+                p + "pcf_excluding_biogenic_emissions_kgco2e",
+                body.pcf_excluding_biogenic_emissions_kgco2e,
+                "t",
+            )
+        # Biogenic withdrawal may make the including-biogenic figure negative.
+        _finite(
+            out,
+            p + "pcf_including_biogenic_emissions_kgco2e",
+            body.pcf_including_biogenic_emissions_kgco2e,
+        )
+    elif v3 or (major == "3" and not legacy):
+        if major == "2":
+            out.append((p + "pcf_excluding_biogenic_uptake_kgco2e", "not a PACT 2.x quantity"))
+        for name in (
+            "pcf_excluding_biogenic_uptake_kgco2e",
+            "pcf_including_biogenic_uptake_kgco2e",
+        ):
+            if not body.HasField(name):
+                out.append((p + name, "required for a PACT 3.x footprint"))
+            else:
+                _finite(out, p + name, getattr(body, name))
+    else:  # a connector from before the split: the legacy fields
+        _quantity(
+            out,
+            p + "legacy_pcf_excluding_biogenic_kgco2e",
+            body.legacy_pcf_excluding_biogenic_kgco2e,
+            "t",
+        )
+        _finite(
+            out,
+            p + "legacy_pcf_including_biogenic_kgco2e",
+            body.legacy_pcf_including_biogenic_kgco2e,
+        )
+
+
+def _product_footprint(
+    out: list[Violation], body: d.ProductFootprintBody, submitted: Timestamp | None
+) -> None:
     p = "product_footprint."
     if not body.product_id.strip():
         out.append((p + "product_id", "required"))
@@ -155,17 +236,55 @@ def _product_footprint(out: list[Violation], body: d.ProductFootprintBody) -> No
         out.append((p + "declared_unit", "required (e.g. kilogram, piece)"))
     if not math.isfinite(body.declared_unit_amount) or body.declared_unit_amount <= 0:
         out.append((p + "declared_unit_amount", "must be a positive number"))
-    _quantity(out, p + "pcf_excluding_biogenic_kgco2e", body.pcf_excluding_biogenic_kgco2e, "t")
-    # Biogenic uptake may make the including-biogenic figure negative; it must still be finite.
-    if not math.isfinite(body.pcf_including_biogenic_kgco2e):
-        out.append((p + "pcf_including_biogenic_kgco2e", "must be a finite number"))
+    _pcf_quantities(out, body)
     _share(out, p + "primary_data_share", body.primary_data_share)
+    if body.primary_data_share_absent and body.primary_data_share != 0:
+        out.append((p + "primary_data_share", "must be 0 when primary_data_share_absent"))
+    if (
+        body.primary_data_share_absent
+        and body.pact_spec_version.startswith("2.")
+        and not body.HasField("dqi")
+    ):
+        out.append((p + "dqi", "PACT 2.x needs the dqi when there is no primary data share"))
+    if body.HasField("dqi"):
+        top = 3.0 if body.pact_spec_version.startswith("2.") else 5.0
+        for fd, value in body.dqi.ListFields():
+            if fd.name == "coverage_percent":
+                if not math.isfinite(value) or not 0 <= value <= 100:
+                    out.append((p + "dqi.coverage_percent", f"must be 0..100, got {value}"))
+            elif not math.isfinite(value) or not 1 <= value <= top:
+                out.append((p + "dqi." + fd.name, f"must be 1..{top:g}, got {value}"))
     _share(out, p + "output_value_share", body.output_value_share)
     start, end = body.reference_period_start, body.reference_period_end
     if not body.HasField("reference_period_start") or not body.HasField("reference_period_end"):
         out.append((p + "reference_period_start", "reference period start and end are required"))
     elif (start.seconds, start.nanos) >= (end.seconds, end.nanos):
         out.append((p + "reference_period_end", "must be after reference_period_start"))
+    for i, preceding in enumerate(body.preceding_pact_footprint_ids):
+        if not ID_PATTERN.match(preceding) or preceding == body.pact_footprint_id:
+            out.append(
+                (
+                    f"{p}preceding_pact_footprint_ids[{i}]",
+                    "a PACT footprint id (1..128 of A-Z a-z 0-9 . _ : -), not the footprint's own",
+                )
+            )
+    if (body.pact_deprecated or body.preceding_pact_footprint_ids) and not ID_PATTERN.match(
+        body.pact_footprint_id
+    ):
+        out.append((p + "pact_footprint_id", "required to deprecate or supersede footprints"))
+    if (
+        body.HasField("valid_until")
+        and not body.pact_deprecated
+        and submitted is not None
+        and body.valid_until.seconds <= submitted.seconds
+    ):
+        out.append(
+            (
+                p + "valid_until",
+                f"the footprint's validity ended ({_when(body.valid_until)}) before it "
+                "was submitted: it is not current (send it only as pact_deprecated)",
+            )
+        )
 
 
 BODIES = tuple(f.name for f in d.Declaration.DESCRIPTOR.oneofs_by_name["body"].fields)
@@ -251,7 +370,8 @@ def validate_declaration(
     elif kind == "circularity":
         _circularity(out, decl.circularity)
     elif kind == "product_footprint":
-        _product_footprint(out, decl.product_footprint)
+        submitted = decl.submitted_at if decl.HasField("submitted_at") else None
+        _product_footprint(out, decl.product_footprint, submitted)
     elif kind == "offsets":
         _offsets(out, decl.offsets, now)
     else:

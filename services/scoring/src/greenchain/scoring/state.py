@@ -1,7 +1,13 @@
 """Per-supplier declaration state: supersede by key, ignore duplicates; rows for the model.
 
 The state of one supplier is a dict ``key -> entry`` where key = site|period|kind[|product] and
-entry = {"id", "submitted", "row"}; it is what the faust table stores (JSON) per supplier id.
+entry = {"id", "submitted", "row"} (+ "pact": the PACT footprint id of a product footprint); it
+is what the faust table stores (JSON) per supplier id.
+
+PACT lifecycle: a product footprint that is ``pact_deprecated``, or named in a later footprint's
+``preceding_pact_footprint_ids``, is withdrawn: its entries are dropped wherever they are (the
+successor may be for another month or product id) and a tombstone ``#withdrawn|<pact id>``
+(no row) keeps a replayed or re-sent copy of it from coming back.
 """
 
 from __future__ import annotations
@@ -69,6 +75,8 @@ def model_row(decl: d.Declaration) -> dict[str, Any]:
         row["grid_region"] = body.grid_region or None
     if kind == "product_footprint":
         row["product_id"] = body.product_id
+        if body.primary_data_share_absent:  # no share declared: no primary-data credit
+            row["primary_data_share"] = 0.0
     if kind == "offsets":
         quantity = {d.OFFSET_KIND_CCER: 0.0, d.OFFSET_KIND_GREEN_CERTIFICATE: 0.0}
         for retirement in body.retirements:
@@ -83,9 +91,39 @@ def model_row(decl: d.Declaration) -> dict[str, Any]:
     return row
 
 
+WITHDRAWN = "#withdrawn|"  # "#" is not allowed in site ids: no clash with state_key
+
+
+def _withdraw(state: SupplierState, pact_ids: set[str], decl: d.Declaration) -> bool:
+    """Drops the entries of these PACT footprints and tombstones them; True if anything changed."""
+    changed = False
+    for key in [k for k, e in state.items() if e.get("pact") in pact_ids]:
+        del state[key]
+        changed = True
+    submitted = decl.submitted_at.seconds + decl.submitted_at.nanos / 1e9
+    for pact_id in pact_ids:
+        if WITHDRAWN + pact_id not in state:
+            state[WITHDRAWN + pact_id] = {"id": decl.declaration_id, "submitted": submitted}
+            changed = True
+    return changed
+
+
 def apply(state: SupplierState, decl: d.Declaration) -> bool:
-    """Applies ``decl`` to ``state`` in place; False when it changes nothing (a duplicate, or
-    older than the declaration already held for its key)."""
+    """Applies ``decl`` to ``state`` in place; False when it changes nothing (a duplicate, older
+    than the declaration already held for its key, or a footprint already withdrawn)."""
+    pact_id, changed = "", False
+    if decl.WhichOneof("body") == "product_footprint":
+        body = decl.product_footprint
+        pact_id = body.pact_footprint_id
+        if body.pact_deprecated:  # a withdrawal, never current figures
+            return _withdraw(state, {pact_id} if pact_id else set(), decl)
+        changed = _withdraw(state, set(body.preceding_pact_footprint_ids) - {""}, decl)
+        if pact_id and WITHDRAWN + pact_id in state:
+            return changed  # deprecated or superseded already: a late copy changes nothing
+    return _apply(state, decl, pact_id) or changed
+
+
+def _apply(state: SupplierState, decl: d.Declaration, pact_id: str) -> bool:
     key = state_key(decl)
     current = state.get(key)
     submitted = decl.submitted_at.seconds + decl.submitted_at.nanos / 1e9
@@ -94,11 +132,14 @@ def apply(state: SupplierState, decl: d.Declaration) -> bool:
             return False  # duplicate
         if (submitted, decl.declaration_id) < (current["submitted"], current["id"]):
             return False  # a replay of an older version: the later declaration stands
-    state[key] = {"id": decl.declaration_id, "submitted": submitted, "row": model_row(decl)}
+    entry: Entry = {"id": decl.declaration_id, "submitted": submitted, "row": model_row(decl)}
+    if pact_id:
+        entry["pact"] = pact_id
+    state[key] = entry
     return True
 
 
 def declarations_frame(states: dict[str, SupplierState]) -> pl.DataFrame:
     """The model's input frame for the given suppliers' states."""
-    rows = [entry["row"] for state in states.values() for entry in state.values()]
+    rows = [e["row"] for state in states.values() for e in state.values() if e.get("row")]
     return pl.DataFrame(rows, schema=DECLARATION_SCHEMA)
