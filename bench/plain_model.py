@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from greenchain.scoring.model import Methodology
+from greenchain.scoring.model.rating import POLLUTANTS
 
 Row = Mapping[str, Any]  # one declaration as a model row (greenchain.scoring.state.model_row)
 
@@ -29,6 +30,17 @@ class Rated:
     verified_share: float
 
 
+FUELS = (
+    "natural_gas_m3",
+    "coal_t",
+    "gasoline_t",
+    "diesel_t",
+    "fuel_oil_t",
+    "oil_products_t",
+    "purchased_heat_gj",
+)
+
+
 def _div(a: float, b: float) -> float | None:
     """a / b as polars computes it, with 0/0 and NaN as "no value"."""
     if b == 0:
@@ -42,7 +54,9 @@ def supplier_indicators(
 ) -> dict[str, Any]:
     """Window, coverage and the indicator values of one supplier."""
     f = m.factors
-    regions = f.get("grid_tco2_per_mwh_by_region") or {}
+    regions = f["grid_tco2_per_mwh_by_region"]
+    provinces = f["province_grid_region"]
+    site_region = {s["site_id"]: s["region"] for s in ((supplier or {}).get("site_regions") or [])}
     # the window ends with the latest emissions or energy month (else the latest of any kind)
     window_end = max(
         (r["period"] for r in rows if r["kind"] in ("emissions", "energy")),
@@ -55,6 +69,7 @@ def supplier_indicators(
     latest_product: dict[str, tuple[int, float | None, float | None]] = {}
     verified = 0
     carbon_grid = 0.0
+    declared: set[str] = set()  # pollutants some declaration of the window declares
     for r in window:
         kind = r["kind"]
         verified += bool(r["verified"])
@@ -67,9 +82,15 @@ def supplier_indicators(
             electricity, renewable = r["electricity_kwh"] or 0.0, r["renewable_kwh"] or 0.0
             sums["electricity"] += electricity
             sums["renewable"] += renewable
-            for name in ("natural_gas_m3", "coal_t", "oil_products_t", "purchased_heat_gj"):
-                sums[name] += r[name] or 0.0
-            factor = regions.get(r.get("grid_region"), f["grid_tco2_per_mwh"])
+            for name in FUELS:
+                sums[name] += r.get(name) or 0.0
+            if (r.get("market_renewable_kwh") or 0.0) > 0:
+                factor = f["grid_residual_tco2_per_mwh"]
+            else:
+                province = site_region.get(r["site_id"])
+                region = provinces.get(province.lower()) if province else None
+                region = region or (r.get("grid_region") or "").lower()
+                factor = regions.get(region, f["grid_tco2_per_mwh"])
             carbon_grid += max(electricity - renewable, 0.0) / 1000 * factor
         elif kind == "circularity":
             for name in (
@@ -82,6 +103,10 @@ def supplier_indicators(
                 "water_reused_m3",
             ):
                 sums[name] += r[name] or 0.0
+            for pollutant in POLLUTANTS:
+                if r.get(f"{pollutant}_t") is not None:
+                    declared.add(pollutant)
+                    sums[f"{pollutant}_t"] += r[f"{pollutant}_t"]
         elif kind == "product_footprint":
             known = latest_product.get(r["product_id"])
             if known is None or r["period"] >= known[0]:
@@ -106,6 +131,9 @@ def supplier_indicators(
         sums["electricity"] / 1000 * f["electricity_tce_per_mwh"]
         + sums["natural_gas_m3"] / 1000 * f["natural_gas_tce_per_1000m3"]
         + sums["coal_t"] * f["raw_coal_tce_per_t"]
+        + sums["gasoline_t"] * f["gasoline_tce_per_t"]
+        + sums["diesel_t"] * f["diesel_tce_per_t"]
+        + sums["fuel_oil_t"] * f["fuel_oil_tce_per_t"]
         + sums["oil_products_t"] * f["oil_products_tce_per_t"]
         + sums["purchased_heat_gj"] * f["heat_tce_per_gj"]
     )
@@ -127,6 +155,10 @@ def supplier_indicators(
         "hazardous_waste_intensity": (
             per_output(sums["hazardous_waste_t"]) if has_circularity else None
         ),
+        **{
+            f"{p}_intensity": per_output(sums[f"{p}_t"]) if p in declared else None
+            for p in POLLUTANTS
+        },
         "pcf_coverage": coverage,
         "pcf_primary_data_share": primary,
         "land_output": output_value / 1e4 / land if land and land > 0 else None,

@@ -23,12 +23,13 @@ def model_inputs(
     monthly = population.monthly.with_columns(
         period=(pl.col("year") * 12 + pl.col("month") - 1).cast(pl.Int32),
         renewable_kwh=pl.sum_horizontal(RENEWABLE),
+        market_renewable_kwh=pl.sum_horizontal(RENEWABLE[1:]),  # certificates + PPA
         grid_region=pl.lit(None, pl.Utf8),
     )
     parts = []
     for kind in ("emissions", "energy", "circularity"):
         fields = list(_BODY_FIELDS[kind]) + (
-            ["renewable_kwh", "grid_region"] if kind == "energy" else []
+            ["renewable_kwh", "market_renewable_kwh", "grid_region"] if kind == "energy" else []
         )
         parts.append(
             monthly.select(

@@ -157,3 +157,20 @@ def test_an_expired_footprint_is_not_current_but_may_be_withdrawn() -> None:
     body.pact_deprecated = False
     body.preceding_pact_footprint_ids.append(body.pact_footprint_id)  # itself
     assert paths(decl) == {"product_footprint.preceding_pact_footprint_ids[0]"}
+
+
+def test_pollutants_are_optional_but_must_be_plausible_when_declared() -> None:
+    decl = envelope("circularity")
+    decl.circularity.ClearField("so2_t")  # not declared: fine
+    decl.circularity.nox_t = -0.1
+    decl.circularity.cod_t = math.inf
+    assert paths(decl) == {"circularity.nox_t", "circularity.cod_t"}
+    fuels = envelope("energy")
+    fuels.energy.diesel_t = -1
+    assert paths(fuels) == {"energy.diesel_t"}
+
+
+def test_legacy_pcf_fields_cannot_ride_along_with_the_versioned_ones() -> None:
+    decl = envelope("product_footprint")
+    decl.product_footprint.legacy_pcf_excluding_biogenic_kgco2e = -math.inf
+    assert paths(decl) == {"product_footprint.legacy_pcf_excluding_biogenic_kgco2e"}

@@ -41,6 +41,15 @@ SECTORS: dict[str, tuple[str, float, float, float, float, float]] = {
     "C39": ("computers and electronics", 0.02, 0.90, 0.7, 0.02, 0.0005),
 }
 CHAINS = ("chain-ev", "chain-electronics", "chain-machinery")
+# pollutant t per t of hazardous waste (a loose stand-in: sectors that make more hazardous waste
+# discharge more)
+POLLUTANT_SHARES = {
+    "so2": 0.3,
+    "nox": 0.4,
+    "particulates": 0.2,
+    "cod": 0.5,
+    "ammonia_nitrogen": 0.05,
+}
 PROVINCES = ("jiangsu", "zhejiang", "guangdong", "shandong", "hebei", "sichuan", "hubei", "anhui")
 
 # Conversion used to turn tce back into physical quantities (GB/T 2589 equivalent values).
@@ -211,7 +220,10 @@ def generate(
                 "renewable_ppa_kwh": ppa * 1000,
                 "natural_gas_m3": gas_m3,
                 "coal_t": coal_t,
-                "oil_products_t": out10k * 0.0002,  # forklifts and trucks on site
+                "diesel_t": out10k * 0.00015,  # forklifts and trucks on site
+                "gasoline_t": out10k * 0.00005,
+                "fuel_oil_t": 0.0,
+                "oil_products_t": 0.0,
                 "purchased_heat_gj": heat_gj,
                 "raw_material_input_t": material,
                 "recycled_input_t": material * recycled,
@@ -220,6 +232,11 @@ def generate(
                 "hazardous_waste_t": out10k * hazardous_i * factor,
                 "water_withdrawn_m3": water,
                 "water_reused_m3": water * reuse,
+                # pollutant discharges, loosely proportional to the sector's hazardous waste
+                **{
+                    f"{name}_t": out10k * hazardous_i * share * factor
+                    for name, share in POLLUTANT_SHARES.items()
+                },
             }
             if rng.random() < 0.004:  # an ERP error: renewable above the total
                 row["renewable_onsite_kwh"] = float(row["electricity_kwh"]) * 1.5  # type: ignore[arg-type]
@@ -333,6 +350,9 @@ EXPORT_FIELDS = {
         "renewable_ppa_kwh",
         "natural_gas_m3",
         "coal_t",
+        "gasoline_t",
+        "diesel_t",
+        "fuel_oil_t",
         "oil_products_t",
         "purchased_heat_gj",
     ],

@@ -95,7 +95,7 @@ class EmissionsBody(_message.Message):
     def __init__(self, scope1_tco2e: _Optional[float] = ..., scope2_location_tco2e: _Optional[float] = ..., scope2_market_tco2e: _Optional[float] = ..., scope3_tco2e: _Optional[float] = ..., output_value_cny: _Optional[float] = ..., production_volume: _Optional[float] = ..., production_unit: _Optional[str] = ...) -> None: ...
 
 class EnergyBody(_message.Message):
-    __slots__ = ("electricity_kwh", "renewable_onsite_kwh", "renewable_certificates_kwh", "renewable_ppa_kwh", "natural_gas_m3", "coal_t", "oil_products_t", "purchased_heat_gj", "grid_region")
+    __slots__ = ("electricity_kwh", "renewable_onsite_kwh", "renewable_certificates_kwh", "renewable_ppa_kwh", "natural_gas_m3", "coal_t", "oil_products_t", "purchased_heat_gj", "grid_region", "gasoline_t", "diesel_t", "fuel_oil_t")
     ELECTRICITY_KWH_FIELD_NUMBER: _ClassVar[int]
     RENEWABLE_ONSITE_KWH_FIELD_NUMBER: _ClassVar[int]
     RENEWABLE_CERTIFICATES_KWH_FIELD_NUMBER: _ClassVar[int]
@@ -105,6 +105,9 @@ class EnergyBody(_message.Message):
     OIL_PRODUCTS_T_FIELD_NUMBER: _ClassVar[int]
     PURCHASED_HEAT_GJ_FIELD_NUMBER: _ClassVar[int]
     GRID_REGION_FIELD_NUMBER: _ClassVar[int]
+    GASOLINE_T_FIELD_NUMBER: _ClassVar[int]
+    DIESEL_T_FIELD_NUMBER: _ClassVar[int]
+    FUEL_OIL_T_FIELD_NUMBER: _ClassVar[int]
     electricity_kwh: float
     renewable_onsite_kwh: float
     renewable_certificates_kwh: float
@@ -114,10 +117,13 @@ class EnergyBody(_message.Message):
     oil_products_t: float
     purchased_heat_gj: float
     grid_region: str
-    def __init__(self, electricity_kwh: _Optional[float] = ..., renewable_onsite_kwh: _Optional[float] = ..., renewable_certificates_kwh: _Optional[float] = ..., renewable_ppa_kwh: _Optional[float] = ..., natural_gas_m3: _Optional[float] = ..., coal_t: _Optional[float] = ..., oil_products_t: _Optional[float] = ..., purchased_heat_gj: _Optional[float] = ..., grid_region: _Optional[str] = ...) -> None: ...
+    gasoline_t: float
+    diesel_t: float
+    fuel_oil_t: float
+    def __init__(self, electricity_kwh: _Optional[float] = ..., renewable_onsite_kwh: _Optional[float] = ..., renewable_certificates_kwh: _Optional[float] = ..., renewable_ppa_kwh: _Optional[float] = ..., natural_gas_m3: _Optional[float] = ..., coal_t: _Optional[float] = ..., oil_products_t: _Optional[float] = ..., purchased_heat_gj: _Optional[float] = ..., grid_region: _Optional[str] = ..., gasoline_t: _Optional[float] = ..., diesel_t: _Optional[float] = ..., fuel_oil_t: _Optional[float] = ...) -> None: ...
 
 class CircularityBody(_message.Message):
-    __slots__ = ("raw_material_input_t", "recycled_input_t", "solid_waste_generated_t", "solid_waste_utilised_t", "hazardous_waste_t", "water_withdrawn_m3", "water_reused_m3")
+    __slots__ = ("raw_material_input_t", "recycled_input_t", "solid_waste_generated_t", "solid_waste_utilised_t", "hazardous_waste_t", "water_withdrawn_m3", "water_reused_m3", "so2_t", "nox_t", "particulates_t", "cod_t", "ammonia_nitrogen_t")
     RAW_MATERIAL_INPUT_T_FIELD_NUMBER: _ClassVar[int]
     RECYCLED_INPUT_T_FIELD_NUMBER: _ClassVar[int]
     SOLID_WASTE_GENERATED_T_FIELD_NUMBER: _ClassVar[int]
@@ -125,6 +131,11 @@ class CircularityBody(_message.Message):
     HAZARDOUS_WASTE_T_FIELD_NUMBER: _ClassVar[int]
     WATER_WITHDRAWN_M3_FIELD_NUMBER: _ClassVar[int]
     WATER_REUSED_M3_FIELD_NUMBER: _ClassVar[int]
+    SO2_T_FIELD_NUMBER: _ClassVar[int]
+    NOX_T_FIELD_NUMBER: _ClassVar[int]
+    PARTICULATES_T_FIELD_NUMBER: _ClassVar[int]
+    COD_T_FIELD_NUMBER: _ClassVar[int]
+    AMMONIA_NITROGEN_T_FIELD_NUMBER: _ClassVar[int]
     raw_material_input_t: float
     recycled_input_t: float
     solid_waste_generated_t: float
@@ -132,7 +143,12 @@ class CircularityBody(_message.Message):
     hazardous_waste_t: float
     water_withdrawn_m3: float
     water_reused_m3: float
-    def __init__(self, raw_material_input_t: _Optional[float] = ..., recycled_input_t: _Optional[float] = ..., solid_waste_generated_t: _Optional[float] = ..., solid_waste_utilised_t: _Optional[float] = ..., hazardous_waste_t: _Optional[float] = ..., water_withdrawn_m3: _Optional[float] = ..., water_reused_m3: _Optional[float] = ...) -> None: ...
+    so2_t: float
+    nox_t: float
+    particulates_t: float
+    cod_t: float
+    ammonia_nitrogen_t: float
+    def __init__(self, raw_material_input_t: _Optional[float] = ..., recycled_input_t: _Optional[float] = ..., solid_waste_generated_t: _Optional[float] = ..., solid_waste_utilised_t: _Optional[float] = ..., hazardous_waste_t: _Optional[float] = ..., water_withdrawn_m3: _Optional[float] = ..., water_reused_m3: _Optional[float] = ..., so2_t: _Optional[float] = ..., nox_t: _Optional[float] = ..., particulates_t: _Optional[float] = ..., cod_t: _Optional[float] = ..., ammonia_nitrogen_t: _Optional[float] = ...) -> None: ...
 
 class ProductFootprintBody(_message.Message):
     __slots__ = ("product_id", "product_name", "declared_unit", "declared_unit_amount", "legacy_pcf_excluding_biogenic_kgco2e", "legacy_pcf_including_biogenic_kgco2e", "primary_data_share", "reference_period_start", "reference_period_end", "output_value_share", "pact_footprint_id", "pact_spec_version", "pcf_excluding_biogenic_emissions_kgco2e", "pcf_including_biogenic_emissions_kgco2e", "pcf_excluding_biogenic_uptake_kgco2e", "pcf_including_biogenic_uptake_kgco2e", "primary_data_share_absent", "dqi", "preceding_pact_footprint_ids", "valid_until", "pact_deprecated")

@@ -53,6 +53,9 @@ def envelope(
                 renewable_ppa_kwh=10_000.0,
                 natural_gas_m3=20_000.0,
                 coal_t=5.0,
+                gasoline_t=0.5,
+                diesel_t=1.0,
+                fuel_oil_t=0.2,
                 oil_products_t=1.5,
                 purchased_heat_gj=300.0,
                 grid_region="east",
@@ -68,6 +71,11 @@ def envelope(
                 hazardous_waste_t=0.8,
                 water_withdrawn_m3=9_000.0,
                 water_reused_m3=2_500.0,
+                so2_t=0.4,
+                nox_t=0.7,
+                particulates_t=0.2,
+                cod_t=1.1,
+                ammonia_nitrogen_t=0.05,
             )
         )
     elif kind == "product_footprint":

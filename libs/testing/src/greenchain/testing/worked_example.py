@@ -76,8 +76,8 @@ def example_inputs() -> tuple[pl.DataFrame, pl.DataFrame]:
             {
                 **supplier,
                 "supplier_name": "Example Co.",
-                "region": "jiangsu",
                 "chain_ids": ["chain-x"],
+                "site_regions": [{"site_id": "s1", "region": supplier["region"]}],
                 "zero_carbon_designated": False,
             }
         ],
@@ -91,7 +91,7 @@ def expected_numbers() -> dict[str, tuple[float, float]]:
     expected: dict[str, tuple[float, float]] = {}
     for line in _block("worked-example-result").splitlines():
         cells = [c.strip().strip("*") for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 3 and re.fullmatch(r"[a-z_]+", cells[0]) and cells[1] != "value":
+        if len(cells) >= 3 and re.fullmatch(r"[a-z0-9_]+", cells[0]) and cells[1] != "value":
             value = float(cells[1]) if cells[1] not in ("", "-") else float("nan")
             expected[cells[0]] = (value, float(cells[-1]))
     return expected
@@ -105,3 +105,12 @@ def expected_zero_carbon() -> dict[str, tuple[float, bool]]:
         if len(cells) == 3 and re.fullmatch(r"[a-z0-9_]+", cells[0]) and cells[0] != "criterion":
             expected[cells[0]] = (float(cells[1]), cells[2] == "yes")
     return expected
+
+
+def expected_certificates_carbon_intensity() -> float:
+    """The carbon intensity the doc gives for the same site deducting certificates."""
+    tag = "worked-example-certificates"
+    match = re.search(rf"<!-- {tag} -->\*\*([0-9.]+)\*\*<!-- /{tag} -->", DOC.read_text())
+    if match is None:
+        raise ValueError(f"{DOC} has no worked-example-certificates value")
+    return float(match.group(1))

@@ -36,6 +36,9 @@ MAX_MONTHLY = {
     "volume": 1e12,
 }
 
+POLLUTANT_FIELDS = ("so2_t", "nox_t", "particulates_t", "cod_t", "ammonia_nitrogen_t")
+"""CircularityBody's pollutant discharges (optional: absent = not declared)."""
+
 Registry = Mapping[str, supplier_pb2.Supplier]
 
 
@@ -94,6 +97,9 @@ def _energy(out: list[Violation], body: d.EnergyBody) -> None:
         ("renewable_ppa_kwh", "kwh"),
         ("natural_gas_m3", "m3"),
         ("coal_t", "t"),
+        ("gasoline_t", "t"),
+        ("diesel_t", "t"),
+        ("fuel_oil_t", "t"),
         ("oil_products_t", "t"),
         ("purchased_heat_gj", "gj"),
     ):
@@ -126,6 +132,9 @@ def _circularity(out: list[Violation], body: d.CircularityBody) -> None:
         ("water_reused_m3", "m3"),
     ):
         _quantity(out, p + name, getattr(body, name), unit)
+    for name in POLLUTANT_FIELDS:  # optional: absent = not declared
+        if body.HasField(name):
+            _quantity(out, p + name, getattr(body, name), "t")
     _not_more_than(
         out,
         p + "recycled_input_t",
@@ -173,6 +182,15 @@ def _pcf_quantities(out: list[Violation], body: d.ProductFootprintBody) -> None:
     )
     major = body.pact_spec_version.split(".", 1)[0]
     legacy = body.legacy_pcf_excluding_biogenic_kgco2e or body.legacy_pcf_including_biogenic_kgco2e
+    if (v2 or v3) and legacy:
+        field = (
+            "legacy_pcf_excluding_biogenic_kgco2e"
+            if body.legacy_pcf_excluding_biogenic_kgco2e
+            else "legacy_pcf_including_biogenic_kgco2e"
+        )
+        out.append(
+            (p + field, "only connectors from before the 2.x/3.x split set it; not with pcf_*")
+        )
     if v2 and v3:
         out.append(
             (

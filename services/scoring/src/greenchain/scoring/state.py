@@ -28,9 +28,13 @@ _BODY_FIELDS = {
         "electricity_kwh",
         "natural_gas_m3",
         "coal_t",
+        "gasoline_t",
+        "diesel_t",
+        "fuel_oil_t",
         "oil_products_t",
         "purchased_heat_gj",
     ),
+    # pollutant fields have presence: an absent one stays null (not declared), not 0
     "circularity": tuple(f.name for f in d.CircularityBody.DESCRIPTOR.fields),
     "product_footprint": ("primary_data_share", "output_value_share"),
     "offsets": (),  # summed by kind below
@@ -67,11 +71,13 @@ def model_row(decl: d.Declaration) -> dict[str, Any]:
         "verified": decl.assurance.level == d.ASSURANCE_LEVEL_THIRD_PARTY_VERIFIED,
     }
     for name in _BODY_FIELDS[kind]:
+        field = body.DESCRIPTOR.fields_by_name[name]
+        if field.has_presence and not body.HasField(name):
+            continue
         row[name] = float(getattr(body, name))
     if kind == "energy":
-        row["renewable_kwh"] = (
-            body.renewable_onsite_kwh + body.renewable_certificates_kwh + body.renewable_ppa_kwh
-        )
+        row["market_renewable_kwh"] = body.renewable_certificates_kwh + body.renewable_ppa_kwh
+        row["renewable_kwh"] = body.renewable_onsite_kwh + row["market_renewable_kwh"]
         row["grid_region"] = body.grid_region or None
     if kind == "product_footprint":
         row["product_id"] = body.product_id

@@ -1,13 +1,19 @@
-"""The rating methodology: weights, factors, benchmarks and thresholds from one versioned YAML."""
+"""The rating methodology: weights, factors, benchmarks and thresholds from one versioned YAML.
+
+The file is validated by a schema (pydantic, unknown keys refused): a mistake is reported as
+:class:`MethodologyError` naming the file and the key, never as a traceback from deep inside the
+model.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from greenchain.common.grades import TIERS_BEST_FIRST
 
@@ -18,6 +24,130 @@ CATEGORIES = (
     "green_products",
     "intensive_land_use",
 )
+DESIGNATION_LEVELS = ("municipal", "provincial", "national")  # lowest first
+GridRegion = Literal["north", "northeast", "east", "central", "northwest", "south", "southwest"]
+GRID_REGIONS: tuple[str, ...] = get_args(GridRegion)
+
+Category = Literal[
+    "low_carbon_energy",
+    "resource_efficiency",
+    "clean_production",
+    "green_products",
+    "intensive_land_use",
+]
+Positive = Annotated[float, Field(gt=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class MethodologyError(ValueError):
+    """A methodology file that cannot be used; the message names the file and the key."""
+
+
+# The file's schema ----------------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FactorsSpec(_Strict):
+    electricity_tce_per_mwh: Positive
+    raw_coal_tce_per_t: Positive
+    gasoline_tce_per_t: Positive
+    diesel_tce_per_t: Positive
+    fuel_oil_tce_per_t: Positive
+    oil_products_tce_per_t: Positive
+    heat_tce_per_gj: Positive
+    natural_gas_tce_per_1000m3: Positive
+    grid_tco2_per_mwh: Positive
+    grid_residual_tco2_per_mwh: Positive
+    grid_tco2_per_mwh_by_region: dict[GridRegion, Positive]
+    province_grid_region: dict[str, GridRegion]
+
+
+class IndicatorSpec(_Strict):
+    category: Category
+    unit: str
+    lower_is_better: bool
+    share: Share
+
+
+class RangeSpec(_Strict):
+    benchmark: float
+    leading: float
+
+
+class TierSpec(_Strict):
+    min_score: Annotated[float, Field(ge=0, le=100)]
+    min_verified_share: Share = 0.0
+    basis: str = "greenchain default"
+
+
+class ZeroCarbonSpec(_Strict):
+    basis: str
+    min_green_factory_level: Literal["municipal", "provincial", "national"]
+    min_offset_coverage: Annotated[float, Field(gt=0)]
+
+
+class GradesSpec(_Strict):
+    basis: str = "greenchain default"
+    a_plus_top_share: Share
+    a_top_share: Share
+
+
+class MethodologyFile(_Strict):
+    """Every key of methodology.yaml, with its type."""
+
+    version: str
+    window_months: Annotated[int, Field(ge=1, le=60)]
+    min_months: Annotated[int, Field(ge=1)]
+    factors: FactorsSpec
+    categories: dict[Category, Annotated[float, Field(ge=0)]]
+    indicators: dict[str, IndicatorSpec]
+    min_population: Annotated[int, Field(ge=1)] = 5
+    defaults: dict[str, RangeSpec] = {}
+    sectors: dict[str, dict[str, RangeSpec]] = {}
+    tiers: dict[Literal["national", "provincial", "municipal"], TierSpec]
+    zero_carbon: ZeroCarbonSpec
+    grades: GradesSpec
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MethodologyFile:
+        if set(self.categories) != set(CATEGORIES):
+            raise ValueError(f"categories must be exactly {', '.join(CATEGORIES)}")
+        if abs(sum(self.categories.values()) - 100.0) > 1e-6:
+            raise ValueError(
+                f"category weights must add up to 100, got {sum(self.categories.values())}"
+            )
+        for category in CATEGORIES:
+            share = sum(i.share for i in self.indicators.values() if i.category == category)
+            if abs(share - 1.0) > 1e-6:
+                raise ValueError(f"indicator shares of {category} must add up to 1, got {share:g}")
+        if set(self.tiers) != set(TIERS_BEST_FIRST):
+            raise ValueError(f"tiers must be exactly {', '.join(TIERS_BEST_FIRST)}")
+        unknown = {
+            name
+            for table in [self.defaults, *self.sectors.values()]
+            for name in table
+            if name not in self.indicators
+        }
+        if unknown:
+            raise ValueError(f"benchmarks for unknown indicators: {', '.join(sorted(unknown))}")
+        if self.min_months > self.window_months:
+            raise ValueError("min_months cannot exceed window_months")
+        if self.grades.a_plus_top_share > self.grades.a_top_share:
+            raise ValueError("grades: a_plus_top_share cannot exceed a_top_share")
+        return self
+
+
+def _problem(error: ValidationError) -> str:
+    """The first problem of a validation error as 'key: message'."""
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    return f"key '{key}': {first['msg']}"
+
+
+# What the model uses --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -35,9 +165,6 @@ class Tier:
     min_score: float
     min_verified_share: float
     basis: str  # where the thresholds come from ("greenchain default" when nowhere)
-
-
-DESIGNATION_LEVELS = ("municipal", "provincial", "national")  # lowest first
 
 
 @dataclass(frozen=True)
@@ -61,71 +188,66 @@ class Methodology:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Methodology:
-        """The methodology in ``path``, or the packaged default."""
-        if path:
-            text = Path(path).read_text()
-        else:
-            text = resources.files(__package__).joinpath("methodology.yaml").read_text()
-        return cls.parse(yaml.safe_load(text))
+        """The methodology in ``path``, or the packaged default; MethodologyError if unusable."""
+        name = str(path) if path else "the packaged methodology.yaml"
+        try:
+            if path:
+                text = Path(path).read_text()
+            else:
+                text = resources.files(__package__).joinpath("methodology.yaml").read_text()
+            data = yaml.safe_load(text)
+        except (OSError, yaml.YAMLError) as exc:
+            raise MethodologyError(f"{name}: cannot read: {exc}".replace("\n", " ")) from None
+        return cls.parse(data, name)
 
     @classmethod
-    def parse(cls, data: dict[str, Any]) -> Methodology:
-        weights = {c: float(data["categories"][c]) for c in CATEGORIES}
-        if abs(sum(weights.values()) - 100.0) > 1e-6:
-            raise ValueError(f"category weights must add up to 100, got {sum(weights.values())}")
-        indicators = []
-        for name, spec in data["indicators"].items():
-            if spec["category"] not in weights:
-                raise ValueError(f"indicator {name}: unknown category {spec['category']!r}")
-            indicators.append(
-                Indicator(
-                    name=name,
-                    category=spec["category"],
-                    unit=spec["unit"],
-                    lower_is_better=bool(spec["lower_is_better"]),
-                    max_points=weights[spec["category"]] * float(spec["share"]),
-                )
+    def parse(cls, data: Any, source: str = "methodology") -> Methodology:
+        """The methodology in ``data`` (the parsed YAML), validated against the schema."""
+        try:
+            spec = MethodologyFile.model_validate(data)
+        except ValidationError as exc:
+            raise MethodologyError(f"{source}: {_problem(exc)}") from None
+        categories: dict[str, float] = {str(k): v for k, v in spec.categories.items()}
+        tiers: dict[str, TierSpec] = {str(k): v for k, v in spec.tiers.items()}
+        weights = {c: float(categories[c]) for c in CATEGORIES}
+        indicators = tuple(
+            Indicator(
+                name=name,
+                category=i.category,
+                unit=i.unit,
+                lower_is_better=i.lower_is_better,
+                max_points=weights[i.category] * i.share,
             )
-        for category in CATEGORIES:
-            share = sum(i.max_points for i in indicators if i.category == category)
-            if abs(share - weights[category]) > 1e-6:
-                raise ValueError(f"indicator shares of {category} must add up to 1")
-        tiers = tuple(
-            Tier(
-                t,
-                float(data["tiers"][t]["min_score"]),
-                float(data["tiers"][t].get("min_verified_share", 0)),
-                str(data["tiers"][t].get("basis", "greenchain default")),
-            )
-            for t in TIERS_BEST_FIRST
+            for name, i in spec.indicators.items()
         )
-        zero_carbon = data["zero_carbon"]
-        min_level = str(zero_carbon["min_green_factory_level"])
-        if min_level not in DESIGNATION_LEVELS:
-            raise ValueError(
-                f"zero_carbon.min_green_factory_level must be one of {DESIGNATION_LEVELS}, "
-                f"got {min_level!r}"
-            )
         return cls(
-            version=str(data["version"]),
-            window_months=int(data["window_months"]),
-            min_months=int(data["min_months"]),
-            factors=dict(data["factors"]),
+            version=spec.version,
+            window_months=spec.window_months,
+            min_months=spec.min_months,
+            factors=spec.factors.model_dump(),
             category_weights=weights,
-            indicators=tuple(indicators),
-            min_population=int(data.get("min_population", 5)),
-            defaults={k: dict(v) for k, v in (data.get("defaults") or {}).items()},
+            indicators=indicators,
+            min_population=spec.min_population,
+            defaults={k: v.model_dump() for k, v in spec.defaults.items()},
             sectors={
-                s: {k: dict(v) for k, v in t.items()}
-                for s, t in (data.get("sectors") or {}).items()
+                s: {k: v.model_dump() for k, v in table.items()}
+                for s, table in spec.sectors.items()
             },
-            tiers=tiers,
-            zero_carbon_basis=str(zero_carbon["basis"]),
-            zero_carbon_min_level=min_level,
-            zero_carbon_min_offset_coverage=float(zero_carbon["min_offset_coverage"]),
-            grades_basis=str(data["grades"].get("basis", "greenchain default")),
-            a_plus_top_share=float(data["grades"]["a_plus_top_share"]),
-            a_top_share=float(data["grades"]["a_top_share"]),
+            tiers=tuple(
+                Tier(
+                    t,
+                    tiers[t].min_score,
+                    tiers[t].min_verified_share,
+                    tiers[t].basis,
+                )
+                for t in TIERS_BEST_FIRST
+            ),
+            zero_carbon_basis=spec.zero_carbon.basis,
+            zero_carbon_min_level=spec.zero_carbon.min_green_factory_level,
+            zero_carbon_min_offset_coverage=spec.zero_carbon.min_offset_coverage,
+            grades_basis=spec.grades.basis,
+            a_plus_top_share=spec.grades.a_plus_top_share,
+            a_top_share=spec.grades.a_top_share,
         )
 
     def indicator(self, name: str) -> Indicator:

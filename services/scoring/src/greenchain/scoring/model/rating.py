@@ -17,6 +17,9 @@ from greenchain.scoring.model.methodology import CATEGORIES, DESIGNATION_LEVELS,
 
 # Input schemas ---------------------------------------------------------------------------------
 
+POLLUTANTS = ("so2", "nox", "particulates", "cod", "ammonia_nitrogen")
+"""Declared in t per site and month; scored as intensity ``<pollutant>_intensity``."""
+
 DECLARATION_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "supplier_id": pl.Utf8,
     "site_id": pl.Utf8,
@@ -32,9 +35,13 @@ DECLARATION_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     # energy
     "electricity_kwh": pl.Float64,
     "renewable_kwh": pl.Float64,  # on-site + certificates + PPA
+    "market_renewable_kwh": pl.Float64,  # of which market-traded: certificates + PPA
     "natural_gas_m3": pl.Float64,
     "coal_t": pl.Float64,
-    "oil_products_t": pl.Float64,
+    "gasoline_t": pl.Float64,
+    "diesel_t": pl.Float64,
+    "fuel_oil_t": pl.Float64,
+    "oil_products_t": pl.Float64,  # other oil products
     "purchased_heat_gj": pl.Float64,
     "grid_region": pl.Utf8,
     # circularity
@@ -45,6 +52,8 @@ DECLARATION_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "hazardous_waste_t": pl.Float64,
     "water_withdrawn_m3": pl.Float64,
     "water_reused_m3": pl.Float64,
+    # pollutants (null: not declared)
+    **{f"{p}_t": pl.Float64 for p in POLLUTANTS},
     # product footprint
     "product_id": pl.Utf8,
     "primary_data_share": pl.Float64,
@@ -72,6 +81,8 @@ SUPPLIER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     # national | provincial | municipal | null
     "green_factory_level": pl.Utf8,
     "zero_carbon_designated": pl.Boolean,  # a site with an active zero-carbon designation
+    # each site's province (Site.region): selects the regional grid factor
+    "site_regions": pl.List(pl.Struct({"site_id": pl.Utf8, "region": pl.Utf8})),
 }
 
 INSUFFICIENT = "insufficient_data"
@@ -85,14 +96,49 @@ def _sum(column: str, kind: str) -> pl.Expr:
 # 1. Indicators per supplier ---------------------------------------------------------------------
 
 
+def _site_regions(suppliers: pl.DataFrame) -> pl.LazyFrame:
+    """(supplier_id, site_id, region) of every registered site."""
+    return (
+        suppliers.lazy()
+        .select("supplier_id", "site_regions")
+        .explode("site_regions")
+        .unnest("site_regions")
+        .filter(pl.col("site_id").is_not_null())
+    )
+
+
+def grid_factor(m: Methodology) -> pl.Expr:
+    """tCO2/MWh for the grid electricity of an energy row (MEE 2023 factors):
+
+    - the declaration deducts market-traded green power (certificates or PPAs): the national
+      factor excluding market-traded non-fossil power, so nothing is counted twice;
+    - else the regional factor of the site's province (registry), or of the declared grid
+      region where the site has no province;
+    - else the national average.
+    """
+    f = m.factors
+    regional = {str(k): float(v) for k, v in f["grid_tco2_per_mwh_by_region"].items()}
+    province_region = {str(k): str(v) for k, v in f["province_grid_region"].items()}
+    region = pl.coalesce(
+        pl.col("region").str.to_lowercase().replace_strict(province_region, default=None),
+        pl.col("grid_region").str.to_lowercase(),
+    )
+    return (
+        pl.when(pl.col("market_renewable_kwh").fill_null(0.0) > 0)
+        .then(pl.lit(f["grid_residual_tco2_per_mwh"]))
+        .otherwise(
+            region.replace_strict(regional, default=None, return_dtype=pl.Float64).fill_null(
+                f["grid_tco2_per_mwh"]
+            )
+        )
+    )
+
+
 def supplier_indicators(
     declarations: pl.DataFrame, suppliers: pl.DataFrame, m: Methodology
 ) -> pl.DataFrame:
     """One row per supplier with declarations: window, coverage, every indicator's value."""
     f = m.factors
-    grid_by_region = {
-        str(k): float(v) for k, v in (f.get("grid_tco2_per_mwh_by_region") or {}).items()
-    }
     decl = declarations.lazy()
     # The window ends with the latest month of emissions or energy data (else of any data, so a
     # supplier with nothing else still gets an explicit insufficient-data rating).
@@ -108,11 +154,8 @@ def supplier_indicators(
             (pl.col("period") > pl.col("window_end") - m.window_months)
             & (pl.col("period") <= pl.col("window_end"))
         )
-        .with_columns(
-            grid_factor=pl.col("grid_region")
-            .replace_strict(grid_by_region, default=f["grid_tco2_per_mwh"], return_dtype=pl.Float64)
-            .fill_null(f["grid_tco2_per_mwh"])
-        )
+        .join(_site_regions(suppliers), on=["supplier_id", "site_id"], how="left")
+        .with_columns(grid_factor=grid_factor(m))
     )
     # A month counts when the supplier declared both emissions (output value) and energy for it.
     months = (
@@ -158,7 +201,8 @@ def supplier_indicators(
     )
     electricity_mwh = _sum("electricity_kwh", "energy") / 1000
     grid_mwh = (
-        (pl.col("electricity_kwh") - pl.col("renewable_kwh")).clip(lower_bound=0.0) / 1000
+        (pl.col("electricity_kwh") - pl.col("renewable_kwh").fill_null(0.0)).clip(lower_bound=0.0)
+        / 1000
     ).filter(pl.col("kind") == "energy")
     totals = in_window.group_by("supplier_id").agg(
         pl.col("window_end").first(),
@@ -170,6 +214,9 @@ def supplier_indicators(
             electricity_mwh * f["electricity_tce_per_mwh"]
             + _sum("natural_gas_m3", "energy") / 1000 * f["natural_gas_tce_per_1000m3"]
             + _sum("coal_t", "energy") * f["raw_coal_tce_per_t"]
+            + _sum("gasoline_t", "energy") * f["gasoline_tce_per_t"]
+            + _sum("diesel_t", "energy") * f["diesel_tce_per_t"]
+            + _sum("fuel_oil_t", "energy") * f["fuel_oil_tce_per_t"]
             + _sum("oil_products_t", "energy") * f["oil_products_tce_per_t"]
             + _sum("purchased_heat_gj", "energy") * f["heat_tce_per_gj"]
         ).alias("energy_tce"),
@@ -194,6 +241,13 @@ def supplier_indicators(
             _sum("recycled_input_t", "circularity") / _sum("raw_material_input_t", "circularity")
         ).alias("recycled_input_share"),
         _sum("hazardous_waste_t", "circularity").alias("hazardous_t"),
+        # a pollutant counts when some circularity declaration of the window declares it
+        *(
+            pl.when(pl.col(f"{p}_t").filter(pl.col("kind") == "circularity").is_not_null().any())
+            .then(_sum(f"{p}_t", "circularity"))
+            .alias(f"{p}_total_t")
+            for p in POLLUTANTS
+        ),
         (pl.col("kind") == "circularity").any().alias("has_circularity"),
         (pl.col("kind") == "energy").any().alias("has_energy"),
         # zero-carbon inputs: retired offsets, accounting and disclosure in the window
@@ -249,6 +303,7 @@ def supplier_indicators(
             pl.when(pl.col("has_circularity"))
             .then(per_output("hazardous_t"))
             .alias("hazardous_waste_intensity"),
+            *(per_output(f"{p}_total_t").alias(f"{p}_intensity") for p in POLLUTANTS),
             pl.when(pl.col("land_area_m2") > 0)
             .then(pl.col("output_value_cny") / 1e4 / pl.col("land_area_m2"))
             .alias("land_output"),
