@@ -42,6 +42,14 @@ def _b64decode(text: str) -> bytes:
         raise NoteError(f"bad base64: {exc}") from None
 
 
+def _key_text(text: str) -> str:
+    """The key of a key file or string: the first line that is neither empty nor a # comment."""
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            return line.strip()
+    return ""
+
+
 def _check_name(name: str) -> None:
     if not name or any(c.isspace() for c in name) or "+" in name:
         raise NoteError(f"bad key name {name!r}: non-empty, no spaces, no '+'")
@@ -62,7 +70,7 @@ class Verifier:
 
     @classmethod
     def parse(cls, text: str) -> Verifier:
-        parts = text.strip().split("+", 2)
+        parts = _key_text(text).split("+", 2)
         if len(parts) != 3:
             raise NoteError("a verifier key is <name>+<hash>+<base64 key>")
         name, hash_hex, encoded = parts
@@ -109,7 +117,7 @@ class Signer:
 
     @classmethod
     def parse(cls, text: str) -> Signer:
-        parts = text.strip().split("+", 4)
+        parts = _key_text(text).split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("a signer key is PRIVATE+KEY+<name>+<hash>+<base64 key>")
         name, hash_hex, encoded = parts[2:]

@@ -5,7 +5,8 @@ Every complete (perfect) subtree's hash is stored once, as it completes, in ``tr
 [i * 2**level, (i + 1) * 2**level). Appending a leaf stores it and the nodes it completes
 (amortised 2 rows per leaf, at most log2(n) + 1). Any subtree hash the RFC's recursion needs,
 MTH(D[a:b]), is a right fold over at most log2(n) stored perfect nodes, so a root, an inclusion
-proof or a consistency proof reads O(log^2 n) stored hashes in one query, whatever the size.
+proof or a consistency proof reads O(log^2 n) stored hashes (one indexed query per tree level),
+whatever the size.
 A tree of 1,000,000 leaves keeps about 2,000,000 rows of 32-byte hashes (~110 MB on disk).
 
 This module makes proofs; it does not verify them (clients do: greenchain.common.merkle).
@@ -134,20 +135,23 @@ class MerkleTree:
         return size
 
     def _fetch(self, nodes: Iterable[Node]) -> dict[Node, bytes]:
-        wanted = sorted(set(nodes))
+        by_level: dict[int, list[int]] = {}
+        for level, idx in set(nodes):
+            by_level.setdefault(level, []).append(idx)
         found: dict[Node, bytes] = {}
-        for at in range(0, len(wanted), 400):
-            chunk = wanted[at : at + 400]
-            values = ",".join("(?, ?)" for _ in chunk)
-            args = [x for node in chunk for x in node]
-            for level, idx, digest in self._db.execute(
-                f"SELECT level, idx, hash FROM tree_nodes WHERE (level, idx) IN (VALUES {values})",
-                args,
-            ):
-                found[(level, idx)] = bytes(digest)
-        if len(found) != len(wanted):
-            missing = [n for n in wanted if n not in found][:3]
-            raise LookupError(f"tree nodes missing (tree smaller than asked?): {missing}")
+        for level, indices in by_level.items():  # one indexed lookup per level (<= 64)
+            for at in range(0, len(indices), 500):
+                chunk = indices[at : at + 500]
+                marks = ",".join("?" * len(chunk))
+                for idx, digest in self._db.execute(
+                    f"SELECT idx, hash FROM tree_nodes WHERE level = ? AND idx IN ({marks})",
+                    [level, *chunk],
+                ):
+                    found[(level, idx)] = bytes(digest)
+        wanted = sum(len(v) for v in by_level.values())
+        if len(found) != wanted:
+            missing = [(lv, i) for lv, v in by_level.items() for i in v if (lv, i) not in found]
+            raise LookupError(f"tree nodes missing (tree smaller than asked?): {missing[:3]}")
         return found
 
     def _hashes(self, ranges: Sequence[Range]) -> list[bytes]:
