@@ -13,6 +13,7 @@ import grpc
 import pytest
 import yaml
 
+from greenchain.client.ledger import LedgerClient
 from greenchain.common import topics as topic_names
 from greenchain.common.auth import hash_token
 from greenchain.common.config import Settings
@@ -501,3 +502,35 @@ async def test_a_throttled_watcher_is_cut_off_and_resumes_without_losing_an_entr
             await asyncio.gather(produce_waves(), watch())
         assert cut_offs, "the watcher was never cut off: the test did not throttle it enough"
         assert received == list(range(start, start + waves * per_wave))  # each once, in order
+
+
+async def test_the_clients_watch_resumes_by_itself_after_a_cut_off(topics: Settings) -> None:
+    """LedgerClient.watch (behind `greenchain watch`) reconnects from its last index: a slow
+    reader still sees every entry of its chain once, in log order, and none of another chain."""
+    settings = topics.with_(ledger_watch_max_lag=30)
+    async with LedgerServer(settings, listen="127.0.0.1:0") as server:
+        client = LedgerClient(f"127.0.0.1:{server.port}")
+        start = server.store.size()
+        wanted = [
+            rating(f"k{i:03d}", float(i % 90), MUN, 10.0, ("ck" if i % 4 else "other",))
+            for i in range(400)
+        ]
+        received: list[tuple[int, str]] = []
+
+        async def follow() -> None:
+            async for entry in client.watch("ck", from_index=start):
+                received.append((entry.index, entry.supplier_id))
+                if len(received) == 300:
+                    return
+                await asyncio.sleep(0.003)
+
+        async def feed() -> None:
+            for at in range(0, 400, 50):
+                await asyncio.to_thread(publish, settings, wanted[at : at + 50])
+                await asyncio.sleep(0.05)
+
+        async with asyncio.timeout(90):
+            await asyncio.gather(follow(), feed())
+        in_chain = [e for e in server.store.entries_from(start, 1000) if "ck" in e.rating.chain_ids]
+        assert received == [(e.index, e.supplier_id) for e in in_chain]
+        assert server.servicer.cut_offs > 0, "never cut off: the reader was not slow enough"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -112,6 +113,24 @@ def _history(args: argparse.Namespace) -> int:
 
     entries = asyncio.run(_ledger(args).history(args.supplier))
     Console().print(history_table(entries, args.supplier))
+    return 0
+
+
+def _watch(args: argparse.Namespace) -> int:
+    """New ratings of a chain, one line each, until Ctrl-C; resumes after a cut-off."""
+
+    async def follow() -> None:
+        start = args.from_index if args.from_index >= 0 else None
+        async for entry in _ledger(args).watch(args.chain, start):
+            r = entry.rating
+            print(
+                f"{entry.index}\t{r.supplier_id}\t#{entry.sequence}\t{r.total_score:.1f}\t"
+                f"{r.readiness_tier}\t{entry.entry_hash.hex()[:16]}",
+                flush=True,
+            )
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(follow())
     return 0
 
 
@@ -263,6 +282,16 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--supplier", required=True)
     client_options(history, ledger_target)
     history.set_defaults(func=_history)
+
+    watch = sub.add_parser(
+        "watch", help="follow a chain's new ratings (log index, supplier, sequence, score ...)"
+    )
+    watch.add_argument("--chain", default="", help="chain id (admin: empty = all)")
+    watch.add_argument(
+        "--from-index", type=int, default=-1, help="start at this log index (default: live only)"
+    )
+    client_options(watch, ledger_target)
+    watch.set_defaults(func=_watch)
 
     export = sub.add_parser("export", help="a chain's ratings to CSV or Parquet")
     export.add_argument("--chain", required=True)

@@ -124,6 +124,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self.watch_max_lag = watch_max_lag
         self._head = store.size()
         self._appended = asyncio.Event()
+        self.cut_offs = 0  # watchers cut off for falling behind (each resumes losslessly)
 
     # live updates -------------------------------------------------------------------------
 
@@ -248,6 +249,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
                 # caller asked for (from_index) is its own to read at its pace
                 lag = self._head - max(entry.index, connected_head)
                 if lag > self.watch_max_lag:
+                    self.cut_offs += 1
+                    log.info("watcher of %r cut off %d entries behind", chain, lag)
                     context.set_trailing_metadata(((RESUME_KEY, str(entry.index)),))
                     await abort(
                         context,
