@@ -127,15 +127,21 @@ def test_an_operator_who_rewrites_a_rating_and_recomputes_everything_is_caught(
     # (control: without the rewrite both checks pass; see the first two tests)
 
 
-def test_a_new_key_re_signs_the_current_size_and_a_schema_1_file_starts_over(
+def test_a_new_key_cosigns_the_current_size_and_a_schema_1_file_starts_over(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "ledger.sqlite3"
-    store = LedgerStore(path, Signer.generate("old"), ORIGIN)
+    old_key = Signer.generate("old")
+    store = LedgerStore(path, old_key, ORIGIN)
     store.append(sequence_records(ratings(3)))
     store.close()
     new_key = Signer.generate("new")
-    assert checkpoint(LedgerStore(path, new_key, ORIGIN), new_key).size == 3
+    reopened = LedgerStore(path, new_key, ORIGIN)  # the new key cosigns: both verify
+    assert checkpoint(reopened, new_key) == checkpoint(reopened, old_key)
+    assert checkpoint(reopened, new_key).size == 3
+    before = reopened.checkpoint()
+    LedgerStore(path)  # opened only to read: writes nothing
+    assert reopened.checkpoint() == before
 
     legacy = tmp_path / "legacy.sqlite3"
     with sqlite3.connect(legacy) as db:

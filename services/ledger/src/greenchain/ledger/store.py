@@ -180,7 +180,8 @@ class LedgerStore:
     """Thread-safe: one connection, serialised by a lock (writes are batched by the consumer).
 
     ``signer`` signs the checkpoints of the log named ``origin``; without one, a key made up for
-    this process (checkpoints nobody can verify later: for tests and local runs only)."""
+    this process signs what this process appends (checkpoints nobody can verify later: for tests
+    and tools only), and opening the store writes nothing."""
 
     def __init__(
         self, path: str | Path, signer: Signer | None = None, origin: str = DEFAULT_ORIGIN
@@ -195,7 +196,8 @@ class LedgerStore:
         self.origin = origin
         self.tree = merkle.MerkleTree(self._db)
         self._migrate()
-        self._sign_current()
+        if signer is not None:  # a store opened only to read (tests, tools) signs nothing
+            self._sign_current()
 
     def _migrate(self) -> None:
         with self._lock:
@@ -289,23 +291,28 @@ class LedgerStore:
         return note
 
     def _sign_current(self) -> None:
-        """A checkpoint of the current size signed by this store's key and origin (at start:
-        the empty log, or after a key change)."""
+        """Makes sure the checkpoint of the current size carries this store's signature (at
+        start: the empty log; after a key change the new key cosigns the existing note, so
+        clients of either key can verify it; after an origin change it is signed anew)."""
         with self._lock:
             size = self.tree.size()
+            text = Checkpoint(self.origin, size, self.tree.root(size)).text()
             row = self._db.execute(
                 "SELECT note FROM checkpoints WHERE size = ?", (size,)
             ).fetchone()
-            if row is not None:
+            if row is not None and str(row[0]).startswith(text + "\n"):
                 try:
-                    text = open_note(row[0], self.signer.verifier())
-                    if Checkpoint.parse_text(text).origin == self.origin:
-                        return
+                    open_note(row[0], self.signer.verifier())
+                    return
                 except NoteError:
-                    pass
-            self._db.execute("BEGIN IMMEDIATE")
-            self._sign(size, time.time())
-            self._db.execute("COMMIT")
+                    note = str(row[0]) + self.signer.sign_line(text)
+            else:
+                note = self.signer.sign(text)
+            self._db.execute(
+                "INSERT INTO checkpoints VALUES (?, ?, ?) ON CONFLICT (size) "
+                "DO UPDATE SET note = excluded.note, recorded_at = excluded.recorded_at",
+                (size, note, time.time()),
+            )
 
     @staticmethod
     def log_entry(
