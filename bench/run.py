@@ -1,6 +1,6 @@
 """``make bench``: every benchmark against its baseline in one run, on a real local broker.
 
-    python -m bench.run [--quick] [--only model,ingest,scoring,latency,ledger]
+    python -m bench.run [--quick] [--only model,ingest,scoring,latency,ledger,merkle]
 
 Writes bench/results/<date>.json and .png and the table in docs/performance.md. A benchmark
 measures; it never fails because the machine was slow (only a broken run fails).
@@ -17,13 +17,13 @@ from typing import Any
 
 from rich.console import Console
 
-from bench import ingest, latency, ledger, model, report, scoring
+from bench import ingest, latency, ledger, merkle, model, report, scoring
 from bench.common import machine
 from greenchain.testing import ROOT
 from greenchain.testing.kafka_broker import kafka_broker
 
 console = Console()
-PARTS = ("model", "ingest", "scoring", "latency", "ledger")
+PARTS = ("model", "ingest", "scoring", "latency", "ledger", "merkle")
 
 
 def main() -> None:
@@ -46,6 +46,9 @@ def main() -> None:
             "scoring": lambda: scoring.run(bootstrap, workdir, 300 if quick else 1000, 24),
             "latency": lambda: latency.run(bootstrap, workdir, [500] if quick else [2000, 10000]),
             "ledger": lambda: ledger.run(bootstrap, workdir, 2000 if quick else 20_000),
+            "merkle": lambda: merkle.run(
+                100_000 if quick else 1_000_000, 5_000 if quick else 20_000
+            ),
         }
         for part in parts:
             console.rule(f"[bold]{part}")

@@ -52,6 +52,9 @@ POLICY: dict[str, tuple[str, ...]] = {
     "ListRatings": (OK, DENIED, DENIED, OK, DENIED, UNAUTH, UNAUTH),
     "GetChainProgress": (OK, DENIED, DENIED, OK, DENIED, UNAUTH, UNAUTH),
     "WatchRatings": (OK, DENIED, DENIED, OK, DENIED, UNAUTH, UNAUTH),
+    "GetCheckpoint": (OK, OK, OK, OK, OK, UNAUTH, UNAUTH),
+    "GetConsistencyProof": (OK, OK, OK, OK, OK, UNAUTH, UNAUTH),
+    "GetInclusionProof": (OK, OK, DENIED, OK, DENIED, UNAUTH, UNAUTH),
 }
 CASES = [
     (rpc, principal, expected)
@@ -172,6 +175,19 @@ def _call(secured: Secured, rpc: str, md: tuple[tuple[str, str], ...]) -> str:
         ),
         "GetChainProgress": lambda: ledger.GetChainProgress(
             ledger_pb2.GetChainProgressRequest(chain_id="c1"), metadata=md, timeout=10
+        ),
+        "GetCheckpoint": lambda: ledger.GetCheckpoint(
+            ledger_pb2.GetCheckpointRequest(), metadata=md, timeout=10
+        ),
+        "GetConsistencyProof": lambda: ledger.GetConsistencyProof(
+            ledger_pb2.GetConsistencyProofRequest(first_size=1), metadata=md, timeout=10
+        ),
+        "GetInclusionProof": lambda: ledger.GetInclusionProof(
+            ledger_pb2.GetInclusionProofRequest(
+                supplier_entry=ledger_pb2.SupplierEntry(supplier_id="A")
+            ),
+            metadata=md,
+            timeout=10,
         ),
         # a watch never ends by itself: still open at its deadline means it was allowed
         "WatchRatings": lambda: list(

@@ -13,14 +13,17 @@ import grpc
 import pytest
 import yaml
 
+from greenchain.client.ledger import LedgerClient
 from greenchain.common import topics as topic_names
 from greenchain.common.auth import hash_token
 from greenchain.common.config import Settings
-from greenchain.ledger.server import LedgerServer
+from greenchain.common.signed_note import Checkpoint, Signer, Verifier
+from greenchain.ledger.server import RESUME_KEY, LedgerServer
 from greenchain.testing.builders import rating
 from greenchain.testing.flows import produce
-from greenchain.testing.grpc_clients import bearer, channel
+from greenchain.testing.grpc_clients import bearer, channel, read_topic
 from greenchain.testing.processes import ServiceProcess
+from greenchain.testing.rfc9162 import consistency_ok, hash_leaf, inclusion_ok
 from greenchain.v1 import ledger_pb2, ledger_pb2_grpc, rating_pb2, supplier_pb2
 
 NOT_YET, MUN, PROV, NAT = (
@@ -72,6 +75,14 @@ def publish(settings: Settings, ratings: list[rating_pb2.SupplierRating]) -> Non
 class Ledger:
     stub: ledger_pb2_grpc.LedgerServiceAsyncStub
     settings: Settings
+    verifier: Verifier
+
+
+def key_file(folder: Path, name: str = "ledger-test") -> tuple[str, Verifier]:
+    signer = Signer.generate(name)
+    path = folder / f"{name}.key"
+    path.write_text(signer.encode() + "\n")
+    return str(path), signer.verifier()
 
 
 @pytest.fixture
@@ -82,13 +93,14 @@ async def ledger(topics: Settings, tmp_path: Path) -> AsyncIterator[Ledger]:
             {"tokens": [{"sha256": hash_token(t), "principal": p} for t, p in TOKENS.items()]}
         )
     )
-    settings = topics.with_(tokens_file=str(tokens))
+    key, verifier = key_file(tmp_path)
+    settings = topics.with_(tokens_file=str(tokens), ledger_key_file=key)
     publish(settings, CHAIN)
     produce(settings, topic_names.CHAINS, [(b"c1", LEADER.SerializeToString())])
     async with LedgerServer(settings, listen="127.0.0.1:0") as server, channel(server.port) as ch:
         stub = ledger_pb2_grpc.LedgerServiceStub(ch)
         await wait_for_rating(stub, "E")
-        yield Ledger(stub, settings)
+        yield Ledger(stub, settings, verifier)
 
 
 async def wait_for_rating(
@@ -355,3 +367,201 @@ def test_sigkill_mid_consume_then_restart_loses_and_duplicates_nothing(
             sid
         )  # no gap, no duplicate
         assert [r for _, r in entries] == list(range(1, 121)), sid  # every revision exactly once
+
+
+async def test_checkpoints_and_proofs_verify_without_trusting_the_server(ledger: Ledger) -> None:
+    """Every entry's inclusion proof and the consistency of two checkpoints, checked with the
+    RFC 9162 algorithm (greenchain.testing.rfc9162), the checkpoints with the ledger's key."""
+    first = Checkpoint.open(
+        (
+            await ledger.stub.GetCheckpoint(
+                ledger_pb2.GetCheckpointRequest(), metadata=bearer("sc")
+            )
+        ).note,
+        ledger.verifier,
+    )
+    assert first.size == len(CHAIN) and first.origin == ledger.settings.ledger_origin
+    publish(ledger.settings, [rating("A", 87.0, NAT, 100.0, ("c1",), revision=2)])
+    await wait_for_rating(ledger.stub, "A", revision=2)
+    history = await ledger.stub.GetRatingHistory(
+        ledger_pb2.GetRatingHistoryRequest(supplier_id="A"), metadata=bearer("sa")
+    )
+    head = Checkpoint.open(history.checkpoint.note, ledger.verifier)
+    assert head.size == len(CHAIN) + 1 and [e.sequence for e in history.entries] == [1, 2]
+    for entry in history.entries:
+        proof = await ledger.stub.GetInclusionProof(
+            ledger_pb2.GetInclusionProofRequest(
+                supplier_entry=ledger_pb2.SupplierEntry(supplier_id="A", sequence=entry.sequence),
+                tree_size=head.size,
+            ),
+            metadata=bearer("sa"),
+        )
+        assert proof.entry.leaf == entry.leaf and proof.index == entry.index
+        assert inclusion_ok(
+            entry.index, head.size, hash_leaf(entry.leaf), proof.hashes, head.root_hash
+        )
+        logged = ledger_pb2.LogEntry.FromString(entry.leaf)
+        assert logged.rating == entry.rating.SerializeToString(deterministic=True)
+        assert (logged.supplier_id, logged.sequence, logged.index) == (
+            "A",
+            entry.sequence,
+            entry.index,
+        )
+    consistency = await ledger.stub.GetConsistencyProof(
+        ledger_pb2.GetConsistencyProofRequest(first_size=first.size), metadata=bearer("sc")
+    )
+    assert consistency.second_size == head.size
+    assert consistency_ok(
+        first.size, head.size, first.root_hash, head.root_hash, consistency.hashes
+    )
+    # entries come with their checkpoint everywhere
+    current = await ledger.stub.GetRating(
+        ledger_pb2.GetRatingRequest(supplier_id="A"), metadata=bearer("sa")
+    )
+    assert current.index == history.entries[1].index and current.checkpoint.size == head.size
+    page = await ledger.stub.ListRatings(
+        ledger_pb2.ListRatingsRequest(chain_id="c1"), metadata=bearer("c1")
+    )
+    assert Checkpoint.open(page.checkpoint.note, ledger.verifier).size == head.size
+    # a proof comes with its entry: only for those who may read it
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await ledger.stub.GetInclusionProof(
+            ledger_pb2.GetInclusionProofRequest(index=entry.index), metadata=bearer("sc")
+        )
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await ledger.stub.GetConsistencyProof(
+            ledger_pb2.GetConsistencyProofRequest(first_size=1, second_size=head.size + 1),
+            metadata=bearer("sc"),
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    # witnesses find the checkpoints on the compacted topic
+    published = await read_topic(
+        ledger.settings, ledger.settings.topic(topic_names.LEDGER_CHECKPOINTS), 1
+    )
+    assert Checkpoint.open(published[-1][1].decode(), ledger.verifier).origin == head.origin
+
+
+async def test_two_ledgers_on_one_ratings_topic_build_the_same_tree(
+    topics: Settings, tmp_path: Path
+) -> None:
+    """Two replicas with their own files and keys, started together (both copy every rating to
+    the sequence topic): same leaves, same root at the same size, no entry twice."""
+    first_batch = [
+        rating(f"r{i:03d}", float(i % 90), MUN, 10.0, (f"c{i % 3}",)) for i in range(300)
+    ]
+    publish(topics, first_batch)
+    replicas = []
+    for name in ("a", "b"):
+        key, verifier = key_file(tmp_path, f"replica-{name}")
+        settings = topics.with_(ledger_db=str(tmp_path / f"{name}.sqlite3"), ledger_key_file=key)
+        replicas.append((settings, verifier))
+    async with (
+        LedgerServer(replicas[0][0], listen="127.0.0.1:0") as a,
+        LedgerServer(replicas[1][0], listen="127.0.0.1:0") as b,
+    ):
+        second_batch = [
+            rating(f"r{i:03d}", float(i % 90) + 1, MUN, 10.0, (f"c{i % 3}",), revision=2)
+            for i in range(0, 300, 2)
+        ]
+        publish(topics, second_batch)
+        expected = len(first_batch) + len(second_batch)
+        async with asyncio.timeout(60):
+            while a.store.size() < expected or b.store.size() < expected:  # noqa: ASYNC110
+                await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)  # nothing more (no second copy) may arrive
+        assert a.store.size() == b.store.size() == expected
+        for size in (1, 150, 300, 301, expected):
+            assert a.store.tree.root(size) == b.store.tree.root(size)
+        leaves_a = [e.leaf for e in a.store.entries_from(0, expected)]
+        assert leaves_a == [e.leaf for e in b.store.entries_from(0, expected)]
+        assert (
+            len({(e.supplier_id, e.sequence) for e in a.store.entries_from(0, expected)})
+            == expected
+        )
+        cp_a = Checkpoint.open(a.store.checkpoint()[1], replicas[0][1])
+        cp_b = Checkpoint.open(b.store.checkpoint()[1], replicas[1][1])
+        assert (cp_a.size, cp_a.root_hash) == (cp_b.size, cp_b.root_hash)
+
+
+async def test_a_throttled_watcher_is_cut_off_and_resumes_without_losing_an_entry(
+    topics: Settings, tmp_path: Path
+) -> None:
+    """A watcher that reads slower than the log grows is cut off (RESOURCE_EXHAUSTED, with the
+    index to resume from); reconnecting from its last index + 1 it gets every entry exactly
+    once, then live ones."""
+    settings = topics.with_(ledger_watch_max_lag=40)
+    publish(settings, [rating("w-first", 50.0, MUN, 10.0, ("cw",))])
+    waves, per_wave = 12, 50
+    async with LedgerServer(settings, listen="127.0.0.1:0") as server, channel(server.port) as ch:
+        stub = ledger_pb2_grpc.LedgerServiceStub(ch)
+        await wait_for_rating(stub, "w-first")
+        start = server.store.size()
+        received: list[int] = []
+        cut_offs: list[str] = []
+
+        async def produce_waves() -> None:
+            for wave in range(waves):
+                batch = [
+                    rating(f"w{i:03d}", float(wave), MUN, 10.0, ("cw",), revision=wave + 1)
+                    for i in range(per_wave)
+                ]
+                await asyncio.to_thread(publish, settings, batch)
+                await asyncio.sleep(0.1)
+
+        async def watch() -> None:
+            request = ledger_pb2.WatchRatingsRequest(chain_id="cw", from_index=start)
+            while len(received) < waves * per_wave:
+                call = stub.WatchRatings(request)
+                try:
+                    async for entry in call:
+                        received.append(entry.index)
+                        if len(received) == waves * per_wave:
+                            call.cancel()
+                            return
+                        await asyncio.sleep(0.004)  # a slow consumer: ~250 entries/s
+                except grpc.aio.AioRpcError as err:
+                    assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, err
+                    resume = dict(err.trailing_metadata() or ())[RESUME_KEY]
+                    cut_offs.append(resume)
+                    assert int(resume) == received[-1] + 1 if received else start
+                    request = ledger_pb2.WatchRatingsRequest(
+                        chain_id="cw", from_index=received[-1] + 1 if received else start
+                    )
+
+        async with asyncio.timeout(90):
+            await asyncio.gather(produce_waves(), watch())
+        assert cut_offs, "the watcher was never cut off: the test did not throttle it enough"
+        assert received == list(range(start, start + waves * per_wave))  # each once, in order
+
+
+async def test_the_clients_watch_resumes_by_itself_after_a_cut_off(topics: Settings) -> None:
+    """LedgerClient.watch (behind `greenchain watch`) reconnects from its last index: a slow
+    reader still sees every entry of its chain once, in log order, and none of another chain."""
+    settings = topics.with_(ledger_watch_max_lag=30)
+    async with LedgerServer(settings, listen="127.0.0.1:0") as server:
+        client = LedgerClient(f"127.0.0.1:{server.port}")
+        start = server.store.size()
+        wanted = [
+            rating(f"k{i:03d}", float(i % 90), MUN, 10.0, ("ck" if i % 4 else "other",))
+            for i in range(400)
+        ]
+        received: list[tuple[int, str]] = []
+
+        async def follow() -> None:
+            async for entry in client.watch("ck", from_index=start):
+                received.append((entry.index, entry.supplier_id))
+                if len(received) == 300:
+                    return
+                await asyncio.sleep(0.003)
+
+        async def feed() -> None:
+            for at in range(0, 400, 50):
+                await asyncio.to_thread(publish, settings, wanted[at : at + 50])
+                await asyncio.sleep(0.05)
+
+        async with asyncio.timeout(90):
+            await asyncio.gather(follow(), feed())
+        in_chain = [e for e in server.store.entries_from(start, 1000) if "ck" in e.rating.chain_ids]
+        assert received == [(e.index, e.supplier_id) for e in in_chain]
+        assert server.servicer.cut_offs > 0, "never cut off: the reader was not slow enough"

@@ -18,7 +18,7 @@ def records(*ratings: rating_pb2.SupplierRating, start: int = 0) -> list[Record]
 
 def test_entries_form_a_hash_chain_and_offsets_are_kept(tmp_path: Path) -> None:
     store = LedgerStore(tmp_path / "ledger.sqlite3")
-    assert store.schema_version == 1
+    assert store.schema_version == 2
     appended = store.append(
         records(*(rating("s1", 50 + i, MUN, 10.0, revision=i + 1) for i in range(3)))
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -225,6 +226,24 @@ def _history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _watch(args: argparse.Namespace) -> int:
+    """New ratings of a chain, one line each, until Ctrl-C; resumes after a cut-off."""
+
+    async def follow() -> None:
+        start = args.from_index if args.from_index >= 0 else None
+        async for entry in _ledger(args).watch(args.chain, start):
+            r = entry.rating
+            print(
+                f"{entry.index}\t{r.supplier_id}\t#{entry.sequence}\t{r.total_score:.1f}\t"
+                f"{r.readiness_tier}\t{entry.entry_hash.hex()[:16]}",
+                flush=True,
+            )
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(follow())
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     out = Path(args.out or f"{args.chain}.{args.format}")
     count = asyncio.run(_ledger(args).export(args.chain, out, args.format))
@@ -233,12 +252,58 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    result = asyncio.run(_ledger(args).verify(args.supplier))
-    if result.intact:
-        console.print(f"[green]intact[/]: {result.entries} entries, head {result.head_hash.hex()}")
-        return 0
-    console.print(f"[red]BROKEN at entry {result.first_broken_sequence}[/]: {result.detail}")
-    return 1
+    """Exit 0 when everything verified, 1 with one line saying what did not (2: bad usage)."""
+    import grpc
+
+    from greenchain.client import transparency as t
+    from greenchain.common.signed_note import NoteError
+
+    try:
+        verifier = t.load_verifier(args.key)
+    except NoteError as exc:
+        console.print(f"[red]error:[/] --key: {exc}")
+        return 2
+    store = t.CheckpointStore(
+        Path(args.checkpoints) if args.checkpoints else t.default_store_path()
+    )
+    try:
+        verified = asyncio.run(t.verify(_ledger(args), verifier, store, args.supplier or None))
+    except t.VerificationFailed as exc:
+        print(f"verify failed: {exc}")
+        return 1
+    except grpc.RpcError as exc:
+        print(f"verify failed: the ledger did not answer: {exc.code().name}: {exc.details()}")
+        return 1
+    print(verified.summary())
+    return 0
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    """A new Ed25519 key pair for the ledger's checkpoints, in the signed-note key format."""
+    import os
+
+    from greenchain.common.signed_note import Signer
+
+    out = Path(args.out)
+    private, public = out / "ledger.key", out / "ledger.pub"
+    for path in (private, public):
+        if path.exists():
+            console.print(f"[red]error:[/] {path} exists; remove it first (keys are not replaced)")
+            return 2
+    signer = Signer.generate(args.name)
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as key_file:
+        key_file.write(signer.encode() + "\n")
+    public.write_text(signer.verifier().encode() + "\n", encoding="utf-8")
+    print(signer.verifier().encode())
+    console.print(
+        f"private key {private} (mode 600: GREENCHAIN_LEDGER_KEY_FILE, or a Kubernetes Secret: "
+        f"kubectl create secret generic greenchain-ledger-key --from-file={private}); "
+        f"public key {public}: give it to everyone who runs greenchain verify",
+        highlight=False,
+    )
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -370,6 +435,16 @@ def build_parser() -> argparse.ArgumentParser:
     client_options(history, ledger_target)
     history.set_defaults(func=_history)
 
+    watch = sub.add_parser(
+        "watch", help="follow a chain's new ratings (log index, supplier, sequence, score ...)"
+    )
+    watch.add_argument("--chain", default="", help="chain id (admin: empty = all)")
+    watch.add_argument(
+        "--from-index", type=int, default=-1, help="start at this log index (default: live only)"
+    )
+    client_options(watch, ledger_target)
+    watch.set_defaults(func=_watch)
+
     export = sub.add_parser("export", help="a chain's ratings to CSV or Parquet")
     export.add_argument("--chain", required=True)
     export.add_argument("--format", choices=["csv", "parquet"], default="csv")
@@ -377,10 +452,27 @@ def build_parser() -> argparse.ArgumentParser:
     client_options(export, ledger_target)
     export.set_defaults(func=_export)
 
-    verify = sub.add_parser("verify", help="recompute a supplier's hash chain")
-    verify.add_argument("--supplier", required=True)
+    verify = sub.add_parser(
+        "verify",
+        help="check the ledger's signed checkpoint, its consistency with the one you hold, and "
+        "(with --supplier) every entry's inclusion proof, without trusting the ledger",
+    )
+    verify.add_argument("--supplier", default="", help="also verify this supplier's entries")
+    verify.add_argument(
+        "--key", required=True, help="the ledger's public key (name+hash+key) or a file with it"
+    )
+    verify.add_argument(
+        "--checkpoints",
+        default=None,
+        help="checkpoint store file (default ~/.config/greenchain/checkpoints)",
+    )
     client_options(verify, ledger_target)
     verify.set_defaults(func=_verify)
+
+    keygen = sub.add_parser("keygen", help="make the ledger's checkpoint signing key pair")
+    keygen.add_argument("--name", required=True, help="key name, e.g. the log origin")
+    keygen.add_argument("--out", default=".", help="folder for ledger.key and ledger.pub")
+    keygen.set_defaults(func=_keygen)
 
     demo = sub.add_parser("demo", help="the main job (make run): services, sample data, result")
     demo.add_argument("--workdir", default="var/demo")

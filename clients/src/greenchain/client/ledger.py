@@ -16,6 +16,7 @@ ZERO_CARBON_LABEL = {
     value: name.removeprefix("ZERO_CARBON_STATUS_").lower()
     for name, value in rating_pb2.ZeroCarbonStatus.items()
 }
+RESUME_KEY = "greenchain-resume-index"  # trailing metadata of a watcher cut off for slowness
 
 
 @dataclass
@@ -81,6 +82,57 @@ class LedgerClient:
                 ledger_pb2.GetRatingHistoryRequest(supplier_id=supplier_id), metadata=self._md()
             )
             return list(response.entries)
+
+    async def history_response(self, supplier_id: str) -> ledger_pb2.GetRatingHistoryResponse:
+        """Every entry of the supplier with the signed checkpoint they were answered at."""
+        async with self._channel() as channel:
+            return await ledger_pb2_grpc.LedgerServiceStub(channel).GetRatingHistory(
+                ledger_pb2.GetRatingHistoryRequest(supplier_id=supplier_id), metadata=self._md()
+            )
+
+    async def checkpoint(self) -> ledger_pb2.Checkpoint:
+        async with self._channel() as channel:
+            return await ledger_pb2_grpc.LedgerServiceStub(channel).GetCheckpoint(
+                ledger_pb2.GetCheckpointRequest(), metadata=self._md()
+            )
+
+    async def inclusion_proof(self, index: int, tree_size: int) -> ledger_pb2.InclusionProof:
+        async with self._channel() as channel:
+            return await ledger_pb2_grpc.LedgerServiceStub(channel).GetInclusionProof(
+                ledger_pb2.GetInclusionProofRequest(index=index, tree_size=tree_size),
+                metadata=self._md(),
+            )
+
+    async def consistency_proof(self, first: int, second: int) -> ledger_pb2.ConsistencyProof:
+        async with self._channel() as channel:
+            return await ledger_pb2_grpc.LedgerServiceStub(channel).GetConsistencyProof(
+                ledger_pb2.GetConsistencyProofRequest(first_size=first, second_size=second),
+                metadata=self._md(),
+            )
+
+    async def watch(
+        self, chain_id: str, from_index: int | None = None
+    ) -> AsyncIterator[ledger_pb2.LedgerEntry]:
+        """New entries of the chain (from log index ``from_index`` on, if given), forever. When
+        the ledger cuts the stream off for being slow (RESOURCE_EXHAUSTED), it reconnects from
+        the last index received + 1: no entry is lost or repeated."""
+        next_index = from_index
+        async with self._channel() as channel:
+            stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+            while True:
+                request = ledger_pb2.WatchRatingsRequest(chain_id=chain_id)
+                if next_index is not None:
+                    request.from_index = next_index
+                try:
+                    async for entry in stub.WatchRatings(request, metadata=self._md()):
+                        next_index = entry.index + 1
+                        yield entry
+                except grpc.aio.AioRpcError as err:
+                    if err.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+                        raise
+                    if next_index is None:  # cut off before the first entry: resume there
+                        resume = dict(err.trailing_metadata() or ()).get(RESUME_KEY)
+                        next_index = int(str(resume)) if resume is not None else None
 
     async def verify(self, supplier_id: str) -> ledger_pb2.VerifyHistoryResponse:
         async with self._channel() as channel:

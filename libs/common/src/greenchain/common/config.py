@@ -66,6 +66,23 @@ class Settings:
         "GREENCHAIN_LEDGER_LISTEN", "127.0.0.1:50052", "ledger gRPC listen address"
     )
     ledger_db: str = _env("GREENCHAIN_LEDGER_DB", "var/ledger.sqlite3", "ledger SQLite file")
+    ledger_origin: str = _env(
+        "GREENCHAIN_LEDGER_ORIGIN",
+        "greenchain.local/ledger",
+        "origin (name) of the ledger's Merkle log, first line of its signed checkpoints",
+    )
+    ledger_key_file: str = _env(
+        "GREENCHAIN_LEDGER_KEY_FILE",
+        "",
+        "checkpoint signing key (`greenchain keygen`; a file or mounted Secret); empty = an "
+        "ephemeral key (local dev only)",
+    )
+    ledger_watch_max_lag: int = _env(
+        "GREENCHAIN_LEDGER_WATCH_MAX_LAG",
+        10000,
+        "log entries a WatchRatings stream may fall behind before it is cut off (it resumes "
+        "with from_index)",
+    )
     scoring_data_dir: str = _env(
         "GREENCHAIN_SCORING_DATA_DIR", "var/scoring", "faust worker data directory"
     )

@@ -27,6 +27,13 @@ CHAINS = "greenchain.chains.v1"
 supply-chain designation, shown with the chain's progress."""
 DECLARATIONS_DLQ = "greenchain.declarations.dlq.v1"
 """What scoring could not decode or accept: original bytes, reason in headers."""
+LEDGER_SEQUENCE = "greenchain.ledger.sequence.v1"
+"""The ratings in the ledger's order: one partition, kept forever. Every ledger replica copies
+the ratings it reads here (header ``greenchain-source`` = ratings partition:offset) and builds
+its Merkle log from this topic alone, so every replica has the same leaves in the same order."""
+LEDGER_CHECKPOINTS = "greenchain.ledger.checkpoints.v1"
+"""Signed checkpoints of the ledger's Merkle log, compacted (key ``<origin> <key name>``, value
+the C2SP signed note), for witnesses and auditors to keep."""
 
 _KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
 
@@ -46,6 +53,8 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
 
     Declarations and ratings are kept forever: they are the source of truth from which scoring
     state and the ledger can be rebuilt. The registry is compacted (latest entry per supplier).
+    The ledger's sequence topic has one partition (one order for every replica) and is kept
+    forever; its checkpoints topic is compacted (latest checkpoint per signer).
     """
     p, r = settings.topic_partitions, settings.topic_replication
     min_isr = {"min.insync.replicas": str(min(2, r))}
@@ -55,6 +64,13 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(
             settings.topic(SUPPLIERS),
             p,
+            r,
+            {"cleanup.policy": "compact", "retention.ms": "-1", **min_isr},
+        ),
+        TopicSpec(settings.topic(LEDGER_SEQUENCE), 1, r, {**_KEEP_FOREVER, **min_isr}),
+        TopicSpec(
+            settings.topic(LEDGER_CHECKPOINTS),
+            1,
             r,
             {"cleanup.policy": "compact", "retention.ms": "-1", **min_isr},
         ),

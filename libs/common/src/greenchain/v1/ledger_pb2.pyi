@@ -25,20 +25,26 @@ RATING_ORDER_SCORE_ASC: RatingOrder
 RATING_ORDER_SUPPLIER_ID: RatingOrder
 
 class LedgerEntry(_message.Message):
-    __slots__ = ("supplier_id", "sequence", "rating", "previous_hash", "entry_hash", "recorded_at")
+    __slots__ = ("supplier_id", "sequence", "rating", "previous_hash", "entry_hash", "recorded_at", "index", "leaf", "checkpoint")
     SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     RATING_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_HASH_FIELD_NUMBER: _ClassVar[int]
     ENTRY_HASH_FIELD_NUMBER: _ClassVar[int]
     RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    LEAF_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     supplier_id: str
     sequence: int
     rating: _rating_pb2.SupplierRating
     previous_hash: bytes
     entry_hash: bytes
     recorded_at: _timestamp_pb2.Timestamp
-    def __init__(self, supplier_id: _Optional[str] = ..., sequence: _Optional[int] = ..., rating: _Optional[_Union[_rating_pb2.SupplierRating, _Mapping]] = ..., previous_hash: _Optional[bytes] = ..., entry_hash: _Optional[bytes] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    index: int
+    leaf: bytes
+    checkpoint: Checkpoint
+    def __init__(self, supplier_id: _Optional[str] = ..., sequence: _Optional[int] = ..., rating: _Optional[_Union[_rating_pb2.SupplierRating, _Mapping]] = ..., previous_hash: _Optional[bytes] = ..., entry_hash: _Optional[bytes] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., index: _Optional[int] = ..., leaf: _Optional[bytes] = ..., checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ...) -> None: ...
 
 class GetRatingRequest(_message.Message):
     __slots__ = ("supplier_id",)
@@ -69,14 +75,16 @@ class ListRatingsRequest(_message.Message):
     def __init__(self, chain_id: _Optional[str] = ..., sector_code: _Optional[str] = ..., grades: _Optional[_Iterable[_Union[_rating_pb2.Grade, str]]] = ..., tiers: _Optional[_Iterable[_Union[_rating_pb2.ReadinessTier, str]]] = ..., min_score: _Optional[float] = ..., max_score: _Optional[float] = ..., order: _Optional[_Union[RatingOrder, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListRatingsResponse(_message.Message):
-    __slots__ = ("ratings", "next_page_token", "total_size")
+    __slots__ = ("ratings", "next_page_token", "total_size", "checkpoint")
     RATINGS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     ratings: _containers.RepeatedCompositeFieldContainer[_rating_pb2.SupplierRating]
     next_page_token: str
     total_size: int
-    def __init__(self, ratings: _Optional[_Iterable[_Union[_rating_pb2.SupplierRating, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
+    checkpoint: Checkpoint
+    def __init__(self, ratings: _Optional[_Iterable[_Union[_rating_pb2.SupplierRating, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ..., checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ...) -> None: ...
 
 class GetRatingHistoryRequest(_message.Message):
     __slots__ = ("supplier_id", "since", "until")
@@ -89,16 +97,20 @@ class GetRatingHistoryRequest(_message.Message):
     def __init__(self, supplier_id: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetRatingHistoryResponse(_message.Message):
-    __slots__ = ("entries",)
+    __slots__ = ("entries", "checkpoint")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[LedgerEntry]
-    def __init__(self, entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ...) -> None: ...
+    checkpoint: Checkpoint
+    def __init__(self, entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ..., checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ...) -> None: ...
 
 class WatchRatingsRequest(_message.Message):
-    __slots__ = ("chain_id",)
+    __slots__ = ("chain_id", "from_index")
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_INDEX_FIELD_NUMBER: _ClassVar[int]
     chain_id: str
-    def __init__(self, chain_id: _Optional[str] = ...) -> None: ...
+    from_index: int
+    def __init__(self, chain_id: _Optional[str] = ..., from_index: _Optional[int] = ...) -> None: ...
 
 class GetChainProgressRequest(_message.Message):
     __slots__ = ("chain_id",)
@@ -243,3 +255,95 @@ class VerifyHistoryResponse(_message.Message):
     first_broken_sequence: int
     detail: str
     def __init__(self, supplier_id: _Optional[str] = ..., intact: _Optional[bool] = ..., entries: _Optional[int] = ..., head_hash: _Optional[bytes] = ..., first_broken_sequence: _Optional[int] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class LogEntry(_message.Message):
+    __slots__ = ("index", "supplier_id", "sequence", "rating", "declaration_ids", "principals", "previous_hash", "entry_hash", "source_partition", "source_offset")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    RATING_FIELD_NUMBER: _ClassVar[int]
+    DECLARATION_IDS_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPALS_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_HASH_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_HASH_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_PARTITION_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    supplier_id: str
+    sequence: int
+    rating: bytes
+    declaration_ids: _containers.RepeatedScalarFieldContainer[str]
+    principals: _containers.RepeatedScalarFieldContainer[str]
+    previous_hash: bytes
+    entry_hash: bytes
+    source_partition: int
+    source_offset: int
+    def __init__(self, index: _Optional[int] = ..., supplier_id: _Optional[str] = ..., sequence: _Optional[int] = ..., rating: _Optional[bytes] = ..., declaration_ids: _Optional[_Iterable[str]] = ..., principals: _Optional[_Iterable[str]] = ..., previous_hash: _Optional[bytes] = ..., entry_hash: _Optional[bytes] = ..., source_partition: _Optional[int] = ..., source_offset: _Optional[int] = ...) -> None: ...
+
+class Checkpoint(_message.Message):
+    __slots__ = ("note", "origin", "size", "root_hash")
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    ROOT_HASH_FIELD_NUMBER: _ClassVar[int]
+    note: str
+    origin: str
+    size: int
+    root_hash: bytes
+    def __init__(self, note: _Optional[str] = ..., origin: _Optional[str] = ..., size: _Optional[int] = ..., root_hash: _Optional[bytes] = ...) -> None: ...
+
+class GetCheckpointRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetInclusionProofRequest(_message.Message):
+    __slots__ = ("index", "supplier_entry", "tree_size")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    SUPPLIER_ENTRY_FIELD_NUMBER: _ClassVar[int]
+    TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    supplier_entry: SupplierEntry
+    tree_size: int
+    def __init__(self, index: _Optional[int] = ..., supplier_entry: _Optional[_Union[SupplierEntry, _Mapping]] = ..., tree_size: _Optional[int] = ...) -> None: ...
+
+class SupplierEntry(_message.Message):
+    __slots__ = ("supplier_id", "sequence")
+    SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    supplier_id: str
+    sequence: int
+    def __init__(self, supplier_id: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
+
+class InclusionProof(_message.Message):
+    __slots__ = ("index", "tree_size", "hashes", "entry", "checkpoint")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    HASHES_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    tree_size: int
+    hashes: _containers.RepeatedScalarFieldContainer[bytes]
+    entry: LedgerEntry
+    checkpoint: Checkpoint
+    def __init__(self, index: _Optional[int] = ..., tree_size: _Optional[int] = ..., hashes: _Optional[_Iterable[bytes]] = ..., entry: _Optional[_Union[LedgerEntry, _Mapping]] = ..., checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ...) -> None: ...
+
+class GetConsistencyProofRequest(_message.Message):
+    __slots__ = ("first_size", "second_size")
+    FIRST_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SECOND_SIZE_FIELD_NUMBER: _ClassVar[int]
+    first_size: int
+    second_size: int
+    def __init__(self, first_size: _Optional[int] = ..., second_size: _Optional[int] = ...) -> None: ...
+
+class ConsistencyProof(_message.Message):
+    __slots__ = ("first_size", "second_size", "hashes", "checkpoint")
+    FIRST_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SECOND_SIZE_FIELD_NUMBER: _ClassVar[int]
+    HASHES_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    first_size: int
+    second_size: int
+    hashes: _containers.RepeatedScalarFieldContainer[bytes]
+    checkpoint: Checkpoint
+    def __init__(self, first_size: _Optional[int] = ..., second_size: _Optional[int] = ..., hashes: _Optional[_Iterable[bytes]] = ..., checkpoint: _Optional[_Union[Checkpoint, _Mapping]] = ...) -> None: ...

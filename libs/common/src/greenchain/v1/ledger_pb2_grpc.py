@@ -64,6 +64,21 @@ class LedgerServiceStub:
                 request_serializer=greenchain_dot_v1_dot_ledger__pb2.VerifyHistoryRequest.SerializeToString,
                 response_deserializer=greenchain_dot_v1_dot_ledger__pb2.VerifyHistoryResponse.FromString,
                 _registered_method=True)
+        self.GetCheckpoint = channel.unary_unary(
+                '/greenchain.v1.LedgerService/GetCheckpoint',
+                request_serializer=greenchain_dot_v1_dot_ledger__pb2.GetCheckpointRequest.SerializeToString,
+                response_deserializer=greenchain_dot_v1_dot_ledger__pb2.Checkpoint.FromString,
+                _registered_method=True)
+        self.GetInclusionProof = channel.unary_unary(
+                '/greenchain.v1.LedgerService/GetInclusionProof',
+                request_serializer=greenchain_dot_v1_dot_ledger__pb2.GetInclusionProofRequest.SerializeToString,
+                response_deserializer=greenchain_dot_v1_dot_ledger__pb2.InclusionProof.FromString,
+                _registered_method=True)
+        self.GetConsistencyProof = channel.unary_unary(
+                '/greenchain.v1.LedgerService/GetConsistencyProof',
+                request_serializer=greenchain_dot_v1_dot_ledger__pb2.GetConsistencyProofRequest.SerializeToString,
+                response_deserializer=greenchain_dot_v1_dot_ledger__pb2.ConsistencyProof.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -112,6 +127,27 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCheckpoint(self, request, context):
+        """The latest signed checkpoint of the Merkle log (RFC 9162 tree over every entry).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInclusionProof(self, request, context):
+        """Proof that one entry (by log index, or supplier + sequence) is in the tree of a given size.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConsistencyProof(self, request, context):
+        """Proof that the tree of first_size is a prefix of the tree of second_size.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -144,6 +180,21 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.VerifyHistory,
                     request_deserializer=greenchain_dot_v1_dot_ledger__pb2.VerifyHistoryRequest.FromString,
                     response_serializer=greenchain_dot_v1_dot_ledger__pb2.VerifyHistoryResponse.SerializeToString,
+            ),
+            'GetCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCheckpoint,
+                    request_deserializer=greenchain_dot_v1_dot_ledger__pb2.GetCheckpointRequest.FromString,
+                    response_serializer=greenchain_dot_v1_dot_ledger__pb2.Checkpoint.SerializeToString,
+            ),
+            'GetInclusionProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInclusionProof,
+                    request_deserializer=greenchain_dot_v1_dot_ledger__pb2.GetInclusionProofRequest.FromString,
+                    response_serializer=greenchain_dot_v1_dot_ledger__pb2.InclusionProof.SerializeToString,
+            ),
+            'GetConsistencyProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConsistencyProof,
+                    request_deserializer=greenchain_dot_v1_dot_ledger__pb2.GetConsistencyProofRequest.FromString,
+                    response_serializer=greenchain_dot_v1_dot_ledger__pb2.ConsistencyProof.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -308,6 +359,87 @@ class LedgerService:
             '/greenchain.v1.LedgerService/VerifyHistory',
             greenchain_dot_v1_dot_ledger__pb2.VerifyHistoryRequest.SerializeToString,
             greenchain_dot_v1_dot_ledger__pb2.VerifyHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/greenchain.v1.LedgerService/GetCheckpoint',
+            greenchain_dot_v1_dot_ledger__pb2.GetCheckpointRequest.SerializeToString,
+            greenchain_dot_v1_dot_ledger__pb2.Checkpoint.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInclusionProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/greenchain.v1.LedgerService/GetInclusionProof',
+            greenchain_dot_v1_dot_ledger__pb2.GetInclusionProofRequest.SerializeToString,
+            greenchain_dot_v1_dot_ledger__pb2.InclusionProof.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConsistencyProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/greenchain.v1.LedgerService/GetConsistencyProof',
+            greenchain_dot_v1_dot_ledger__pb2.GetConsistencyProofRequest.SerializeToString,
+            greenchain_dot_v1_dot_ledger__pb2.ConsistencyProof.FromString,
             options,
             channel_credentials,
             insecure,

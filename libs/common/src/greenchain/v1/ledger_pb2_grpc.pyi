@@ -45,6 +45,12 @@ class LedgerServiceStub:
     """
     VerifyHistory: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.VerifyHistoryRequest, _ledger_pb2.VerifyHistoryResponse]
     """Recomputes a supplier's hash chain and reports the first entry that does not match."""
+    GetCheckpoint: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.GetCheckpointRequest, _ledger_pb2.Checkpoint]
+    """The latest signed checkpoint of the Merkle log (RFC 9162 tree over every entry)."""
+    GetInclusionProof: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.GetInclusionProofRequest, _ledger_pb2.InclusionProof]
+    """Proof that one entry (by log index, or supplier + sequence) is in the tree of a given size."""
+    GetConsistencyProof: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.GetConsistencyProofRequest, _ledger_pb2.ConsistencyProof]
+    """Proof that the tree of first_size is a prefix of the tree of second_size."""
 
 @_typing.type_check_only
 class LedgerServiceAsyncStub(LedgerServiceStub):
@@ -63,6 +69,12 @@ class LedgerServiceAsyncStub(LedgerServiceStub):
     """
     VerifyHistory: _aio.UnaryUnaryMultiCallable[_ledger_pb2.VerifyHistoryRequest, _ledger_pb2.VerifyHistoryResponse]  # type: ignore[assignment]
     """Recomputes a supplier's hash chain and reports the first entry that does not match."""
+    GetCheckpoint: _aio.UnaryUnaryMultiCallable[_ledger_pb2.GetCheckpointRequest, _ledger_pb2.Checkpoint]  # type: ignore[assignment]
+    """The latest signed checkpoint of the Merkle log (RFC 9162 tree over every entry)."""
+    GetInclusionProof: _aio.UnaryUnaryMultiCallable[_ledger_pb2.GetInclusionProofRequest, _ledger_pb2.InclusionProof]  # type: ignore[assignment]
+    """Proof that one entry (by log index, or supplier + sequence) is in the tree of a given size."""
+    GetConsistencyProof: _aio.UnaryUnaryMultiCallable[_ledger_pb2.GetConsistencyProofRequest, _ledger_pb2.ConsistencyProof]  # type: ignore[assignment]
+    """Proof that the tree of first_size is a prefix of the tree of second_size."""
 
 class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -114,5 +126,29 @@ class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_ledger_pb2.VerifyHistoryResponse, _abc.Awaitable[_ledger_pb2.VerifyHistoryResponse]]:
         """Recomputes a supplier's hash chain and reports the first entry that does not match."""
+
+    @_abc_1.abstractmethod
+    def GetCheckpoint(
+        self,
+        request: _ledger_pb2.GetCheckpointRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ledger_pb2.Checkpoint, _abc.Awaitable[_ledger_pb2.Checkpoint]]:
+        """The latest signed checkpoint of the Merkle log (RFC 9162 tree over every entry)."""
+
+    @_abc_1.abstractmethod
+    def GetInclusionProof(
+        self,
+        request: _ledger_pb2.GetInclusionProofRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ledger_pb2.InclusionProof, _abc.Awaitable[_ledger_pb2.InclusionProof]]:
+        """Proof that one entry (by log index, or supplier + sequence) is in the tree of a given size."""
+
+    @_abc_1.abstractmethod
+    def GetConsistencyProof(
+        self,
+        request: _ledger_pb2.GetConsistencyProofRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ledger_pb2.ConsistencyProof, _abc.Awaitable[_ledger_pb2.ConsistencyProof]]:
+        """Proof that the tree of first_size is a prefix of the tree of second_size."""
 
 def add_LedgerServiceServicer_to_server(servicer: LedgerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,7 +1,17 @@
-"""The LedgerService: ratings, history, live updates and chain progress, with access control.
+"""The LedgerService: ratings, history, live updates and chain progress, with access control;
+and the Merkle log's signed checkpoints and proofs, so that clients need not trust it.
 
 Access (DESIGN.md section 8): ``admin`` sees everything; ``chain:<id>`` sees the suppliers of
-its chain; ``supplier:<id>`` sees itself only.
+its chain; ``supplier:<id>`` sees itself only. Checkpoints and consistency proofs (hashes only)
+are for every authenticated caller; an inclusion proof comes with its entry, so it needs the
+right to read that entry's supplier.
+
+Every answer that carries entries or ratings carries the signed checkpoint it was answered at
+(read after the entries; checkpoints are signed in the transaction that appends, so it covers
+them). WatchRatings follows the log from the store, not from a queue: a watcher may resume at
+any log index, and one that falls more than ``ledger_watch_max_lag`` entries behind the entries
+that arrived while it was connected is cut off with RESOURCE_EXHAUSTED and the index to resume
+from (trailing metadata ``greenchain-resume-index``): it loses nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from greenchain.common.config import Settings
 from greenchain.common.grpc_server import Context, abort, abort_invalid
 from greenchain.common.kafka import CompactedTopicReader
 from greenchain.common.service import GrpcService
+from greenchain.common.signed_note import Checkpoint, Signer
 from greenchain.ledger.consumer import RatingsConsumer
 from greenchain.ledger.progress import chain_progress
 from greenchain.ledger.store import Entry, LedgerStore
@@ -38,10 +49,20 @@ ORDERS = {
     ledger_pb2.RATING_ORDER_SCORE_ASC: "score_asc",
     ledger_pb2.RATING_ORDER_SUPPLIER_ID: "supplier_id",
 }
-WATCH_QUEUE = 1000
+WATCH_PAGE = 500
+RESUME_KEY = "greenchain-resume-index"
 
 
-def to_entry(entry: Entry) -> ledger_pb2.LedgerEntry:
+def to_checkpoint(note: str) -> ledger_pb2.Checkpoint:
+    parsed = Checkpoint.parse_unverified(note)
+    return ledger_pb2.Checkpoint(
+        note=note, origin=parsed.origin, size=parsed.size, root_hash=parsed.root_hash
+    )
+
+
+def to_entry(
+    entry: Entry, checkpoint: ledger_pb2.Checkpoint | None = None
+) -> ledger_pb2.LedgerEntry:
     recorded = Timestamp()
     recorded.FromNanoseconds(int(entry.recorded_at * 1e9))
     return ledger_pb2.LedgerEntry(
@@ -51,7 +72,24 @@ def to_entry(entry: Entry) -> ledger_pb2.LedgerEntry:
         previous_hash=entry.previous_hash,
         entry_hash=entry.entry_hash,
         recorded_at=recorded,
+        index=entry.index,
+        leaf=entry.leaf,
+        checkpoint=checkpoint,
     )
+
+
+def load_signer(settings: Settings) -> Signer:
+    """The checkpoint signing key from ``GREENCHAIN_LEDGER_KEY_FILE`` (a file, or a Kubernetes
+    Secret mounted as one); without it a key for this process only, with a warning."""
+    if settings.ledger_key_file:
+        with open(settings.ledger_key_file, encoding="utf-8") as key_file:
+            return Signer.parse(key_file.read())
+    log.warning(
+        "GREENCHAIN_LEDGER_KEY_FILE is not set: checkpoints are signed with an ephemeral key "
+        "that no client can verify after a restart (local development only; see greenchain "
+        "keygen)"
+    )
+    return Signer.generate("ephemeral")
 
 
 def _filter_key(request: ledger_pb2.ListRatingsRequest) -> str:
@@ -81,11 +119,16 @@ def decode_token(request: ledger_pb2.ListRatingsRequest) -> tuple[float, str] | 
 
 
 class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
-    def __init__(self, store: LedgerStore, tokens: TokenStore | None) -> None:
+    def __init__(
+        self, store: LedgerStore, tokens: TokenStore | None, watch_max_lag: int = 10000
+    ) -> None:
         self.store = store
         self.tokens = tokens
         self.chains: dict[str, supplier_pb2.Chain] = {}  # chain leaders (greenchain.chains.v1)
-        self._watchers: set[tuple[asyncio.Queue[Entry | None], str]] = set()
+        self.watch_max_lag = watch_max_lag
+        self._head = store.size()
+        self._appended = asyncio.Event()
+        self.cut_offs = 0  # watchers cut off for falling behind (each resumes losslessly)
 
     def on_chain(self, key: bytes, value: bytes | None) -> None:
         """A chain leader record: kept to show with the chain's progress."""
@@ -102,16 +145,13 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     # live updates -------------------------------------------------------------------------
 
     def publish(self, entries: list[Entry]) -> None:
-        """Called by the consumer after each committed batch."""
-        for queue, chain in list(self._watchers):
-            for entry in entries:
-                if chain and chain not in entry.rating.chain_ids:
-                    continue
-                if queue.qsize() >= WATCH_QUEUE:  # a watcher that does not keep up is cut off
-                    self._watchers.discard((queue, chain))
-                    queue.put_nowait(None)
-                    break
-                queue.put_nowait(entry)
+        """Called by the consumer after each committed batch: wakes the watchers."""
+        self._head = max(self._head, entries[-1].index + 1)
+        woken, self._appended = self._appended, asyncio.Event()
+        woken.set()
+
+    def _checkpoint(self) -> ledger_pb2.Checkpoint:
+        return to_checkpoint(self.store.checkpoint()[1])
 
     # access -------------------------------------------------------------------------------
 
@@ -154,7 +194,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             await abort(
                 context, grpc.StatusCode.NOT_FOUND, f"no rating for {request.supplier_id!r} yet"
             )
-        return to_entry(entry)
+        return to_entry(entry, self._checkpoint())
 
     async def ListRatings(
         self, request: ledger_pb2.ListRatingsRequest, context: Context
@@ -184,7 +224,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             after,
             limit + 1,
         )
-        response = ledger_pb2.ListRatingsResponse(ratings=ratings[:limit], total_size=total)
+        response = ledger_pb2.ListRatingsResponse(
+            ratings=ratings[:limit], total_size=total, checkpoint=self._checkpoint()
+        )
         if len(ratings) > limit:
             last = ratings[limit - 1]
             response.next_page_token = encode_token(request, last.total_score, last.supplier_id)
@@ -198,22 +240,44 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         since = request.since.ToNanoseconds() / 1e9 if request.HasField("since") else None
         until = request.until.ToNanoseconds() / 1e9 if request.HasField("until") else None
         entries = self.store.history(request.supplier_id, since, until)
-        return ledger_pb2.GetRatingHistoryResponse(entries=[to_entry(e) for e in entries])
+        return ledger_pb2.GetRatingHistoryResponse(
+            entries=[to_entry(e) for e in entries], checkpoint=self._checkpoint()
+        )
 
     async def WatchRatings(
         self, request: ledger_pb2.WatchRatingsRequest, context: Context
     ) -> AsyncIterator[ledger_pb2.LedgerEntry]:
         principal = await authenticate(self.tokens, context)
         chain = await self._chain_for(principal, request.chain_id, context)
-        queue: asyncio.Queue[Entry | None] = asyncio.Queue()  # bounded by publish()
-        watcher = (queue, chain)
-        self._watchers.add(watcher)
-        try:
-            while (entry := await queue.get()) is not None:
-                yield to_entry(entry)
-            await abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, "watcher too slow; reconnect")
-        finally:
-            self._watchers.discard(watcher)
+        if request.HasField("from_index") and request.from_index < 0:
+            await abort_invalid(context, "from_index must be >= 0", [("from_index", ">= 0")])
+        connected_head = self._head
+        next_index = request.from_index if request.HasField("from_index") else connected_head
+        while True:
+            appended = self._appended  # taken before reading: no wake-up can be missed
+            entries = self.store.entries_from(next_index, WATCH_PAGE)
+            if not entries:
+                await appended.wait()
+                continue
+            checkpoint = self._checkpoint()
+            for entry in entries:
+                # entries that arrived while connected and are still unsent: the backlog the
+                # caller asked for (from_index) is its own to read at its pace
+                lag = self._head - max(entry.index, connected_head)
+                if lag > self.watch_max_lag:
+                    self.cut_offs += 1
+                    log.info("watcher of %r cut off %d entries behind", chain, lag)
+                    context.set_trailing_metadata(((RESUME_KEY, str(entry.index)),))
+                    await abort(
+                        context,
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        f"watcher too slow ({lag} entries behind); resume with "
+                        f"from_index={entry.index}",
+                    )
+                next_index = entry.index + 1
+                if chain and chain not in entry.rating.chain_ids:
+                    continue
+                yield to_entry(entry, checkpoint)
 
     async def GetChainProgress(
         self, request: ledger_pb2.GetChainProgressRequest, context: Context
@@ -244,14 +308,83 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             detail=result.detail,
         )
 
+    # the Merkle log ----------------------------------------------------------------------
+
+    async def GetCheckpoint(
+        self, request: ledger_pb2.GetCheckpointRequest, context: Context
+    ) -> ledger_pb2.Checkpoint:
+        await authenticate(self.tokens, context)
+        return self._checkpoint()
+
+    async def _tree_size(self, requested: int, context: Context) -> tuple[int, str]:
+        """The tree size a proof is asked for (0 = the latest checkpoint's) and that note."""
+        size, note = self.store.checkpoint()
+        if requested < 0 or requested > size:
+            await abort_invalid(
+                context,
+                f"tree size must be 0..{size} (the latest checkpoint)",
+                [("tree_size", f"0..{size}")],
+            )
+        return requested or size, note
+
+    async def GetInclusionProof(
+        self, request: ledger_pb2.GetInclusionProofRequest, context: Context
+    ) -> ledger_pb2.InclusionProof:
+        principal = await authenticate(self.tokens, context)
+        kind = request.WhichOneof("entry")
+        if kind == "index":
+            entry = self.store.entry_at(request.index)
+        elif kind == "supplier_entry":
+            wanted = request.supplier_entry
+            entry = self.store.entry_of(wanted.supplier_id, wanted.sequence)
+        else:
+            await abort_invalid(context, "index or supplier_entry is required", [("entry", "")])
+        if entry is None:
+            await abort(context, grpc.StatusCode.NOT_FOUND, "no such entry")
+        await self._may_read_supplier(principal, entry.supplier_id, context)
+        # read after the entry: the latest checkpoint then covers it
+        size, note = await self._tree_size(request.tree_size, context)
+        if entry.index >= size:
+            await abort_invalid(
+                context,
+                f"entry {entry.index} is not in the tree of size {size}",
+                [("tree_size", f"> {entry.index}")],
+            )
+        checkpoint = to_checkpoint(note)
+        return ledger_pb2.InclusionProof(
+            index=entry.index,
+            tree_size=size,
+            hashes=self.store.inclusion_proof(entry.index, size),
+            entry=to_entry(entry, checkpoint),
+            checkpoint=checkpoint,
+        )
+
+    async def GetConsistencyProof(
+        self, request: ledger_pb2.GetConsistencyProofRequest, context: Context
+    ) -> ledger_pb2.ConsistencyProof:
+        await authenticate(self.tokens, context)
+        second, note = await self._tree_size(request.second_size, context)
+        if not 0 <= request.first_size <= second:
+            await abort_invalid(
+                context, f"first_size must be 0..{second}", [("first_size", f"0..{second}")]
+            )
+        return ledger_pb2.ConsistencyProof(
+            first_size=request.first_size,
+            second_size=second,
+            hashes=self.store.consistency_proof(request.first_size, second),
+            checkpoint=to_checkpoint(note),
+        )
+
 
 class LedgerServer(GrpcService):
     """The ledger: consumer + store + gRPC server; ``async with`` runs it. It serves what is
     stored while Kafka is unreachable."""
 
     def __init__(self, settings: Settings, listen: str | None = None) -> None:
-        self.store = LedgerStore(settings.ledger_db)
-        self.servicer = LedgerServicer(self.store, load_store(settings.tokens_file))
+        self.store = LedgerStore(settings.ledger_db, load_signer(settings), settings.ledger_origin)
+        self.servicer = LedgerServicer(
+            self.store, load_store(settings.tokens_file), settings.ledger_watch_max_lag
+        )
         self.consumer = RatingsConsumer(settings, self.store, self.servicer.publish)
         self.chains = CompactedTopicReader(
             settings, settings.topic(topics.CHAINS), self.servicer.on_chain

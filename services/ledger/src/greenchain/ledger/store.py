@@ -1,10 +1,29 @@
-"""The append-only rating store: SQLite (WAL), one hash chain per supplier.
+"""The append-only rating store: SQLite (WAL), one RFC 9162 Merkle log over every entry, and a
+hash chain per supplier inside it.
 
-entry_hash = SHA-256(previous_hash || rating bytes), rating bytes = deterministic protobuf
-serialisation, previous_hash of a supplier's first entry = 32 zero bytes. Kafka offsets are saved
-in the same transaction as the entries they produced, so a crash never loses or duplicates an
-entry: after a restart, consumption resumes exactly after the last committed batch. A rating whose
-fingerprint equals the supplier's latest entry is not appended again (scoring is at-least-once).
+**The Merkle log** (issue #17). Every stored rating is a leaf: the deterministic bytes of a
+``LogEntry`` (index, supplier, sequence, rating bytes, declaration ids, principals, the
+supplier-chain hashes and the ratings-topic position it came from); leaf hash = SHA-256(0x00 ||
+those bytes). The tree's nodes live in ``tree_nodes`` (greenchain.ledger.merkle), so appending
+and proving cost O(log n). After every batch a checkpoint (origin, size, root) is signed with
+the ledger's Ed25519 key in the same transaction, so what is stored and what is signed never
+disagree. Clients check entries and checkpoints themselves (``greenchain verify``): an operator
+who rewrites a rating and recomputes every hash and the tree is caught by anyone holding an
+earlier checkpoint (consistency proof) or a proof of the original entry (inclusion proof).
+
+**The per-supplier chain** stays for one purpose the tree does not serve: completeness of one
+supplier's history. An inclusion proof shows that an entry is in the log, not that the supplier
+has no other entry; entry_hash = SHA-256(previous_hash || rating bytes), previous_hash of a
+supplier's first entry = 32 zero bytes, and both hashes are inside the leaf, so a history served
+with an entry left out or reordered does not link, and the client sees it without downloading
+the whole log. (``VerifyHistory`` still recomputes it on the server, for operators.)
+
+**Order and idempotence.** Records come from the ledger's sequence topic (one partition, see
+greenchain.common.topics), so every replica appends the same leaves in the same order. A record
+whose ratings-topic position was already applied (a second copy) is skipped, and so is a rating
+whose fingerprint equals the supplier's latest entry (scoring is at-least-once). Kafka offsets
+are saved in the same transaction as the entries they produced: a crash never loses or
+duplicates an entry.
 """
 
 from __future__ import annotations
@@ -17,8 +36,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from greenchain.common.merkle import leaf_hash
 from greenchain.common.ratings import rating_fingerprint
-from greenchain.v1 import rating_pb2
+from greenchain.common.signed_note import Checkpoint, NoteError, Signer, open_note
+from greenchain.ledger import merkle
+from greenchain.v1 import ledger_pb2, rating_pb2
+
+DEFAULT_ORIGIN = "greenchain.local/ledger"
 
 GENESIS = bytes(32)
 
@@ -62,6 +86,56 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (topic, partition)
     );
     """,
+    # 2: the Merkle log. Entries get their log index and leaf bytes; schema 1 files start over
+    # (the ledger rebuilds itself from the ratings topic, which keeps every rating).
+    """
+    DROP TABLE entries;
+    DROP TABLE current;
+    DROP TABLE chain_members;
+    DELETE FROM offsets;
+    CREATE TABLE entries (
+        supplier_id   TEXT    NOT NULL,
+        sequence      INTEGER NOT NULL,
+        revision      INTEGER NOT NULL,
+        fingerprint   TEXT    NOT NULL,
+        window_end    INTEGER NOT NULL,
+        readiness_tier INTEGER NOT NULL,
+        output_value  REAL    NOT NULL,
+        rating        BLOB    NOT NULL,
+        previous_hash BLOB    NOT NULL,
+        entry_hash    BLOB    NOT NULL,
+        recorded_at   REAL    NOT NULL,
+        log_index     INTEGER NOT NULL UNIQUE,
+        leaf          BLOB    NOT NULL,
+        PRIMARY KEY (supplier_id, sequence)
+    );
+    CREATE INDEX entries_recorded ON entries (supplier_id, recorded_at);
+    CREATE TABLE current (
+        supplier_id   TEXT PRIMARY KEY,
+        sequence      INTEGER NOT NULL,
+        sector_code   TEXT    NOT NULL,
+        total_score   REAL    NOT NULL,
+        grade         INTEGER NOT NULL,
+        readiness_tier INTEGER NOT NULL
+    );
+    CREATE INDEX current_score ON current (total_score, supplier_id);
+    CREATE TABLE chain_members (
+        chain_id    TEXT NOT NULL,
+        supplier_id TEXT NOT NULL,
+        PRIMARY KEY (chain_id, supplier_id)
+    );
+    CREATE INDEX chain_members_supplier ON chain_members (supplier_id);
+    CREATE TABLE sources (
+        partition      INTEGER PRIMARY KEY,
+        applied_offset INTEGER NOT NULL
+    );
+    CREATE TABLE checkpoints (
+        size        INTEGER PRIMARY KEY,
+        note        TEXT    NOT NULL,
+        recorded_at REAL    NOT NULL
+    );
+    """
+    + merkle.SCHEMA,
 ]
 
 
@@ -73,6 +147,8 @@ class Entry:
     previous_hash: bytes
     entry_hash: bytes
     recorded_at: float
+    index: int = -1  # position in the Merkle log
+    leaf: bytes = b""  # the LogEntry bytes whose leaf hash is in the tree
 
 
 @dataclass(frozen=True)
@@ -83,6 +159,8 @@ class Record:
     partition: int
     offset: int
     rating: rating_pb2.SupplierRating | None  # None: undecodable, only the offset advances
+    # (partition, offset) on the ratings topic; None = this record's own position
+    source: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -99,16 +177,27 @@ def entry_hash(previous: bytes, rating_bytes: bytes) -> bytes:
 
 
 class LedgerStore:
-    """Thread-safe: one connection, serialised by a lock (writes are batched by the consumer)."""
+    """Thread-safe: one connection, serialised by a lock (writes are batched by the consumer).
 
-    def __init__(self, path: str | Path) -> None:
+    ``signer`` signs the checkpoints of the log named ``origin``; without one, a key made up for
+    this process signs what this process appends (checkpoints nobody can verify later: for tests
+    and tools only), and opening the store writes nothing."""
+
+    def __init__(
+        self, path: str | Path, signer: Signer | None = None, origin: str = DEFAULT_ORIGIN
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, fast
         self._lock = threading.Lock()
+        self.signer = signer or Signer.generate("ephemeral")
+        self.origin = origin
+        self.tree = merkle.MerkleTree(self._db)
         self._migrate()
+        if signer is not None:  # a store opened only to read (tests, tools) signs nothing
+            self._sign_current()
 
     def _migrate(self) -> None:
         with self._lock:
@@ -132,22 +221,55 @@ class LedgerStore:
             ).fetchall()
         return {int(p): int(o) for p, o in rows}
 
+    def save_offsets(self, topic: str, next_offsets: dict[int, int]) -> None:
+        """Records how far ``topic`` has been read (the copier's ratings positions)."""
+        with self._lock:
+            self._db.executemany(
+                "INSERT INTO offsets VALUES (?, ?, ?) ON CONFLICT (topic, partition) "
+                "DO UPDATE SET next_offset = excluded.next_offset",
+                [(topic, p, o) for p, o in next_offsets.items()],
+            )
+
+    def applied_sources(self) -> dict[int, int]:
+        """The highest ratings-topic offset applied to the log, per partition."""
+        with self._lock:
+            rows = self._db.execute("SELECT partition, applied_offset FROM sources").fetchall()
+        return {int(p): int(o) for p, o in rows}
+
     def append(self, records: Sequence[Record]) -> list[Entry]:
-        """Appends the ratings that are new and saves the offsets, in one transaction."""
+        """Appends the ratings that are new, extends the tree, signs a checkpoint of the new
+        size and saves the offsets, in one transaction."""
         appended: list[Entry] = []
         now = time.time()
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
+                size = self.tree.size()
+                applied = {
+                    int(p): int(o)
+                    for p, o in db.execute("SELECT partition, applied_offset FROM sources")
+                }
                 next_offsets: dict[tuple[str, int], int] = {}
                 for record in records:
                     next_offsets[(record.topic, record.partition)] = record.offset + 1
+                    source = record.source or (record.partition, record.offset)
+                    if source[1] <= applied.get(source[0], -1):
+                        continue  # a second copy of a rating already in the log
+                    applied[source[0]] = source[1]
                     if record.rating is None:
                         continue
-                    entry = self._append_one(record.rating, now)
+                    entry = self._append_one(record.rating, now, size + len(appended), source)
                     if entry is not None:
                         appended.append(entry)
+                if appended:
+                    size = self.tree.append([leaf_hash(e.leaf) for e in appended])
+                    self._sign(size, now)
+                db.executemany(
+                    "INSERT INTO sources VALUES (?, ?) ON CONFLICT (partition) "
+                    "DO UPDATE SET applied_offset = excluded.applied_offset",
+                    list(applied.items()),
+                )
                 db.executemany(
                     "INSERT INTO offsets VALUES (?, ?, ?) ON CONFLICT (topic, partition) "
                     "DO UPDATE SET next_offset = excluded.next_offset",
@@ -159,7 +281,69 @@ class LedgerStore:
                 raise
         return appended
 
-    def _append_one(self, rating: rating_pb2.SupplierRating, now: float) -> Entry | None:
+    def _sign(self, size: int, now: float) -> str:
+        note = Checkpoint(self.origin, size, self.tree.root(size)).sign(self.signer)
+        self._db.execute(
+            "INSERT INTO checkpoints VALUES (?, ?, ?) ON CONFLICT (size) "
+            "DO UPDATE SET note = excluded.note, recorded_at = excluded.recorded_at",
+            (size, note, now),
+        )
+        return note
+
+    def _sign_current(self) -> None:
+        """Makes sure the checkpoint of the current size carries this store's signature (at
+        start: the empty log; after a key change the new key cosigns the existing note, so
+        clients of either key can verify it; after an origin change it is signed anew)."""
+        with self._lock:
+            size = self.tree.size()
+            text = Checkpoint(self.origin, size, self.tree.root(size)).text()
+            row = self._db.execute(
+                "SELECT note FROM checkpoints WHERE size = ?", (size,)
+            ).fetchone()
+            if row is not None and str(row[0]).startswith(text + "\n"):
+                try:
+                    open_note(row[0], self.signer.verifier())
+                    return
+                except NoteError:
+                    note = str(row[0]) + self.signer.sign_line(text)
+            else:
+                note = self.signer.sign(text)
+            self._db.execute(
+                "INSERT INTO checkpoints VALUES (?, ?, ?) ON CONFLICT (size) "
+                "DO UPDATE SET note = excluded.note, recorded_at = excluded.recorded_at",
+                (size, note, time.time()),
+            )
+
+    @staticmethod
+    def log_entry(
+        index: int,
+        rating: rating_pb2.SupplierRating,
+        sequence: int,
+        data: bytes,
+        previous: bytes,
+        digest: bytes,
+        source: tuple[int, int],
+    ) -> bytes:
+        """The leaf bytes of an entry (deterministic protobuf of ledger_pb2.LogEntry)."""
+        return ledger_pb2.LogEntry(
+            index=index,
+            supplier_id=rating.supplier_id,
+            sequence=sequence,
+            rating=data,
+            declaration_ids=list(rating.declaration_ids),
+            previous_hash=previous,
+            entry_hash=digest,
+            source_partition=source[0],
+            source_offset=source[1],
+        ).SerializeToString(deterministic=True)
+
+    def _append_one(
+        self,
+        rating: rating_pb2.SupplierRating,
+        now: float,
+        index: int,
+        source: tuple[int, int],
+    ) -> Entry | None:
         db = self._db
         fingerprint = rating_fingerprint(rating)
         head = db.execute(
@@ -174,8 +358,9 @@ class LedgerStore:
         data = rating.SerializeToString(deterministic=True)
         digest = entry_hash(previous, data)
         window_end = rating.window_end.year * 12 + rating.window_end.month - 1
+        leaf = self.log_entry(index, rating, sequence, data, previous, digest, source)
         db.execute(
-            "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 rating.supplier_id,
                 sequence,
@@ -188,6 +373,8 @@ class LedgerStore:
                 previous,
                 digest,
                 now,
+                index,
+                leaf,
             ),
         )
         db.execute(
@@ -209,7 +396,7 @@ class LedgerStore:
             "INSERT INTO chain_members VALUES (?, ?)",
             [(chain, rating.supplier_id) for chain in set(rating.chain_ids)],
         )
-        return Entry(rating.supplier_id, sequence, rating, previous, digest, now)
+        return Entry(rating.supplier_id, sequence, rating, previous, digest, now, index, leaf)
 
     # reading ----------------------------------------------------------------------------
 
@@ -224,12 +411,15 @@ class LedgerStore:
                 bytes(r[3]),
                 bytes(r[4]),
                 r[5],
+                int(r[6]),
+                bytes(r[7]),
             )
             for r in rows
         ]
 
     _ENTRY = (
-        "SELECT supplier_id, sequence, rating, previous_hash, entry_hash, recorded_at FROM entries"
+        "SELECT supplier_id, sequence, rating, previous_hash, entry_hash, recorded_at, "
+        "log_index, leaf FROM entries"
     )
 
     def current(self, supplier_id: str) -> Entry | None:
@@ -366,3 +556,52 @@ class LedgerStore:
                 return Verification(False, len(rows), previous, expected_sequence, problem)
             previous = bytes(stored_hash)
         return Verification(True, len(rows), previous, 0, "")
+
+    # the Merkle log -----------------------------------------------------------------------
+
+    def size(self) -> int:
+        with self._lock:
+            return self.tree.size()
+
+    def checkpoint(self) -> tuple[int, str]:
+        """(size, signed note) of the latest checkpoint. Entries read before this call are all
+        inside it: checkpoints are signed in the transaction that appends."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1"
+            ).fetchone()
+        return int(row[0]), str(row[1])
+
+    def entry_at(self, index: int) -> Entry | None:
+        found = self._entries(self._ENTRY + " WHERE log_index = ?", (index,))
+        return found[0] if found else None
+
+    def entry_of(self, supplier_id: str, sequence: int) -> Entry | None:
+        """The supplier's entry ``sequence`` (0 = the latest)."""
+        if sequence == 0:
+            return self.current(supplier_id)
+        found = self._entries(
+            self._ENTRY + " WHERE supplier_id = ? AND sequence = ?", (supplier_id, sequence)
+        )
+        return found[0] if found else None
+
+    def entries_from(self, index: int, limit: int) -> list[Entry]:
+        """Entries in log order from ``index`` on (at most ``limit``)."""
+        return self._entries(
+            self._ENTRY + " WHERE log_index >= ? ORDER BY log_index LIMIT ?", (index, limit)
+        )
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        with self._lock:
+            self._check_size(size)
+            return self.tree.inclusion_proof(index, size)
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        with self._lock:
+            self._check_size(second)
+            return self.tree.consistency_proof(first, second)
+
+    def _check_size(self, size: int) -> None:
+        current = self.tree.size()
+        if size > current:
+            raise ValueError(f"the log has {current} entries, not {size}")
