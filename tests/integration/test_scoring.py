@@ -11,6 +11,7 @@ import pytest
 from greenchain.common import topics as topics_mod
 from greenchain.common.config import Settings
 from greenchain.scoring.model import Methodology
+from greenchain.scoring.watchdog import STALL_SECONDS
 from greenchain.testing.flows import (
     assert_same_ratings,
     offline_ratings,
@@ -105,9 +106,46 @@ def test_sigkill_mid_stream_then_restart_ends_with_the_uninterrupted_ratings(
     produce_declarations(topics, stream[half:])
     restarted = ServiceProcess("scoring", settings, log).start()
     try:
-        ratings = settled_ratings(topics, expected=len(suppliers), quiet=10.0)
+        # quiet longer than the stall watchdog's reaction time (STALL_SECONDS), so a record
+        # range faust skipped on its recovery path is re-read before the ratings count as settled
+        ratings = settled_ratings(topics, expected=len(suppliers), quiet=STALL_SECONDS + 5)
     finally:
         restarted.stop()
     final = [d for d in stream if d is not decls[0]]
     assert_same_ratings(ratings, offline_ratings(suppliers, final))
     assert decls[0].declaration_id not in {i for r in ratings.values() for i in r.declaration_ids}
+
+
+def _set_topic_config(settings: Settings, topic: str, configs: dict[str, str]) -> None:
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs=configs)])
+    finally:
+        admin.close()
+
+
+def test_a_rejected_emit_is_retried_and_no_declaration_is_skipped(
+    topics: Settings, tmp_path: Path
+) -> None:
+    """The broker refuses the ratings (MESSAGE_TOO_LARGE, not retried by the producer) until the
+    operator fixes the topic: the worker retries the same batch instead of acknowledging it,
+    and in the end every declaration is in a rating, with no restart."""
+    ratings_topic = topics.topic(topics_mod.RATINGS)
+    _set_topic_config(topics, ratings_topic, {"max.message.bytes": "512"})  # a rating is larger
+    suppliers, decls = sample_declarations(suppliers=12, months=4, seed=9)
+    produce_registry(topics, suppliers)
+    log = tmp_path / "scoring.log"
+    worker = ServiceProcess("scoring", topics.with_(scoring_emit_retry_seconds=300.0), log).start()
+    try:
+        worker.wait_for_log("scoring ready")
+        produce_declarations(topics, decls)
+        worker.wait_for_log("MessageSizeTooLargeError", within=90)  # the broker said no
+        time.sleep(3)  # a few more failed attempts
+        _set_topic_config(topics, ratings_topic, {"max.message.bytes": "1048588"})
+        ratings = settled_ratings(topics, expected=len(suppliers), quiet=STALL_SECONDS + 5)
+        assert worker.running, "the worker stopped instead of retrying"
+    finally:
+        worker.stop()
+    assert_same_ratings(ratings, offline_ratings(suppliers, decls))

@@ -57,6 +57,14 @@ def test_a_batch_is_decoded_applied_and_rated_with_one_write_per_supplier() -> N
     ratings = steps.rate(batch, datetime(2026, 1, 1, tzinfo=UTC))
     assert sorted(r.supplier_id for r in ratings) == sorted(batch.touched)
 
+    # the send failed: nothing counts as emitted, and the retry rates the same again
+    steps.discard()
+    retried = steps.rate(batch, datetime(2026, 1, 1, tzinfo=UTC))
+    assert [(r.supplier_id, r.revision) for r in retried] == [
+        (r.supplier_id, r.revision) for r in ratings
+    ]
+    steps.confirm(retried)  # Kafka acknowledged them
+
     # the same batch again (a redelivery) changes no state and emits nothing
     again = steps.apply(records)
     assert again.touched == {}

@@ -95,6 +95,11 @@ class Settings:
     scoring_batch_seconds: float = _env(
         "GREENCHAIN_SCORING_BATCH_SECONDS", 0.2, "longest wait to fill a micro-batch, s"
     )
+    scoring_emit_retry_seconds: float = _env(
+        "GREENCHAIN_SCORING_EMIT_RETRY_SECONDS",
+        120.0,
+        "how long scoring retries a batch Kafka did not accept, then stops unacknowledged",
+    )
     methodology_file: str = _env(
         "GREENCHAIN_METHODOLOGY_FILE", "", "rating methodology YAML; empty = the packaged default"
     )

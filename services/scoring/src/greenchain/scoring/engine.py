@@ -74,6 +74,7 @@ class ScoringEngine:
         self.benchmarks_stale = True
         self.emitted: dict[str, Emitted] = {}
         self.dirty: set[str] = set()  # registry changed: indicators to recompute
+        self._pending: dict[str, Emitted] = {}  # rated, not yet confirmed as on the topic
 
     # inputs ---------------------------------------------------------------------------------
 
@@ -123,12 +124,16 @@ class ScoringEngine:
         as_of: datetime,
         refresh_benchmarks: bool = False,
         full: bool = False,
+        confirm: bool = True,
     ) -> list[rating_pb2.SupplierRating]:
         """Ratings that differ from what was last emitted, ready to send.
 
         Candidates: the touched suppliers, those whose total/grade/tier moved, or everyone
         (``full``); a candidate is emitted when its fingerprint differs from the last one.
+        ``confirm=False``: they count as emitted only after :meth:`confirm` (call it once Kafka
+        has acknowledged them; :meth:`discard` when it has not), so a failed send re-rates them.
         """
+        self._pending.clear()
         if self.population is None or self.population.is_empty():
             return []
         if self._benchmarks is None or refresh_benchmarks:
@@ -153,12 +158,25 @@ class ScoringEngine:
             if last is not None:
                 rating.score_change = round(rating.total_score - last.total, 6)
                 rating.previous_tier = last.tier  # type: ignore[assignment]
-            self.emitted[sid] = Emitted(
+            emitted = Emitted(
                 rating.revision,
                 fingerprint,
                 rating.total_score,
                 rating.grade,
                 rating.readiness_tier,
             )
+            if confirm:
+                self.emitted[sid] = emitted
+            else:
+                self._pending[sid] = emitted
             out.append(rating)
         return out
+
+    def confirm(self, ratings: list[rating_pb2.SupplierRating]) -> None:
+        """These ratings (from ``ratings(confirm=False)``) are on the ratings topic."""
+        for rating in ratings:
+            self.emitted[rating.supplier_id] = self._pending.pop(rating.supplier_id)
+
+    def discard(self) -> None:
+        """The last ``ratings(confirm=False)`` were not sent: they stay to be emitted."""
+        self._pending.clear()

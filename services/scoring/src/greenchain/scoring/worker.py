@@ -23,15 +23,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, MutableMapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import faust
 from google.protobuf.message import DecodeError
 from opentelemetry import trace
+from tenacity import AsyncRetrying, stop_after_delay, wait_exponential_jitter
 
 from greenchain.common import topics
 from greenchain.common.config import Settings
@@ -46,6 +49,8 @@ from greenchain.v1 import declaration_pb2, rating_pb2, supplier_pb2
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("greenchain.scoring")
+
+EXIT_SOFTWARE = 70  # sysexits.h: the worker could not do its job; the supervisor restarts it
 
 REFRESH_SECONDS = 2.0
 """How often the timer refreshes population benchmarks and registry changes (when any)."""
@@ -81,6 +86,7 @@ class ScoringSteps:
         self.context = context
         self.loaded = False  # the recovered population is in the engine
         self.recovered = 0  # suppliers recovered from the table at (re)start
+        self.full_pending = True  # everyone is rated once after a (re)start, until confirmed
 
     @staticmethod
     def decode(record: Record) -> declaration_pb2.Declaration | str:
@@ -116,16 +122,16 @@ class ScoringSteps:
         return batch
 
     def rate(self, batch: Batch, as_of: datetime) -> list[rating_pb2.SupplierRating]:
-        """The changed ratings after ``batch``. The first batch after a (re)start loads the whole
-        recovered population first and rates everyone."""
-        full = not self.loaded
+        """The changed ratings after ``batch``, pending until :meth:`confirm`. The first batch
+        after a (re)start loads the whole recovered population first and rates everyone. Calling
+        it again for the same batch (a retry after a failed send) gives the same ratings."""
         if not self.loaded:
             recovered = {str(k): dict(v) for k, v in self.table.items() if v}
             self.engine.update(recovered)
             self.loaded, self.recovered = True, len(recovered)
             log.info("population loaded: %d suppliers from the table", len(recovered))
         self.engine.update(batch.touched)
-        return self.engine.ratings(set(batch.touched), as_of, full=full)
+        return self.engine.ratings(set(batch.touched), as_of, full=self.full_pending, confirm=False)
 
     def refresh(self, as_of: datetime) -> list[rating_pb2.SupplierRating]:
         """Registry changes and population benchmarks: re-rate, return what changed."""
@@ -135,7 +141,16 @@ class ScoringSteps:
                 {sid: dict(self.table[sid]) for sid in engine.dirty if self.table.get(sid)}
             )
             engine.dirty.clear()
-        return engine.ratings(set(), as_of, refresh_benchmarks=True, full=True)
+        return engine.ratings(set(), as_of, refresh_benchmarks=True, full=True, confirm=False)
+
+    def confirm(self, ratings: list[rating_pb2.SupplierRating]) -> None:
+        """Kafka acknowledged ``ratings``: they count as emitted."""
+        self.engine.confirm(ratings)
+        self.full_pending = False
+
+    def discard(self) -> None:
+        """The last ratings were not sent: the next attempt rates them again."""
+        self.engine.discard()
 
 
 def _on_supplier(engine: ScoringEngine, key: bytes, value: bytes | None) -> None:
@@ -242,28 +257,65 @@ class ScoringWorker:
         size, within = self.settings.scoring_batch_size, self.settings.scoring_batch_seconds
         async for records in batches(stream, size, within):
             batch = self.steps.apply(records)
-            for record, reason in batch.dead_letters:
-                await self.dead_letter(record, reason)
             async with self.lock:
                 first = not self.steps.loaded
-                ratings = self.steps.rate(batch, datetime.now(UTC))
+                await self.deliver(partial(self.steps.rate, batch), batch)
                 if first:
                     self.watchdog.replay_pending = self.steps.recovered > 0
-                await self.emit(ratings, batch.origins)
-            yield None
+            yield None  # only now may faust ack the batch's records
 
     async def refresh(self) -> None:
         """Population benchmarks and registry changes: re-rate, emit what changed."""
         if not self.steps.loaded or not (self.engine.benchmarks_stale or self.engine.dirty):
             return
         async with self.lock:
-            await self.emit(self.steps.refresh(datetime.now(UTC)), {})
+            await self.deliver(self.steps.refresh, Batch())
 
     async def check_progress(self) -> None:
         if self.ready.is_set() and self.steps.loaded:
             await self.watchdog.check()
 
     # outputs -----------------------------------------------------------------------------
+
+    async def deliver(
+        self, rate: Callable[[datetime], list[rating_pb2.SupplierRating]], batch: Batch
+    ) -> None:
+        """Dead letters and ratings of a batch, acknowledged by Kafka before the batch may be.
+
+        A failed send (or a failing model) is retried with jittered backoff for
+        ``scoring_emit_retry_seconds``; the ratings count as emitted only once acknowledged.
+        If it still fails the worker stops at once (exit 70) without acknowledging the batch,
+        so its records are read again after the restart: a batch is never skipped.
+        """
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_delay(self.settings.scoring_emit_retry_seconds),
+                wait=wait_exponential_jitter(multiplier=0.5, max=5.0),
+                before_sleep=lambda state: log.warning(
+                    "emit failed, retrying (attempt %d): %s",
+                    state.attempt_number,
+                    state.outcome.exception() if state.outcome else "?",
+                ),
+                reraise=True,
+            ):
+                with attempt:
+                    for record, reason in batch.dead_letters:
+                        await self.dead_letter(record, reason)
+                    ratings = rate(datetime.now(UTC))
+                    try:
+                        await self.emit(ratings, batch.origins)
+                    except BaseException:
+                        self.steps.discard()
+                        raise
+                    self.steps.confirm(ratings)
+        except Exception:
+            log.exception(
+                "could not rate and emit a batch within %.0f s: stopping the worker with the "
+                "batch unacknowledged (it is read again after the restart)",
+                self.settings.scoring_emit_retry_seconds,
+            )
+            logging.shutdown()
+            os._exit(EXIT_SOFTWARE)
 
     async def dead_letter(self, record: Record, reason: str) -> None:
         """Sends an undecodable or unacceptable record to the DLQ, with why and where from."""
