@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable
@@ -17,6 +18,7 @@ from greenchain.client.ledger import LedgerClient
 from greenchain.common import topics as topic_names
 from greenchain.common.auth import hash_token
 from greenchain.common.config import Settings
+from greenchain.common.grpc_server import field_violations
 from greenchain.common.signed_note import Checkpoint, Signer, Verifier
 from greenchain.ledger.server import RESUME_KEY, LedgerServer
 from greenchain.testing.builders import rating
@@ -179,6 +181,32 @@ async def test_list_ratings_filters_orders_and_pages_stably(
             metadata=bearer("c1"),
         )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+@pytest.mark.parametrize(
+    ("field", "request_"),
+    [
+        (
+            "page_token",
+            ledger_pb2.ListRatingsRequest(
+                chain_id="c1",
+                page_token=base64.urlsafe_b64encode(b"[" * 10_000 + b"]" * 10_000).decode(),
+            ),
+        ),
+        ("page_token", ledger_pb2.ListRatingsRequest(chain_id="c1", page_token="QUFB" * 5000)),
+        ("grades", ledger_pb2.ListRatingsRequest(chain_id="c1", grades=[1] * 40_000)),  # < 64 KiB
+        ("tiers", ledger_pb2.ListRatingsRequest(chain_id="c1", tiers=[1] * 40_000)),
+    ],
+    ids=["nested token", "huge token", "40000 grades", "40000 tiers"],
+)
+async def test_hostile_list_requests_are_invalid_arguments_naming_the_field(
+    ledger: Ledger, field: str, request_: ledger_pb2.ListRatingsRequest
+) -> None:
+    """Issue 19 item 7: not UNKNOWN (RecursionError) nor a SQLite 'too many variables'."""
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await ledger.stub.ListRatings(request_, metadata=bearer("c1"))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, err.value.details()
+    assert field in {f for f, _ in field_violations(err.value)}
 
 
 async def test_chain_progress_matches_the_hand_computation(

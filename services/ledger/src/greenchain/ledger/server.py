@@ -30,7 +30,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from greenchain.common import topics
 from greenchain.common.auth import Principal, TokenStore, authenticate, load_store
 from greenchain.common.config import Settings
-from greenchain.common.grpc_server import Context, abort, abort_invalid
+from greenchain.common.grpc_server import Context, Violation, abort, abort_invalid
 from greenchain.common.kafka import CompactedTopicReader
 from greenchain.common.service import GrpcService
 from greenchain.common.signed_note import Checkpoint, Signer
@@ -50,6 +50,12 @@ ORDERS = {
     ledger_pb2.RATING_ORDER_SUPPLIER_ID: "supplier_id",
 }
 WATCH_PAGE = 500
+MAX_PAGE_TOKEN = 512
+"""Longest page token accepted (ours are under 200 characters); checked before decoding, so a
+huge or deeply nested token is INVALID_ARGUMENT, never a RecursionError."""
+MAX_FILTER_VALUES = 64
+"""Most values in one repeated filter (``grades``, ``tiers``): there are fewer than ten of
+each; the bound keeps a query far below SQLite's 32,766 parameters."""
 RESUME_KEY = "greenchain-resume-index"
 
 
@@ -109,13 +115,33 @@ def encode_token(request: ledger_pb2.ListRatingsRequest, score: float, supplier_
 def decode_token(request: ledger_pb2.ListRatingsRequest) -> tuple[float, str] | None:
     if not request.page_token:
         return None
+    if len(request.page_token) > MAX_PAGE_TOKEN:
+        raise ValueError(f"bad page_token: longer than {MAX_PAGE_TOKEN} characters")
     try:
         data = json.loads(base64.urlsafe_b64decode(request.page_token.encode()))
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
         if data["q"] != _filter_key(request):
             raise ValueError("the token belongs to another query")
         return float(data["s"]), str(data["id"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"bad page_token: {exc}") from None
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise ValueError(f"bad page_token: {type(exc).__name__}") from None
+
+
+def list_violations(request: ledger_pb2.ListRatingsRequest) -> list[Violation]:
+    """Every problem of a ListRatings request ([] = valid), before any query."""
+    out: list[Violation] = []
+    if request.page_size < 0 or request.page_size > MAX_PAGE:
+        out.append(("page_size", f"must be 0..{MAX_PAGE} (0 = {DEFAULT_PAGE})"))
+    for name in ("grades", "tiers"):
+        if len(getattr(request, name)) > MAX_FILTER_VALUES:
+            out.append((name, f"at most {MAX_FILTER_VALUES} values"))
+    if not out:  # the token is bound to the filters: decode it only for a sane request
+        try:
+            decode_token(request)
+        except ValueError as exc:
+            out.append(("page_token", str(exc)))
+    return out
 
 
 class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
@@ -201,16 +227,10 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     ) -> ledger_pb2.ListRatingsResponse:
         principal = await authenticate(self.tokens, context)
         chain = await self._chain_for(principal, request.chain_id, context)
-        violations = []
-        if request.page_size < 0 or request.page_size > MAX_PAGE:
-            violations.append(("page_size", f"must be 0..{MAX_PAGE} (0 = {DEFAULT_PAGE})"))
-        try:
-            after = decode_token(request)
-        except ValueError as exc:
-            violations.append(("page_token", str(exc)))
-            after = None
+        violations = list_violations(request)
         if violations:
             await abort_invalid(context, "invalid request", violations)
+        after = decode_token(request)
         limit = request.page_size or DEFAULT_PAGE
         order = ORDERS.get(request.order, "score_desc")
         ratings, total = self.store.query_current(
