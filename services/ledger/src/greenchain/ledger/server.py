@@ -8,7 +8,26 @@ right to read that entry's supplier.
 
 Every answer that carries entries or ratings carries the signed checkpoint it was answered at
 (read after the entries; checkpoints are signed in the transaction that appends, so it covers
-them). WatchRatings follows the log from the store, not from a queue: a watcher may resume at
+them).
+
+**Exposure** (issue 19, item 6). A rating shown to a ``chain:<id>`` principal carries only that
+chain's membership: other chain ids are cleared from ``chain_ids`` and other chains'
+``purchases`` are dropped, in every answer that carries ratings (GetRating, ListRatings,
+GetRatingHistory, WatchRatings, GetInclusionProof). The Merkle leaf and the supplier-chain
+hashes are over the original rating bytes, so a redacted rating would not match them; and
+handing them over would leak the rivals anyway (the leaf holds the full rating; and with the
+rest of the rating known, a chain could confirm a guessed rival chain id against
+``entry_hash`` = SHA-256(previous_hash || rating)). So for chain principals an entry carries the
+redacted rating and no ``leaf``, ``entry_hash`` or ``previous_hash``. Suppliers (their own
+data) and admins get entries untouched, so ``greenchain verify`` works for them as before; a
+chain checks checkpoints and consistency (hashes only) itself and relies on a supplier or an
+admin (an auditor) for the inclusion of a given rating. Limits: an inclusion proof of one
+entry holds its neighbours' leaf hashes, so a chain reading two adjacent entries could test a
+guess about one against the other's proof; that needs the whole LogEntry guessed (scores,
+timestamps, purchase values), which this does not defend against formally. History is not
+limited to the chain's membership periods: no membership history is recorded yet.
+
+WatchRatings follows the log from the store, not from a queue: a watcher may resume at
 any log index, and one that falls more than ``ledger_watch_max_lag`` entries behind the entries
 that arrived while it was connected is cut off with RESOURCE_EXHAUSTED and the index to resume
 from (trailing metadata ``greenchain-resume-index``): it loses nothing.
@@ -37,7 +56,7 @@ from greenchain.common.signed_note import Checkpoint, Signer
 from greenchain.ledger.consumer import RatingsConsumer
 from greenchain.ledger.progress import chain_progress
 from greenchain.ledger.store import Entry, LedgerStore
-from greenchain.v1 import ledger_pb2, ledger_pb2_grpc, supplier_pb2
+from greenchain.v1 import ledger_pb2, ledger_pb2_grpc, rating_pb2, supplier_pb2
 
 log = logging.getLogger(__name__)
 
@@ -66,20 +85,41 @@ def to_checkpoint(note: str) -> ledger_pb2.Checkpoint:
     )
 
 
+def redact(
+    rating: rating_pb2.SupplierRating, principal: Principal | None
+) -> rating_pb2.SupplierRating:
+    """The rating as ``principal`` may see it: a chain sees only its own membership and
+    purchases (a copy); anyone else the rating itself."""
+    if principal is None or principal.kind != "chain":
+        return rating
+    shown = rating_pb2.SupplierRating()
+    shown.CopyFrom(rating)
+    del shown.chain_ids[:]
+    shown.chain_ids.extend(c for c in rating.chain_ids if c == principal.id)
+    del shown.purchases[:]
+    shown.purchases.extend(p for p in rating.purchases if p.chain_id == principal.id)
+    return shown
+
+
 def to_entry(
-    entry: Entry, checkpoint: ledger_pb2.Checkpoint | None = None
+    entry: Entry,
+    checkpoint: ledger_pb2.Checkpoint | None = None,
+    principal: Principal | None = None,
 ) -> ledger_pb2.LedgerEntry:
+    """The entry as ``principal`` may see it (None = in full): for a chain, the redacted rating
+    and no leaf or hashes over the full rating bytes (module docstring, Exposure)."""
     recorded = Timestamp()
     recorded.FromNanoseconds(int(entry.recorded_at * 1e9))
+    full = principal is None or principal.kind != "chain"
     return ledger_pb2.LedgerEntry(
         supplier_id=entry.supplier_id,
         sequence=entry.sequence,
-        rating=entry.rating,
-        previous_hash=entry.previous_hash,
-        entry_hash=entry.entry_hash,
+        rating=redact(entry.rating, principal),
+        previous_hash=entry.previous_hash if full else b"",
+        entry_hash=entry.entry_hash if full else b"",
         recorded_at=recorded,
         index=entry.index,
-        leaf=entry.leaf,
+        leaf=entry.leaf if full else b"",
         checkpoint=checkpoint,
     )
 
@@ -220,7 +260,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             await abort(
                 context, grpc.StatusCode.NOT_FOUND, f"no rating for {request.supplier_id!r} yet"
             )
-        return to_entry(entry, self._checkpoint())
+        return to_entry(entry, self._checkpoint(), principal)
 
     async def ListRatings(
         self, request: ledger_pb2.ListRatingsRequest, context: Context
@@ -245,7 +285,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             limit + 1,
         )
         response = ledger_pb2.ListRatingsResponse(
-            ratings=ratings[:limit], total_size=total, checkpoint=self._checkpoint()
+            ratings=[redact(r, principal) for r in ratings[:limit]],
+            total_size=total,
+            checkpoint=self._checkpoint(),
         )
         if len(ratings) > limit:
             last = ratings[limit - 1]
@@ -261,7 +303,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         until = request.until.ToNanoseconds() / 1e9 if request.HasField("until") else None
         entries = self.store.history(request.supplier_id, since, until)
         return ledger_pb2.GetRatingHistoryResponse(
-            entries=[to_entry(e) for e in entries], checkpoint=self._checkpoint()
+            entries=[to_entry(e, None, principal) for e in entries], checkpoint=self._checkpoint()
         )
 
     async def WatchRatings(
@@ -297,7 +339,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
                 next_index = entry.index + 1
                 if chain and chain not in entry.rating.chain_ids:
                     continue
-                yield to_entry(entry, checkpoint)
+                yield to_entry(entry, checkpoint, principal)
 
     async def GetChainProgress(
         self, request: ledger_pb2.GetChainProgressRequest, context: Context
@@ -375,7 +417,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             index=entry.index,
             tree_size=size,
             hashes=self.store.inclusion_proof(entry.index, size),
-            entry=to_entry(entry, checkpoint),
+            entry=to_entry(entry, checkpoint, principal),
             checkpoint=checkpoint,
         )
 
