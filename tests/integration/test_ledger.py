@@ -201,8 +201,11 @@ async def test_list_ratings_filters_orders_and_pages_stably(
             ),
         ),
         ("page_token", ledger_pb2.ListRatingsRequest(chain_id="c1", page_token="QUFB" * 5000)),
-        ("grades", ledger_pb2.ListRatingsRequest(chain_id="c1", grades=[1] * 40_000)),  # < 64 KiB
-        ("tiers", ledger_pb2.ListRatingsRequest(chain_id="c1", tiers=[1] * 40_000)),
+        (
+            "grades",
+            ledger_pb2.ListRatingsRequest(chain_id="c1", grades=[rating_pb2.GRADE_A] * 40_000),
+        ),  # < 64 KiB
+        ("tiers", ledger_pb2.ListRatingsRequest(chain_id="c1", tiers=[MUN] * 40_000)),
     ],
     ids=["nested token", "huge token", "40000 grades", "40000 tiers"],
 )
