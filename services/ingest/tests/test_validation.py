@@ -230,3 +230,12 @@ def test_text_that_is_not_nfc_is_rejected_with_its_path() -> None:
     decl = envelope("energy")
     decl.source = "Caf\u00e9 plant"
     assert paths(decl) == set()
+
+
+@pytest.mark.parametrize("year", [1, 10_000, 2**31 - 1, -5])
+def test_an_impossible_period_year_with_a_sane_submission_is_a_violation_not_a_crash(
+    year: int,
+) -> None:
+    decl = envelope("emissions", year=2024, month=5)
+    decl.period.year = year
+    assert "period" in {p.split(".")[0] for p in paths(decl)}

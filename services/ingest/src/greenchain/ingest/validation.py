@@ -85,7 +85,11 @@ def _submitted_at(out: list[Violation], decl: d.Declaration, now: datetime) -> N
         out.append(("submitted_at", "is more than a day in the future"))
     elif seconds < oldest.timestamp():
         out.append(("submitted_at", f"is before {oldest:%Y-%m-%d}: absurdly old"))
-    elif decl.HasField("period") and 1 <= decl.period.month <= 12 and decl.period.year >= 1:
+    elif (
+        decl.HasField("period")
+        and 1 <= decl.period.month <= 12
+        and oldest.year <= decl.period.year <= now.year  # others: a period violation already
+    ):
         begins = datetime(decl.period.year, decl.period.month, 1, tzinfo=UTC)
         if seconds < (begins - SUBMITTED_BEFORE_PERIOD_SLACK).timestamp():
             out.append(
