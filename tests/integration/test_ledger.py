@@ -219,6 +219,44 @@ async def test_hostile_list_requests_are_invalid_arguments_naming_the_field(
     assert field in {f for f, _ in field_violations(err.value)}
 
 
+async def test_ids_in_requests_must_match_whole(ledger: Ledger) -> None:
+    """Issue 19 item 7: "A\\n" is not A, nor an unknown supplier: INVALID_ARGUMENT, naming it."""
+    admin = bearer("admin")
+    calls = [
+        (
+            "supplier_id",
+            ledger.stub.GetRating(ledger_pb2.GetRatingRequest(supplier_id="A\n"), metadata=admin),
+        ),
+        (
+            "supplier_id",
+            ledger.stub.GetRatingHistory(
+                ledger_pb2.GetRatingHistoryRequest(supplier_id="A\n"), metadata=admin
+            ),
+        ),
+        (
+            "supplier_id",
+            ledger.stub.VerifyHistory(
+                ledger_pb2.VerifyHistoryRequest(supplier_id="A\n"), metadata=admin
+            ),
+        ),
+        (
+            "chain_id",
+            ledger.stub.ListRatings(ledger_pb2.ListRatingsRequest(chain_id="c1\n"), metadata=admin),
+        ),
+        (
+            "chain_id",
+            ledger.stub.GetChainProgress(
+                ledger_pb2.GetChainProgressRequest(chain_id="c1\n"), metadata=admin
+            ),
+        ),
+    ]
+    for field, call in calls:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await call
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (field, err.value.details())
+        assert field in {f for f, _ in field_violations(err.value)}
+
+
 async def test_chain_progress_matches_the_hand_computation(
     ledger: Ledger,
 ) -> None:

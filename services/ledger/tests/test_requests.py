@@ -6,7 +6,13 @@ import base64
 
 import pytest
 
-from greenchain.ledger.server import MAX_FILTER_VALUES, MAX_PAGE_TOKEN, list_violations
+from greenchain.ledger.server import (
+    ID_RULE,
+    MAX_FILTER_VALUES,
+    MAX_PAGE_TOKEN,
+    id_violations,
+    list_violations,
+)
 from greenchain.v1 import ledger_pb2, rating_pb2
 
 
@@ -39,3 +45,15 @@ def test_a_filter_with_too_many_values_is_a_violation(name: str) -> None:
     big = ledger_pb2.ListRatingsRequest(chain_id="c1")
     getattr(big, name).extend([1] * 40_000)  # past SQLite's 32,766 parameters
     assert fields(big) == {name}
+
+
+@pytest.mark.parametrize("chain_id", ["c1\n", "c1 ", "x" * 65, "c\u00e91"])
+def test_a_chain_id_must_match_whole(chain_id: str) -> None:
+    assert fields(ledger_pb2.ListRatingsRequest(chain_id=chain_id)) == {"chain_id"}
+
+
+def test_id_violations() -> None:
+    assert id_violations("supplier_id", "sup-001") == []
+    assert id_violations("supplier_id", "sup-001\n") == [("supplier_id", ID_RULE)]
+    assert id_violations("supplier_id", "") == [("supplier_id", ID_RULE)]
+    assert id_violations("chain_id", "", required=False) == []

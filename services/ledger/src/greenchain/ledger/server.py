@@ -40,6 +40,7 @@ import base64
 import hashlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 
 import grpc
@@ -69,6 +70,9 @@ ORDERS = {
     ledger_pb2.RATING_ORDER_SUPPLIER_ID: "supplier_id",
 }
 WATCH_PAGE = 500
+ID_PATTERN = re.compile(r"\A[A-Za-z0-9._:\-]{1,64}\Z")
+"""A supplier or chain id, as ingest accepts them; the whole string (``$`` would let "A\\n" by)."""
+ID_RULE = "1..64 characters of A-Z a-z 0-9 . _ : - (the whole string)"
 MAX_PAGE_TOKEN = 512
 """Longest page token accepted (ours are under 200 characters); checked before decoding, so a
 huge or deeply nested token is INVALID_ARGUMENT, never a RecursionError."""
@@ -168,9 +172,16 @@ def decode_token(request: ledger_pb2.ListRatingsRequest) -> tuple[float, str] | 
         raise ValueError(f"bad page_token: {type(exc).__name__}") from None
 
 
+def id_violations(field: str, value: str, required: bool = True) -> list[Violation]:
+    """A violation if ``value`` is not a whole supplier or chain id (empty: only if required)."""
+    if not value and not required:
+        return []
+    return [] if ID_PATTERN.match(value) else [(field, ID_RULE)]
+
+
 def list_violations(request: ledger_pb2.ListRatingsRequest) -> list[Violation]:
     """Every problem of a ListRatings request ([] = valid), before any query."""
-    out: list[Violation] = []
+    out = id_violations("chain_id", request.chain_id, required=False)
     if request.page_size < 0 or request.page_size > MAX_PAGE:
         out.append(("page_size", f"must be 0..{MAX_PAGE} (0 = {DEFAULT_PAGE})"))
     for name in ("grades", "tiers"):
@@ -234,6 +245,12 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             context, grpc.StatusCode.PERMISSION_DENIED, f"{principal} may not read {supplier_id!r}"
         )
 
+    async def _valid_id(
+        self, field: str, value: str, context: Context, required: bool = True
+    ) -> None:
+        if violations := id_violations(field, value, required):
+            await abort_invalid(context, f"invalid {field}", violations)
+
     async def _chain_for(self, principal: Principal, chain_id: str, context: Context) -> str:
         """The chain the caller may query: its own, or any (admin; empty = all)."""
         if principal.is_admin:
@@ -252,8 +269,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.GetRatingRequest, context: Context
     ) -> ledger_pb2.LedgerEntry:
         principal = await authenticate(self.tokens, context)
-        if not request.supplier_id:
-            await abort_invalid(context, "supplier_id is required", [("supplier_id", "required")])
+        await self._valid_id("supplier_id", request.supplier_id, context)
         await self._may_read_supplier(principal, request.supplier_id, context)
         entry = self.store.current(request.supplier_id)
         if entry is None:
@@ -266,10 +282,10 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.ListRatingsRequest, context: Context
     ) -> ledger_pb2.ListRatingsResponse:
         principal = await authenticate(self.tokens, context)
-        chain = await self._chain_for(principal, request.chain_id, context)
         violations = list_violations(request)
         if violations:
             await abort_invalid(context, "invalid request", violations)
+        chain = await self._chain_for(principal, request.chain_id, context)
         after = decode_token(request)
         limit = request.page_size or DEFAULT_PAGE
         order = ORDERS.get(request.order, "score_desc")
@@ -298,6 +314,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.GetRatingHistoryRequest, context: Context
     ) -> ledger_pb2.GetRatingHistoryResponse:
         principal = await authenticate(self.tokens, context)
+        await self._valid_id("supplier_id", request.supplier_id, context)
         await self._may_read_supplier(principal, request.supplier_id, context)
         since = request.since.ToNanoseconds() / 1e9 if request.HasField("since") else None
         until = request.until.ToNanoseconds() / 1e9 if request.HasField("until") else None
@@ -310,6 +327,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.WatchRatingsRequest, context: Context
     ) -> AsyncIterator[ledger_pb2.LedgerEntry]:
         principal = await authenticate(self.tokens, context)
+        await self._valid_id("chain_id", request.chain_id, context, required=False)
         chain = await self._chain_for(principal, request.chain_id, context)
         if request.HasField("from_index") and request.from_index < 0:
             await abort_invalid(context, "from_index must be >= 0", [("from_index", ">= 0")])
@@ -345,8 +363,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.GetChainProgressRequest, context: Context
     ) -> ledger_pb2.ChainProgress:
         principal = await authenticate(self.tokens, context)
-        if not request.chain_id:
-            await abort_invalid(context, "chain_id is required", [("chain_id", "required")])
+        await self._valid_id("chain_id", request.chain_id, context)
         chain = await self._chain_for(principal, request.chain_id, context)
         return chain_progress(
             chain,
@@ -359,6 +376,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.VerifyHistoryRequest, context: Context
     ) -> ledger_pb2.VerifyHistoryResponse:
         principal = await authenticate(self.tokens, context)
+        await self._valid_id("supplier_id", request.supplier_id, context)
         await self._may_read_supplier(principal, request.supplier_id, context)
         result = self.store.verify(request.supplier_id)
         return ledger_pb2.VerifyHistoryResponse(
@@ -398,6 +416,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             entry = self.store.entry_at(request.index)
         elif kind == "supplier_entry":
             wanted = request.supplier_entry
+            await self._valid_id("supplier_entry.supplier_id", wanted.supplier_id, context)
             entry = self.store.entry_of(wanted.supplier_id, wanted.sequence)
         else:
             await abort_invalid(context, "index or supplier_entry is required", [("entry", "")])
