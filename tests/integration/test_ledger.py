@@ -222,7 +222,7 @@ async def test_hostile_list_requests_are_invalid_arguments_naming_the_field(
 async def test_ids_in_requests_must_match_whole(ledger: Ledger) -> None:
     """Issue 19 item 7: "A\\n" is not A, nor an unknown supplier: INVALID_ARGUMENT, naming it."""
     admin = bearer("admin")
-    calls = [
+    calls: list[tuple[str, Awaitable[object]]] = [
         (
             "supplier_id",
             ledger.stub.GetRating(ledger_pb2.GetRatingRequest(supplier_id="A\n"), metadata=admin),
