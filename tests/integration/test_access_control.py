@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import grpc
 import pytest
 import yaml
+from google.protobuf.message import Message
 
 from greenchain.client.ledger import LedgerClient
 from greenchain.common import topics as topic_names
@@ -31,6 +32,8 @@ from greenchain.testing.processes import ServiceProcess
 from greenchain.v1 import ingest_pb2, ingest_pb2_grpc, ledger_pb2, ledger_pb2_grpc, rating_pb2
 
 # Supplier A is in chain c1, supplier B in chain c2. Every call below is about A or c1.
+# Supplier S is in both chains (with a purchase value from each): each chain must see S with
+# its own membership only (the content tests at the end).
 TOKENS = {
     "admin": "admin",
     "supplier-A": "supplier:A",
@@ -105,6 +108,10 @@ def secured(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> I
     produce_registry(settings, [supplier("A", chains=("c1",)), supplier("B", chains=("c2",))])
     ratings = [rating("A", 70.0, rating_pb2.READINESS_TIER_MUNICIPAL, 100.0, ("c1",))]
     ratings.append(rating("B", 40.0, rating_pb2.READINESS_TIER_NOT_YET, 100.0, ("c2",)))
+    shared = rating("S", 60.0, rating_pb2.READINESS_TIER_MUNICIPAL, 100.0, ("c1", "c2"))
+    shared.purchases.add(chain_id="c1", annual_purchase_value_cny=5e6)
+    shared.purchases.add(chain_id="c2", annual_purchase_value_cny=7e6)
+    ratings.append(shared)
     produce(
         settings,
         topic_names.RATINGS,
@@ -129,17 +136,20 @@ def secured(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> I
 
 def _wait_for_ledger(secured: Secured) -> None:
     deadline = time.monotonic() + 30
-    while True:
-        try:
-            secured.ledger.GetRating(
-                ledger_pb2.GetRatingRequest(supplier_id="A"), metadata=_metadata("admin"), timeout=5
-            )
-            return
-        except grpc.RpcError as err:
-            assert isinstance(err, grpc.Call)
-            if err.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
-                raise
-        time.sleep(0.2)
+    for supplier_id in ("A", "B", "S"):
+        while True:
+            try:
+                secured.ledger.GetRating(
+                    ledger_pb2.GetRatingRequest(supplier_id=supplier_id),
+                    metadata=_metadata("admin"),
+                    timeout=5,
+                )
+                break
+            except grpc.RpcError as err:
+                assert isinstance(err, grpc.Call)
+                if err.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
 
 
 def _metadata(principal: str) -> tuple[tuple[str, str], ...]:
@@ -249,4 +259,133 @@ def test_the_connector_and_the_ledger_client_speak_tls(secured: Secured) -> None
         ledger = LedgerClient(secured.ledger_target, token="chain-c1", root_certificates=ca)
         return summary.accepted, [r.supplier_id async for r in ledger.all_ratings("c1")]
 
-    assert asyncio.run(run()) == (1, ["A"])
+    assert asyncio.run(run()) == (1, ["A", "S"])
+
+
+# What each principal is shown (issue 19, item 8): the content, not only the status ----------
+
+
+def _memberships(ratings: list[rating_pb2.SupplierRating]) -> dict[str, tuple[list[str], ...]]:
+    """supplier -> (chain ids, purchase chain ids) as shown."""
+    return {r.supplier_id: (list(r.chain_ids), [p.chain_id for p in r.purchases]) for r in ratings}
+
+
+def _no_chain_but(message: Message, chain: str) -> None:
+    """No other chain id anywhere in the ratings of an answer (checkpoint notes left out: their
+    base64 could hold any two letters by chance)."""
+    copy = type(message)()
+    copy.CopyFrom(message)
+    if copy.DESCRIPTOR.fields_by_name.get("checkpoint") is not None:
+        copy.ClearField("checkpoint")
+    if isinstance(copy, ledger_pb2.InclusionProof):
+        copy.entry.ClearField("checkpoint")
+    rival = {"c1": b"c2", "c2": b"c1"}[chain]
+    assert rival not in copy.SerializeToString(), copy
+
+
+@pytest.mark.parametrize("chain", ["c1", "c2"])
+def test_a_chains_list_holds_its_suppliers_with_its_membership_only(
+    secured: Secured, chain: str
+) -> None:
+    answer = secured.ledger.ListRatings(
+        ledger_pb2.ListRatingsRequest(chain_id=chain),
+        metadata=_metadata(f"chain-{chain}"),
+        timeout=10,
+    )
+    own = "A" if chain == "c1" else "B"
+    assert _memberships(list(answer.ratings)) == {own: ([chain], []), "S": ([chain], [chain])}
+    assert answer.total_size == 2
+    _no_chain_but(answer, chain)
+
+
+def test_admin_lists_every_supplier_with_every_membership(secured: Secured) -> None:
+    answer = secured.ledger.ListRatings(
+        ledger_pb2.ListRatingsRequest(), metadata=_metadata("admin"), timeout=10
+    )
+    assert _memberships(list(answer.ratings)) == {
+        "A": (["c1"], []),
+        "B": (["c2"], []),
+        "S": (["c1", "c2"], ["c1", "c2"]),
+    }
+
+
+def test_a_chain_reading_a_shared_supplier_sees_only_itself_in_every_rpc(
+    secured: Secured,
+) -> None:
+    md = _metadata("chain-c1")
+    ledger = secured.ledger
+    got = ledger.GetRating(ledger_pb2.GetRatingRequest(supplier_id="S"), metadata=md, timeout=10)
+    history = ledger.GetRatingHistory(
+        ledger_pb2.GetRatingHistoryRequest(supplier_id="S"), metadata=md, timeout=10
+    )
+    proof = ledger.GetInclusionProof(
+        ledger_pb2.GetInclusionProofRequest(
+            supplier_entry=ledger_pb2.SupplierEntry(supplier_id="S", sequence=1)
+        ),
+        metadata=md,
+        timeout=10,
+    )
+    watched: list[ledger_pb2.LedgerEntry] = []
+    with pytest.raises(grpc.RpcError) as err:  # the backlog from index 0, then the deadline
+        for entry in ledger.WatchRatings(
+            ledger_pb2.WatchRatingsRequest(chain_id="c1", from_index=0), metadata=md, timeout=3
+        ):
+            watched.append(entry)
+    assert isinstance(err.value, grpc.Call)
+    assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert sorted(e.supplier_id for e in watched) == ["A", "S"]
+    entries = [got, *history.entries, proof.entry, *watched]
+    assert {e.supplier_id for e in [got, *history.entries, proof.entry]} == {"S"}
+    for entry in entries:
+        assert "c2" not in entry.rating.chain_ids
+        assert all(p.chain_id == "c1" for p in entry.rating.purchases)
+        assert (entry.leaf, entry.entry_hash, entry.previous_hash) == (b"", b"", b"")
+    for answer in (got, history, proof, *watched):
+        _no_chain_but(answer, "c1")
+    progress = ledger.GetChainProgress(
+        ledger_pb2.GetChainProgressRequest(chain_id="c1"), metadata=md, timeout=10
+    )
+    assert (progress.chain_id, progress.suppliers) == ("c1", 2)
+
+
+def test_admin_gets_the_shared_supplier_in_full_with_a_leaf(secured: Secured) -> None:
+    got = secured.ledger.GetRating(
+        ledger_pb2.GetRatingRequest(supplier_id="S"), metadata=_metadata("admin"), timeout=10
+    )
+    assert list(got.rating.chain_ids) == ["c1", "c2"] and len(got.rating.purchases) == 2
+    logged = ledger_pb2.LogEntry.FromString(got.leaf)
+    assert logged.rating == got.rating.SerializeToString(deterministic=True)
+    assert len(got.entry_hash) == 32
+
+
+def test_a_supplier_sees_itself_only_and_in_full(secured: Secured) -> None:
+    md = _metadata("supplier-A")
+    ledger = secured.ledger
+    got = ledger.GetRating(ledger_pb2.GetRatingRequest(supplier_id="A"), metadata=md, timeout=10)
+    history = ledger.GetRatingHistory(
+        ledger_pb2.GetRatingHistoryRequest(supplier_id="A"), metadata=md, timeout=10
+    )
+    verified = ledger.VerifyHistory(
+        ledger_pb2.VerifyHistoryRequest(supplier_id="A"), metadata=md, timeout=10
+    )
+    proof = ledger.GetInclusionProof(
+        ledger_pb2.GetInclusionProofRequest(
+            supplier_entry=ledger_pb2.SupplierEntry(supplier_id="A", sequence=1)
+        ),
+        metadata=md,
+        timeout=10,
+    )
+    assert got.supplier_id == got.rating.supplier_id == "A" and list(got.rating.chain_ids) == ["c1"]
+    assert {e.supplier_id for e in history.entries} == {"A"} and history.entries
+    assert (verified.supplier_id, verified.intact) == ("A", True)
+    assert proof.entry.supplier_id == "A" and proof.entry.leaf == history.entries[0].leaf
+    logged = ledger_pb2.LogEntry.FromString(got.leaf)  # its own entries come with their leaves
+    assert logged.supplier_id == "A"
+    assert logged.rating == got.rating.SerializeToString(deterministic=True)
+    for other in ("B", "S"):
+        with pytest.raises(grpc.RpcError) as err:
+            ledger.GetRating(
+                ledger_pb2.GetRatingRequest(supplier_id=other), metadata=md, timeout=10
+            )
+        assert isinstance(err.value, grpc.Call)
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED

@@ -156,6 +156,23 @@ CASES: list[tuple[str, str, Mutation, str]] = [
         _set("product_footprint.output_value_share", -0.1),
         "product_footprint.output_value_share",
     ),
+    # issue 19, item 7
+    ("declaration_id newline", "energy", _set("declaration_id", "d-1\n"), "declaration_id"),
+    ("supplier_id newline", "energy", _set("supplier_id", "sup-001\n"), "supplier_id"),
+    (
+        "submitted_at before the period",
+        "energy",
+        lambda x: x.submitted_at.CopyFrom(ts(x.period.year - 1, 1)),
+        "submitted_at",
+    ),
+    ("submitted_at in 1970", "energy", _set("submitted_at.seconds", 0), "submitted_at"),
+    ("source not NFC", "energy", _set("source", "Cafe\u0301 ERP"), "source"),
+    (
+        "verifier not NFC",
+        "energy",
+        _set("assurance.verifier", "Te\u0301st GmbH"),
+        "assurance.verifier",
+    ),
     (
         "reference period reversed",
         "product_footprint",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable
@@ -17,6 +18,7 @@ from greenchain.client.ledger import LedgerClient
 from greenchain.common import topics as topic_names
 from greenchain.common.auth import hash_token
 from greenchain.common.config import Settings
+from greenchain.common.grpc_server import field_violations
 from greenchain.common.signed_note import Checkpoint, Signer, Verifier
 from greenchain.ledger.server import RESUME_KEY, LedgerServer
 from greenchain.testing.builders import rating
@@ -126,7 +128,11 @@ async def test_get_rating_and_history_serve_what_was_produced(
     entry = await ledger.stub.GetRating(
         ledger_pb2.GetRatingRequest(supplier_id="B"), metadata=bearer("c1")
     )
-    assert entry.rating == CHAIN[1] and entry.sequence == 1 and len(entry.entry_hash) == 32
+    assert entry.rating == CHAIN[1] and entry.sequence == 1
+    full = await ledger.stub.GetRating(
+        ledger_pb2.GetRatingRequest(supplier_id="B"), metadata=bearer("admin")
+    )
+    assert full.rating == CHAIN[1] and len(full.entry_hash) == 32  # a chain gets no hashes
     update = rating("B", 66.0, PROV, 200.0, ("c1",), revision=2)
     publish(ledger.settings, [update])
     await wait_for_rating(ledger.stub, "B", revision=2)
@@ -134,6 +140,9 @@ async def test_get_rating_and_history_serve_what_was_produced(
         ledger_pb2.GetRatingHistoryRequest(supplier_id="B"), metadata=bearer("c1")
     )
     assert [e.rating.total_score for e in history.entries] == [55.0, 66.0]
+    history = await ledger.stub.GetRatingHistory(
+        ledger_pb2.GetRatingHistoryRequest(supplier_id="B"), metadata=bearer("admin")
+    )
     assert history.entries[1].previous_hash == history.entries[0].entry_hash
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await ledger.stub.GetRating(
@@ -179,6 +188,73 @@ async def test_list_ratings_filters_orders_and_pages_stably(
             metadata=bearer("c1"),
         )
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+@pytest.mark.parametrize(
+    ("field", "request_"),
+    [
+        (
+            "page_token",
+            ledger_pb2.ListRatingsRequest(
+                chain_id="c1",
+                page_token=base64.urlsafe_b64encode(b"[" * 10_000 + b"]" * 10_000).decode(),
+            ),
+        ),
+        ("page_token", ledger_pb2.ListRatingsRequest(chain_id="c1", page_token="QUFB" * 5000)),
+        (
+            "grades",
+            ledger_pb2.ListRatingsRequest(chain_id="c1", grades=[rating_pb2.GRADE_A] * 40_000),
+        ),  # < 64 KiB
+        ("tiers", ledger_pb2.ListRatingsRequest(chain_id="c1", tiers=[MUN] * 40_000)),
+    ],
+    ids=["nested token", "huge token", "40000 grades", "40000 tiers"],
+)
+async def test_hostile_list_requests_are_invalid_arguments_naming_the_field(
+    ledger: Ledger, field: str, request_: ledger_pb2.ListRatingsRequest
+) -> None:
+    """Issue 19 item 7: not UNKNOWN (RecursionError) nor a SQLite 'too many variables'."""
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await ledger.stub.ListRatings(request_, metadata=bearer("c1"))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, err.value.details()
+    assert field in {f for f, _ in field_violations(err.value)}
+
+
+async def test_ids_in_requests_must_match_whole(ledger: Ledger) -> None:
+    """Issue 19 item 7: "A\\n" is not A, nor an unknown supplier: INVALID_ARGUMENT, naming it."""
+    admin = bearer("admin")
+    calls: list[tuple[str, Awaitable[object]]] = [
+        (
+            "supplier_id",
+            ledger.stub.GetRating(ledger_pb2.GetRatingRequest(supplier_id="A\n"), metadata=admin),
+        ),
+        (
+            "supplier_id",
+            ledger.stub.GetRatingHistory(
+                ledger_pb2.GetRatingHistoryRequest(supplier_id="A\n"), metadata=admin
+            ),
+        ),
+        (
+            "supplier_id",
+            ledger.stub.VerifyHistory(
+                ledger_pb2.VerifyHistoryRequest(supplier_id="A\n"), metadata=admin
+            ),
+        ),
+        (
+            "chain_id",
+            ledger.stub.ListRatings(ledger_pb2.ListRatingsRequest(chain_id="c1\n"), metadata=admin),
+        ),
+        (
+            "chain_id",
+            ledger.stub.GetChainProgress(
+                ledger_pb2.GetChainProgressRequest(chain_id="c1\n"), metadata=admin
+            ),
+        ),
+    ]
+    for field, call in calls:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await call
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (field, err.value.details())
+        assert field in {f for f, _ in field_violations(err.value)}
 
 
 async def test_chain_progress_matches_the_hand_computation(
@@ -239,6 +315,69 @@ async def test_watch_ratings_streams_new_entries_of_the_chain(
     call.cancel()
     assert isinstance(entry, ledger_pb2.LedgerEntry)
     assert (entry.supplier_id, entry.rating.total_score, entry.sequence) == ("C", 51.0, 2)
+
+
+RIVAL = "rival-chain-9"  # distinctive: found in no checkpoint or hash by chance
+
+
+async def test_a_chain_sees_only_its_own_membership_in_every_answer(ledger: Ledger) -> None:
+    """Issue 19 item 6: M belongs to c1 and a rival chain; c1 is never told of the rival, in no
+    RPC, and gets no leaf or hash over the full rating bytes to test guesses against; admin
+    still gets the full rating and a leaf that verifies."""
+    shared = rating("M", 60.0, MUN, 10.0, ("c1", RIVAL))
+    shared.purchases.add(chain_id="c1", annual_purchase_value_cny=5e6)
+    shared.purchases.add(chain_id=RIVAL, annual_purchase_value_cny=7e6)
+    watch = ledger.stub.WatchRatings(
+        ledger_pb2.WatchRatingsRequest(chain_id="c1"), metadata=bearer("c1")
+    )
+    await asyncio.sleep(0.5)
+    publish(ledger.settings, [shared])
+    async with asyncio.timeout(30):
+        watched = await watch.read()
+    watch.cancel()
+    await wait_for_rating(ledger.stub, "M")
+    c1 = bearer("c1")
+    got = await ledger.stub.GetRating(ledger_pb2.GetRatingRequest(supplier_id="M"), metadata=c1)
+    listed = await ledger.stub.ListRatings(
+        ledger_pb2.ListRatingsRequest(chain_id="c1"), metadata=c1
+    )
+    history = await ledger.stub.GetRatingHistory(
+        ledger_pb2.GetRatingHistoryRequest(supplier_id="M"), metadata=c1
+    )
+    proof = await ledger.stub.GetInclusionProof(
+        ledger_pb2.GetInclusionProofRequest(
+            supplier_entry=ledger_pb2.SupplierEntry(supplier_id="M", sequence=1)
+        ),
+        metadata=c1,
+    )
+    assert isinstance(watched, ledger_pb2.LedgerEntry)
+    entries = [watched, got, *history.entries, proof.entry]
+    answers = [watched, got, listed, history, proof]
+    for answer in answers:
+        assert RIVAL.encode() not in answer.SerializeToString(), type(answer).__name__
+    listed_m = [r for r in listed.ratings if r.supplier_id == "M"]
+    assert len(listed_m) == 1
+    for shown in [*(e.rating for e in entries), *listed_m]:
+        assert list(shown.chain_ids) == ["c1"]
+        assert [(p.chain_id, p.annual_purchase_value_cny) for p in shown.purchases] == [("c1", 5e6)]
+        assert shown.total_score == 60.0  # the rest of the rating is intact
+    for entry in entries:
+        assert (entry.leaf, entry.entry_hash, entry.previous_hash) == (b"", b"", b"")
+
+    full = await ledger.stub.GetRatingHistory(
+        ledger_pb2.GetRatingHistoryRequest(supplier_id="M"), metadata=bearer("admin")
+    )
+    [entry] = full.entries
+    assert list(entry.rating.chain_ids) == ["c1", RIVAL] and len(entry.rating.purchases) == 2
+    logged = ledger_pb2.LogEntry.FromString(entry.leaf)
+    assert logged.rating == entry.rating.SerializeToString(deterministic=True)
+    admin_proof = await ledger.stub.GetInclusionProof(
+        ledger_pb2.GetInclusionProofRequest(index=entry.index), metadata=bearer("admin")
+    )
+    head = Checkpoint.open(admin_proof.checkpoint.note, ledger.verifier)
+    assert inclusion_ok(
+        entry.index, head.size, hash_leaf(entry.leaf), admin_proof.hashes, head.root_hash
+    )
 
 
 async def test_verify_history_reports_a_hand_edited_entry(

@@ -174,3 +174,68 @@ def test_legacy_pcf_fields_cannot_ride_along_with_the_versioned_ones() -> None:
     decl = envelope("product_footprint")
     decl.product_footprint.legacy_pcf_excluding_biogenic_kgco2e = -math.inf
     assert paths(decl) == {"product_footprint.legacy_pcf_excluding_biogenic_kgco2e"}
+
+
+# issue 19, item 7: whole-string ids, bounded submitted_at, NFC text -------------------------
+
+
+@pytest.mark.parametrize("field", ["declaration_id", "supplier_id", "site_id"])
+@pytest.mark.parametrize("suffix", ["\n", "\r\n", "\x00"])
+def test_an_id_with_a_trailing_newline_is_rejected(field: str, suffix: str) -> None:
+    decl = envelope("energy")
+    setattr(decl, field, getattr(decl, field) + suffix)
+    assert field in paths(decl)
+
+
+def test_registry_ids_must_match_whole() -> None:
+    entry = supplier("sup-001\n", chains=("chain-a\n",))
+    entry.sites[0].site_id = "s1\n"
+    assert {"supplier_id", "chain_ids[0]", "sites[0].site_id"} <= {
+        p for p, _ in validate_supplier(entry)
+    }
+
+
+def test_submitted_before_its_period_began_is_rejected() -> None:
+    decl = envelope("emissions", year=2024, month=5)
+    decl.submitted_at.FromDatetime(datetime(2024, 4, 29, tzinfo=UTC))  # before May, > 1 day
+    assert "submitted_at" in paths(decl)
+    decl.submitted_at.FromDatetime(datetime(2024, 4, 30, 12, tzinfo=UTC))  # time-zone slack
+    assert "submitted_at" not in paths(decl)
+
+
+def test_an_absurdly_old_submission_is_rejected() -> None:
+    decl = envelope("emissions", year=2024, month=5)
+    decl.submitted_at.seconds = 0  # 1970
+    assert "submitted_at" in paths(decl)
+    decl.submitted_at.seconds = -62_135_596_800  # year 1
+    assert "submitted_at" in paths(decl)
+
+
+def test_text_that_is_not_nfc_is_rejected_with_its_path() -> None:
+    decomposed = "Cafe\u0301 plant"  # e + combining acute: NFD, not NFC
+    decl = envelope("energy")
+    decl.source = decomposed
+    assert "source" in paths(decl)
+    decl = envelope("energy")
+    decl.assurance.verifier = decomposed
+    assert "assurance.verifier" in paths(decl)
+    decl = envelope("product_footprint")
+    decl.product_footprint.declared_unit = decomposed
+    assert "product_footprint.declared_unit" in paths(decl)
+    entry = supplier("sup-001")
+    entry.name = decomposed
+    entry.sites[0].name = decomposed
+    assert {"name", "sites[0].name"} <= {p for p, _ in validate_supplier(entry)}
+    # the same text composed is fine
+    decl = envelope("energy")
+    decl.source = "Caf\u00e9 plant"
+    assert paths(decl) == set()
+
+
+@pytest.mark.parametrize("year", [1, 10_000, 2**31 - 1, -5])
+def test_an_impossible_period_year_with_a_sane_submission_is_a_violation_not_a_crash(
+    year: int,
+) -> None:
+    decl = envelope("emissions", year=2024, month=5)
+    decl.period.year = year
+    assert "period" in {p.split(".")[0] for p in paths(decl)}

@@ -2,15 +2,31 @@
 
 Pure functions (no I/O) so that the rules are testable one by one; the server turns the
 violations into INVALID_ARGUMENT with google.rpc.BadRequest details.
+
+Ids match their pattern as a whole string (``\\A...\\Z``: ``$`` would let ``"sup-001\\n"`` pass).
+
+``submitted_at`` is bounded, so that back- or forward-dating cannot win the supersede order:
+at most a day in the future (clock skew); not before the declared period's first day minus
+``SUBMITTED_BEFORE_PERIOD_SLACK`` (a month's figures cannot be known before the month begins;
+the slack covers the UTC+8 calendar of the suppliers); and never before January 1 of the year
+``OLDEST_YEAR_SPAN`` years back (the oldest period accepted), whatever the period.
+
+Text is Unicode NFC or is rejected, never normalised: a declaration may be signed by its
+sender, and normalising would change the signed bytes; and two spellings of one name (or id)
+would otherwise be two keys. Every string field of the message is checked (ids are ASCII by
+their pattern, so always NFC); the violation names the field path.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from greenchain.common.grpc_server import Violation
@@ -18,11 +34,13 @@ from greenchain.ingest.designations import FIRST_LIST_YEAR, credit_code_problem
 from greenchain.v1 import declaration_pb2 as d
 from greenchain.v1 import supplier_pb2
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-SUPPLIER_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
-SECTOR_PATTERN = re.compile(r"^C(1[3-9]|[2-3][0-9]|4[0-3])$")  # GB/T 4754 manufacturing divisions
+ID_PATTERN = re.compile(r"\A[A-Za-z0-9._:\-]{1,128}\Z")
+SUPPLIER_ID_PATTERN = re.compile(r"\A[A-Za-z0-9._:\-]{1,64}\Z")
+SECTOR_PATTERN = re.compile(r"\AC(1[3-9]|[2-3][0-9]|4[0-3])\Z")  # GB/T 4754 manufacturing divisions
 OLDEST_YEAR_SPAN = 10
-"""Periods more than this many years back are rejected as absurdly old."""
+"""Periods (and submissions) more than this many years back are rejected as absurdly old."""
+SUBMITTED_BEFORE_PERIOD_SLACK = timedelta(days=1)
+"""How long before its period's first day (00:00 UTC) a declaration may be stamped."""
 
 # Largest plausible monthly value per site, per unit: far above any real factory, far below
 # the float noise and unit mix-ups (kWh sent as Wh, CNY as fen) they are meant to catch.
@@ -40,6 +58,47 @@ POLLUTANT_FIELDS = ("so2_t", "nox_t", "particulates_t", "cod_t", "ammonia_nitrog
 """CircularityBody's pollutant discharges (optional: absent = not declared)."""
 
 Registry = Mapping[str, supplier_pb2.Supplier]
+
+
+def _nfc(out: list[Violation], message: Message, prefix: str = "") -> None:
+    """A violation for every string in ``message`` (recursively) that is not NFC."""
+    for field, value in message.ListFields():
+        path = prefix + field.name
+        if field.type == FieldDescriptor.TYPE_MESSAGE:
+            if field.message_type is None or field.message_type.GetOptions().map_entry:
+                continue  # no maps of text in these messages
+            items = list(value) if field.is_repeated else [value]
+            for i, item in enumerate(items):
+                _nfc(out, item, f"{path}[{i}]." if field.is_repeated else path + ".")
+        elif field.type == FieldDescriptor.TYPE_STRING:
+            texts = list(value) if field.is_repeated else [value]
+            for i, text in enumerate(texts):
+                if not unicodedata.is_normalized("NFC", text):
+                    where = f"{path}[{i}]" if field.is_repeated else path
+                    out.append((where, "must be Unicode NFC (normalise it before sending)"))
+
+
+def _submitted_at(out: list[Violation], decl: d.Declaration, now: datetime) -> None:
+    seconds = decl.submitted_at.seconds
+    oldest = datetime(now.year - OLDEST_YEAR_SPAN, 1, 1, tzinfo=UTC)
+    if seconds > now.timestamp() + 86_400:
+        out.append(("submitted_at", "is more than a day in the future"))
+    elif seconds < oldest.timestamp():
+        out.append(("submitted_at", f"is before {oldest:%Y-%m-%d}: absurdly old"))
+    elif (
+        decl.HasField("period")
+        and 1 <= decl.period.month <= 12
+        and oldest.year <= decl.period.year <= now.year  # others: a period violation already
+    ):
+        begins = datetime(decl.period.year, decl.period.month, 1, tzinfo=UTC)
+        if seconds < (begins - SUBMITTED_BEFORE_PERIOD_SLACK).timestamp():
+            out.append(
+                (
+                    "submitted_at",
+                    f"is before the declared period began ({begins:%Y-%m}; at most "
+                    f"{SUBMITTED_BEFORE_PERIOD_SLACK} before is accepted)",
+                )
+            )
 
 
 def _quantity(out: list[Violation], path: str, value: float, unit: str) -> None:
@@ -361,16 +420,16 @@ def validate_declaration(
             out.append(("supplier_id", f"unknown supplier {decl.supplier_id!r}; register it first"))
         elif decl.site_id not in {site.site_id for site in supplier.sites}:
             out.append(("site_id", f"{decl.site_id!r} is not a site of {decl.supplier_id!r}"))
-    if not decl.site_id:
-        out.append(("site_id", "required"))
+    if not ID_PATTERN.match(decl.site_id):
+        out.append(("site_id", "required: 1..128 characters of A-Z a-z 0-9 . _ : -"))
     if not decl.HasField("period"):
         out.append(("period", "required"))
     else:
         _period(out, decl.period, now)
     if not decl.HasField("submitted_at"):
         out.append(("submitted_at", "required"))
-    elif decl.submitted_at.seconds > now.timestamp() + 86_400:
-        out.append(("submitted_at", "is more than a day in the future"))
+    else:
+        _submitted_at(out, decl, now)
     if not decl.source.strip() or len(decl.source) > 200:
         out.append(("source", "required: the producing system, at most 200 characters"))
     level = decl.assurance.level
@@ -394,6 +453,7 @@ def validate_declaration(
         _offsets(out, decl.offsets, now)
     else:
         _carbon_management(out, decl.carbon_management)
+    _nfc(out, decl)
     return out
 
 
@@ -436,6 +496,7 @@ def validate_supplier(supplier: supplier_pb2.Supplier) -> list[Violation]:
             out.append(
                 (f"purchases[{i}].annual_purchase_value_cny", "a non-negative plausible CNY amount")
             )
+    _nfc(out, supplier)
     return out
 
 
@@ -459,4 +520,5 @@ def validate_chain(chain: supplier_pb2.Chain) -> list[Violation]:
         out.append(("credit_code", problem))
     if chain.HasField("green_supply_chain"):
         _designation(out, "green_supply_chain", chain.green_supply_chain)
+    _nfc(out, chain)
     return out

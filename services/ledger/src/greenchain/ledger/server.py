@@ -8,7 +8,26 @@ right to read that entry's supplier.
 
 Every answer that carries entries or ratings carries the signed checkpoint it was answered at
 (read after the entries; checkpoints are signed in the transaction that appends, so it covers
-them). WatchRatings follows the log from the store, not from a queue: a watcher may resume at
+them).
+
+**Exposure** (issue 19, item 6). A rating shown to a ``chain:<id>`` principal carries only that
+chain's membership: other chain ids are cleared from ``chain_ids`` and other chains'
+``purchases`` are dropped, in every answer that carries ratings (GetRating, ListRatings,
+GetRatingHistory, WatchRatings, GetInclusionProof). The Merkle leaf and the supplier-chain
+hashes are over the original rating bytes, so a redacted rating would not match them; and
+handing them over would leak the rivals anyway (the leaf holds the full rating; and with the
+rest of the rating known, a chain could confirm a guessed rival chain id against
+``entry_hash`` = SHA-256(previous_hash || rating)). So for chain principals an entry carries the
+redacted rating and no ``leaf``, ``entry_hash`` or ``previous_hash``. Suppliers (their own
+data) and admins get entries untouched, so ``greenchain verify`` works for them as before; a
+chain checks checkpoints and consistency (hashes only) itself and relies on a supplier or an
+admin (an auditor) for the inclusion of a given rating. Limits: an inclusion proof of one
+entry holds its neighbours' leaf hashes, so a chain reading two adjacent entries could test a
+guess about one against the other's proof; that needs the whole LogEntry guessed (scores,
+timestamps, purchase values), which this does not defend against formally. History is not
+limited to the chain's membership periods: no membership history is recorded yet.
+
+WatchRatings follows the log from the store, not from a queue: a watcher may resume at
 any log index, and one that falls more than ``ledger_watch_max_lag`` entries behind the entries
 that arrived while it was connected is cut off with RESOURCE_EXHAUSTED and the index to resume
 from (trailing metadata ``greenchain-resume-index``): it loses nothing.
@@ -21,6 +40,7 @@ import base64
 import hashlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 
 import grpc
@@ -30,14 +50,14 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from greenchain.common import topics
 from greenchain.common.auth import Principal, TokenStore, authenticate, load_store
 from greenchain.common.config import Settings
-from greenchain.common.grpc_server import Context, abort, abort_invalid
+from greenchain.common.grpc_server import Context, Violation, abort, abort_invalid
 from greenchain.common.kafka import CompactedTopicReader
 from greenchain.common.service import GrpcService
 from greenchain.common.signed_note import Checkpoint, Signer
 from greenchain.ledger.consumer import RatingsConsumer
 from greenchain.ledger.progress import chain_progress
 from greenchain.ledger.store import Entry, LedgerStore
-from greenchain.v1 import ledger_pb2, ledger_pb2_grpc, supplier_pb2
+from greenchain.v1 import ledger_pb2, ledger_pb2_grpc, rating_pb2, supplier_pb2
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +70,15 @@ ORDERS = {
     ledger_pb2.RATING_ORDER_SUPPLIER_ID: "supplier_id",
 }
 WATCH_PAGE = 500
+ID_PATTERN = re.compile(r"\A[A-Za-z0-9._:\-]{1,64}\Z")
+"""A supplier or chain id, as ingest accepts them; the whole string (``$`` would let "A\\n" by)."""
+ID_RULE = "1..64 characters of A-Z a-z 0-9 . _ : - (the whole string)"
+MAX_PAGE_TOKEN = 512
+"""Longest page token accepted (ours are under 200 characters); checked before decoding, so a
+huge or deeply nested token is INVALID_ARGUMENT, never a RecursionError."""
+MAX_FILTER_VALUES = 64
+"""Most values in one repeated filter (``grades``, ``tiers``): there are fewer than ten of
+each; the bound keeps a query far below SQLite's 32,766 parameters."""
 RESUME_KEY = "greenchain-resume-index"
 
 
@@ -60,20 +89,41 @@ def to_checkpoint(note: str) -> ledger_pb2.Checkpoint:
     )
 
 
+def redact(
+    rating: rating_pb2.SupplierRating, principal: Principal | None
+) -> rating_pb2.SupplierRating:
+    """The rating as ``principal`` may see it: a chain sees only its own membership and
+    purchases (a copy); anyone else the rating itself."""
+    if principal is None or principal.kind != "chain":
+        return rating
+    shown = rating_pb2.SupplierRating()
+    shown.CopyFrom(rating)
+    del shown.chain_ids[:]
+    shown.chain_ids.extend(c for c in rating.chain_ids if c == principal.id)
+    del shown.purchases[:]
+    shown.purchases.extend(p for p in rating.purchases if p.chain_id == principal.id)
+    return shown
+
+
 def to_entry(
-    entry: Entry, checkpoint: ledger_pb2.Checkpoint | None = None
+    entry: Entry,
+    checkpoint: ledger_pb2.Checkpoint | None = None,
+    principal: Principal | None = None,
 ) -> ledger_pb2.LedgerEntry:
+    """The entry as ``principal`` may see it (None = in full): for a chain, the redacted rating
+    and no leaf or hashes over the full rating bytes (module docstring, Exposure)."""
     recorded = Timestamp()
     recorded.FromNanoseconds(int(entry.recorded_at * 1e9))
+    full = principal is None or principal.kind != "chain"
     return ledger_pb2.LedgerEntry(
         supplier_id=entry.supplier_id,
         sequence=entry.sequence,
-        rating=entry.rating,
-        previous_hash=entry.previous_hash,
-        entry_hash=entry.entry_hash,
+        rating=redact(entry.rating, principal),
+        previous_hash=entry.previous_hash if full else b"",
+        entry_hash=entry.entry_hash if full else b"",
         recorded_at=recorded,
         index=entry.index,
-        leaf=entry.leaf,
+        leaf=entry.leaf if full else b"",
         checkpoint=checkpoint,
     )
 
@@ -109,13 +159,40 @@ def encode_token(request: ledger_pb2.ListRatingsRequest, score: float, supplier_
 def decode_token(request: ledger_pb2.ListRatingsRequest) -> tuple[float, str] | None:
     if not request.page_token:
         return None
+    if len(request.page_token) > MAX_PAGE_TOKEN:
+        raise ValueError(f"bad page_token: longer than {MAX_PAGE_TOKEN} characters")
     try:
         data = json.loads(base64.urlsafe_b64decode(request.page_token.encode()))
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
         if data["q"] != _filter_key(request):
             raise ValueError("the token belongs to another query")
         return float(data["s"]), str(data["id"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"bad page_token: {exc}") from None
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise ValueError(f"bad page_token: {type(exc).__name__}") from None
+
+
+def id_violations(field: str, value: str, required: bool = True) -> list[Violation]:
+    """A violation if ``value`` is not a whole supplier or chain id (empty: only if required)."""
+    if not value and not required:
+        return []
+    return [] if ID_PATTERN.match(value) else [(field, ID_RULE)]
+
+
+def list_violations(request: ledger_pb2.ListRatingsRequest) -> list[Violation]:
+    """Every problem of a ListRatings request ([] = valid), before any query."""
+    out = id_violations("chain_id", request.chain_id, required=False)
+    if request.page_size < 0 or request.page_size > MAX_PAGE:
+        out.append(("page_size", f"must be 0..{MAX_PAGE} (0 = {DEFAULT_PAGE})"))
+    for name in ("grades", "tiers"):
+        if len(getattr(request, name)) > MAX_FILTER_VALUES:
+            out.append((name, f"at most {MAX_FILTER_VALUES} values"))
+    if not out:  # the token is bound to the filters: decode it only for a sane request
+        try:
+            decode_token(request)
+        except ValueError as exc:
+            out.append(("page_token", str(exc)))
+    return out
 
 
 class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
@@ -168,6 +245,12 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             context, grpc.StatusCode.PERMISSION_DENIED, f"{principal} may not read {supplier_id!r}"
         )
 
+    async def _valid_id(
+        self, field: str, value: str, context: Context, required: bool = True
+    ) -> None:
+        if violations := id_violations(field, value, required):
+            await abort_invalid(context, f"invalid {field}", violations)
+
     async def _chain_for(self, principal: Principal, chain_id: str, context: Context) -> str:
         """The chain the caller may query: its own, or any (admin; empty = all)."""
         if principal.is_admin:
@@ -186,31 +269,24 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.GetRatingRequest, context: Context
     ) -> ledger_pb2.LedgerEntry:
         principal = await authenticate(self.tokens, context)
-        if not request.supplier_id:
-            await abort_invalid(context, "supplier_id is required", [("supplier_id", "required")])
+        await self._valid_id("supplier_id", request.supplier_id, context)
         await self._may_read_supplier(principal, request.supplier_id, context)
         entry = self.store.current(request.supplier_id)
         if entry is None:
             await abort(
                 context, grpc.StatusCode.NOT_FOUND, f"no rating for {request.supplier_id!r} yet"
             )
-        return to_entry(entry, self._checkpoint())
+        return to_entry(entry, self._checkpoint(), principal)
 
     async def ListRatings(
         self, request: ledger_pb2.ListRatingsRequest, context: Context
     ) -> ledger_pb2.ListRatingsResponse:
         principal = await authenticate(self.tokens, context)
-        chain = await self._chain_for(principal, request.chain_id, context)
-        violations = []
-        if request.page_size < 0 or request.page_size > MAX_PAGE:
-            violations.append(("page_size", f"must be 0..{MAX_PAGE} (0 = {DEFAULT_PAGE})"))
-        try:
-            after = decode_token(request)
-        except ValueError as exc:
-            violations.append(("page_token", str(exc)))
-            after = None
+        violations = list_violations(request)
         if violations:
             await abort_invalid(context, "invalid request", violations)
+        chain = await self._chain_for(principal, request.chain_id, context)
+        after = decode_token(request)
         limit = request.page_size or DEFAULT_PAGE
         order = ORDERS.get(request.order, "score_desc")
         ratings, total = self.store.query_current(
@@ -225,7 +301,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             limit + 1,
         )
         response = ledger_pb2.ListRatingsResponse(
-            ratings=ratings[:limit], total_size=total, checkpoint=self._checkpoint()
+            ratings=[redact(r, principal) for r in ratings[:limit]],
+            total_size=total,
+            checkpoint=self._checkpoint(),
         )
         if len(ratings) > limit:
             last = ratings[limit - 1]
@@ -236,18 +314,20 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.GetRatingHistoryRequest, context: Context
     ) -> ledger_pb2.GetRatingHistoryResponse:
         principal = await authenticate(self.tokens, context)
+        await self._valid_id("supplier_id", request.supplier_id, context)
         await self._may_read_supplier(principal, request.supplier_id, context)
         since = request.since.ToNanoseconds() / 1e9 if request.HasField("since") else None
         until = request.until.ToNanoseconds() / 1e9 if request.HasField("until") else None
         entries = self.store.history(request.supplier_id, since, until)
         return ledger_pb2.GetRatingHistoryResponse(
-            entries=[to_entry(e) for e in entries], checkpoint=self._checkpoint()
+            entries=[to_entry(e, None, principal) for e in entries], checkpoint=self._checkpoint()
         )
 
     async def WatchRatings(
         self, request: ledger_pb2.WatchRatingsRequest, context: Context
     ) -> AsyncIterator[ledger_pb2.LedgerEntry]:
         principal = await authenticate(self.tokens, context)
+        await self._valid_id("chain_id", request.chain_id, context, required=False)
         chain = await self._chain_for(principal, request.chain_id, context)
         if request.HasField("from_index") and request.from_index < 0:
             await abort_invalid(context, "from_index must be >= 0", [("from_index", ">= 0")])
@@ -277,14 +357,13 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
                 next_index = entry.index + 1
                 if chain and chain not in entry.rating.chain_ids:
                     continue
-                yield to_entry(entry, checkpoint)
+                yield to_entry(entry, checkpoint, principal)
 
     async def GetChainProgress(
         self, request: ledger_pb2.GetChainProgressRequest, context: Context
     ) -> ledger_pb2.ChainProgress:
         principal = await authenticate(self.tokens, context)
-        if not request.chain_id:
-            await abort_invalid(context, "chain_id is required", [("chain_id", "required")])
+        await self._valid_id("chain_id", request.chain_id, context)
         chain = await self._chain_for(principal, request.chain_id, context)
         return chain_progress(
             chain,
@@ -297,6 +376,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.VerifyHistoryRequest, context: Context
     ) -> ledger_pb2.VerifyHistoryResponse:
         principal = await authenticate(self.tokens, context)
+        await self._valid_id("supplier_id", request.supplier_id, context)
         await self._may_read_supplier(principal, request.supplier_id, context)
         result = self.store.verify(request.supplier_id)
         return ledger_pb2.VerifyHistoryResponse(
@@ -336,6 +416,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             entry = self.store.entry_at(request.index)
         elif kind == "supplier_entry":
             wanted = request.supplier_entry
+            await self._valid_id("supplier_entry.supplier_id", wanted.supplier_id, context)
             entry = self.store.entry_of(wanted.supplier_id, wanted.sequence)
         else:
             await abort_invalid(context, "index or supplier_entry is required", [("entry", "")])
@@ -355,7 +436,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             index=entry.index,
             tree_size=size,
             hashes=self.store.inclusion_proof(entry.index, size),
-            entry=to_entry(entry, checkpoint),
+            entry=to_entry(entry, checkpoint, principal),
             checkpoint=checkpoint,
         )
 
