@@ -35,5 +35,5 @@ def test_usage_errors_are_one_line_with_exit_2(capsys: pytest.CaptureFixture[str
     assert err.count("\n") == 1 and "--chain" in err
     assert main(["ratings", "--output", "yaml"]) == 2
     assert main(["ratings", "--token-file", "/nonexistent/file"]) == 2
-    err = capsys.readouterr().err.splitlines()
-    assert len(err) == 2 and "cannot read the token file" in err[1]
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and "cannot read the token file" in lines[1]
