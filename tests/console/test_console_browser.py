@@ -50,7 +50,6 @@ class Site:
     settings: Settings
     tokens: dict[str, str]
     ratings: dict[str, rating_pb2.SupplierRating]
-    shots: Path
 
     def ledger(self) -> ledger_pb2_grpc.LedgerServiceStub:
         return ledger_pb2_grpc.LedgerServiceStub(
@@ -120,9 +119,7 @@ def site(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         )
         url = f"http://{settings.console_listen}"
         wait_until("the console", lambda: get(url, "/healthz").status == 200)
-        shots = Path(folder / "screenshots")
-        shots.mkdir()
-        yield Site(url, settings, tokens | {"me": me, "other": other}, ratings, shots)
+        yield Site(url, settings, tokens | {"me": me, "other": other}, ratings)
     finally:
         console.stop()
         ledger.stop()
@@ -146,6 +143,13 @@ def post(
         headers={"content-type": "application/x-www-form-urlencoded", **headers},
     )
     return connection.getresponse()
+
+
+def shots(tmp_path: Path) -> Path:
+    """Where a test saves its screenshots: its own output folder."""
+    folder = tmp_path / "screenshots"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 @pytest.fixture
@@ -189,7 +193,7 @@ def test_chain_leader_sees_the_goal_sorts_filters_downloads_and_gets_live_alerts
     assert "Shanghai New Energy Vehicles Co." in browser.page_source
     leverage = browser.find_elements(By.CSS_SELECTOR, "#leverage tbody tr")
     assert len(leverage) == min(10, len(progress.leverage)) > 0
-    full_page_screenshot(browser, site.shots / "chain-leader-progress.png")
+    full_page_screenshot(browser, shots(tmp_path) / "chain-leader-progress.png")
 
     chain_ratings = [r for r in site.ratings.values() if CHAIN in r.chain_ids]
     assert (
@@ -224,7 +228,7 @@ def test_chain_leader_sees_the_goal_sorts_filters_downloads_and_gets_live_alerts
     expected = sum(tier_label(r.readiness_tier) == tier for r in chain_ratings)
     assert browser.find_element(By.ID, "matching").text == f"{expected} of {len(chain_ratings)}"
     assert set(column(browser, 5)) == {tier}
-    full_page_screenshot(browser, site.shots / "chain-leader-suppliers-filtered.png")
+    full_page_screenshot(browser, shots(tmp_path) / "chain-leader-suppliers-filtered.png")
 
     browser.get(f"{site.url}/chains/{CHAIN}")
     browser.find_element(By.ID, "report-xlsx").click()
@@ -259,11 +263,11 @@ def test_chain_leader_sees_the_goal_sorts_filters_downloads_and_gets_live_alerts
             for li in b.find_elements(By.CSS_SELECTOR, "#alerts li.new")
         )
     )
-    full_page_screenshot(browser, site.shots / "chain-leader-live-alert.png")
+    full_page_screenshot(browser, shots(tmp_path) / "chain-leader-live-alert.png")
 
 
 def test_supplier_sees_its_scorecard_and_plan_and_nothing_else(
-    site: Site, browser: WebDriver
+    site: Site, browser: WebDriver, tmp_path: Path
 ) -> None:
     me, other = site.tokens["me"], site.tokens["other"]
     sign_in(browser, site, "t-me")
@@ -281,7 +285,7 @@ def test_supplier_sees_its_scorecard_and_plan_and_nothing_else(
     assert browser.find_elements(By.CSS_SELECTOR, "#plan-table tbody tr")
     assert browser.find_element(By.CSS_SELECTOR, "#history svg.chart")  # two ratings: a chart
     assert browser.find_elements(By.CSS_SELECTOR, "#coverage tbody tr")
-    full_page_screenshot(browser, site.shots / "supplier-scorecard.png")
+    full_page_screenshot(browser, shots(tmp_path) / "supplier-scorecard.png")
 
     browser.find_element(By.ID, "verify-button").click()
     WebDriverWait(browser, 20).until(
@@ -293,7 +297,7 @@ def test_supplier_sees_its_scorecard_and_plan_and_nothing_else(
         assert browser.find_element(By.ID, "error-status").text == "403", forbidden
         assert site.ratings[other].supplier_name not in browser.page_source
         assert not browser.find_elements(By.ID, "scorecard")
-    full_page_screenshot(browser, site.shots / "supplier-forbidden.png")
+    full_page_screenshot(browser, shots(tmp_path) / "supplier-forbidden.png")
 
 
 def test_cookies_forms_and_headers_are_safe(site: Site) -> None:
