@@ -11,8 +11,11 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON_PREFERENCE := only-system
 
+# make run's folder: logs, ledger, tokens (access-tokens.txt), sample data
+WORKDIR ?= var/demo
+
 .DEFAULT_GOAL := help
-.PHONY: help setup sync-dev sync-runtime lock proto lint typecheck contracts check test test-fast bench run images kafka-up kafka-down kafka-clean clean
+.PHONY: help setup sync-dev sync-runtime lock proto lint typecheck contracts check test test-fast bench run stop images kafka-up kafka-down kafka-clean clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -56,12 +59,12 @@ test: setup check  ## everything CI runs: lint, types, contracts, all tests agai
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: sync-dev  ## the unit tests next to each distribution (no Kafka)
-	$(BIN)/python -m pytest libs/common/tests services/*/tests clients/tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest libs/common/tests libs/reports/tests services/*/tests clients/tests $(PYTEST_ARGS)
 
 bench: setup  ## benchmarks vs baselines of the same run -> bench/results/, docs/performance.md
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
-images: sync-dev  ## build the three service images locally (no registry needed; see scripts/images.sh)
+images: sync-dev  ## build the four service images locally (no registry needed; see scripts/images.sh)
 	@scripts/images.sh
 
 kafka-up:  ## start the local broker on 127.0.0.1:9092 (idempotent)
@@ -76,6 +79,8 @@ kafka-clean:  ## stop the local broker and delete its data
 clean:  ## remove the venv and caches (keeps the Kafka jars and uv)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
 
-run: sync-runtime  ## the main job: local Kafka, the three services, sample data, a printed result
-	@scripts/kafka.sh up >/dev/null
-	$(BIN)/greenchain demo $(RUN_ARGS)
+run: sync-runtime  ## the main job: Kafka, the four services, sample data, a result; keeps running
+	$(BIN)/greenchain demo --workdir $(WORKDIR) --kafka-script scripts/kafka.sh $(RUN_ARGS)
+
+stop:  ## end a running `make run` from another shell (its services, and the broker it started)
+	@$(BIN)/greenchain stop --workdir $(WORKDIR)

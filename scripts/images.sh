@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds the three service images locally, without pulling anything from a registry:
+# Builds the four service images locally, without pulling anything from a registry:
 #   1. a Debian bookworm base image (debootstrap + docker import) unless BASE_IMAGE exists;
 #   2. per service, in .cache/images/<service>: its dependencies exported from uv.lock with
-#      hashes (requirements.txt), their wheels, and the wheels of greenchain-common and the service;
-#   3. greenchain-{ingest,scoring,ledger}:VERSION from services/<service>/Dockerfile.
+#      hashes (requirements.txt), their wheels, and the wheels of greenchain-common, the service
+#      and the workspace libraries it uses (the console: greenchain-reports);
+#   3. greenchain-{ingest,scoring,ledger,console}:VERSION from services/<service>/Dockerfile.
 # Needs a running Docker engine (and debootstrap for step 1). Users with a registry can skip
 # step 1: BASE_IMAGE=python:3.11-slim-bookworm scripts/images.sh
 set -euo pipefail
@@ -26,13 +27,15 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   rm -rf "$rootfs"
 fi
 
-for service in ingest scoring ledger; do
+for service in ingest scoring ledger console; do
   stage=.cache/images/$service
   rm -rf "$stage" && mkdir -p "$stage/wheels" "$stage/workspace"
   "$UV" export --quiet --frozen --package "greenchain-$service" --no-dev --no-emit-workspace \
     --no-header --output-file "$stage/requirements.txt" >/dev/null
   "$PIP" wheel -q --require-hashes -r "$stage/requirements.txt" --wheel-dir "$stage/wheels" >&2
-  for package in greenchain-common "greenchain-$service"; do
+  packages=(greenchain-common "greenchain-$service")
+  [ "$service" = console ] && packages+=(greenchain-reports)
+  for package in "${packages[@]}"; do
     "$UV" build --quiet --package "$package" --wheel --out-dir "$stage/workspace" >&2
   done
   docker build -q --network host --build-arg BASE_IMAGE="$BASE_IMAGE" \

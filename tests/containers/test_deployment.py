@@ -38,7 +38,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def images() -> list[str]:
-    """Builds the three images (the base image once); fails, never skips, without Docker."""
+    """Builds the four images (the base image once); fails, never skips, without Docker."""
     result = subprocess.run(
         [str(ROOT / "scripts" / "images.sh")], capture_output=True, text=True, timeout=900
     )
@@ -83,6 +83,10 @@ IMAGE_CONTENTS = {
     "ledger": (
         ["greenchain.ledger.server", "polars"],
         ["faust", "rocksdict", "greenchain.scoring"],
+    ),
+    "console": (
+        ["greenchain.console.app", "greenchain.reports.pdf", "starlette", "uvicorn", "fpdf"],
+        ["faust", "polars", "rocksdict", "greenchain.ledger", "greenchain.client"],
     ),
 }
 

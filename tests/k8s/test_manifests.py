@@ -66,7 +66,13 @@ def test_pods_are_non_root_read_only_limited_and_probed(overlay: str) -> None:
         o for o in yaml.safe_load_all(render(ROOT / "deploy" / "k8s", overlay)) if o
     ]
     workloads = [o for o in objects if o["kind"] in ("Deployment", "StatefulSet")]
-    assert {w["metadata"]["name"] for w in workloads} == {"kafka", "ingest", "scoring", "ledger"}
+    assert {w["metadata"]["name"] for w in workloads} == {
+        "kafka",
+        "ingest",
+        "scoring",
+        "ledger",
+        "console",
+    }
     for workload in workloads:
         pod = workload["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -78,6 +84,9 @@ def test_pods_are_non_root_read_only_limited_and_probed(overlay: str) -> None:
             if workload["metadata"]["name"] in ("ingest", "ledger"):
                 assert "grpc" in container["readinessProbe"], name
                 assert "grpc" in container["livenessProbe"], name
+            if workload["metadata"]["name"] == "console":
+                assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
+                assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
     kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
     assert ("HorizontalPodAutoscaler", "ingest") in kinds
     assert {("PodDisruptionBudget", n) for n in ("ingest", "ledger", "kafka")} <= kinds

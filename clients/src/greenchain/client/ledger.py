@@ -19,11 +19,16 @@ ZERO_CARBON_LABEL = {
 RESUME_KEY = "greenchain-resume-index"  # trailing metadata of a watcher cut off for slowness
 
 
+CALL_TIMEOUT = 30.0
+"""Seconds a unary call may take (a target that never answers ends in DEADLINE_EXCEEDED)."""
+
+
 @dataclass
 class LedgerClient:
     target: str
     token: str = ""
     root_certificates: bytes | None = None
+    timeout: float = CALL_TIMEOUT
 
     def _channel(self) -> grpc.aio.Channel:
         if self.root_certificates is not None:
@@ -53,6 +58,7 @@ class LedgerClient:
                         page_token=token,
                     ),
                     metadata=self._md(),
+                    timeout=self.timeout,
                 )
                 for rating in page.ratings:
                     yield rating
@@ -65,21 +71,34 @@ class LedgerClient:
     ) -> ledger_pb2.ListRatingsResponse:
         async with self._channel() as channel:
             return await ledger_pb2_grpc.LedgerServiceStub(channel).ListRatings(
-                request, metadata=self._md()
+                request, metadata=self._md(), timeout=self.timeout
+            )
+
+    async def rating(self, supplier_id: str) -> ledger_pb2.LedgerEntry:
+        """A supplier's current rating (NOT_FOUND when it has none)."""
+        async with self._channel() as channel:
+            return await ledger_pb2_grpc.LedgerServiceStub(channel).GetRating(
+                ledger_pb2.GetRatingRequest(supplier_id=supplier_id),
+                metadata=self._md(),
+                timeout=self.timeout,
             )
 
     async def progress(self, chain_id: str) -> ledger_pb2.ChainProgress:
         async with self._channel() as channel:
             stub = ledger_pb2_grpc.LedgerServiceStub(channel)
             return await stub.GetChainProgress(
-                ledger_pb2.GetChainProgressRequest(chain_id=chain_id), metadata=self._md()
+                ledger_pb2.GetChainProgressRequest(chain_id=chain_id),
+                metadata=self._md(),
+                timeout=self.timeout,
             )
 
     async def history(self, supplier_id: str) -> list[ledger_pb2.LedgerEntry]:
         async with self._channel() as channel:
             stub = ledger_pb2_grpc.LedgerServiceStub(channel)
             response = await stub.GetRatingHistory(
-                ledger_pb2.GetRatingHistoryRequest(supplier_id=supplier_id), metadata=self._md()
+                ledger_pb2.GetRatingHistoryRequest(supplier_id=supplier_id),
+                metadata=self._md(),
+                timeout=self.timeout,
             )
             return list(response.entries)
 
@@ -138,7 +157,9 @@ class LedgerClient:
         async with self._channel() as channel:
             stub = ledger_pb2_grpc.LedgerServiceStub(channel)
             return await stub.VerifyHistory(
-                ledger_pb2.VerifyHistoryRequest(supplier_id=supplier_id), metadata=self._md()
+                ledger_pb2.VerifyHistoryRequest(supplier_id=supplier_id),
+                metadata=self._md(),
+                timeout=self.timeout,
             )
 
     async def export(self, chain_id: str, path: Path, fmt: str) -> int:

@@ -146,3 +146,55 @@ def history_table(entries: list[ledger_pb2.LedgerEntry], supplier_id: str) -> Ta
             e.entry_hash.hex()[:16],
         )
     return table
+
+
+def scorecard(entry: ledger_pb2.LedgerEntry) -> RenderableType:
+    """One supplier's current rating: the headline, every indicator, and the improvement plan."""
+    from greenchain.reports.labels import category_label, number, period, zero_carbon_label
+    from greenchain.reports.plan import improvement_plan
+
+    r = entry.rating
+    percentile = f"{r.sector_percentile:.0f}" if r.HasField("sector_percentile") else "-"
+    change = f" ({r.score_change:+.1f})" if r.HasField("score_change") else ""
+    headline = Text.assemble(
+        (f"{r.supplier_id} {r.supplier_name}", "bold"),
+        f"  sector {r.sector_code}, window {period(r.window_start)}..{period(r.window_end)}\n",
+        (f"score {r.total_score:.1f}{change}", "bold green"),
+        f", readiness tier {tier_label(r.readiness_tier)}, designated "
+        f"{level_label(r.green_factory_level)}, green code {grade_label(r.grade)}, sector "
+        f"percentile {percentile}, zero-carbon {zero_carbon_label(r.zero_carbon_status)}\n",
+        f"{r.coverage.months_present} of {r.coverage.window_months} months present, "
+        f"{r.coverage.verified_share:.0%} verified, methodology {r.methodology_version}, "
+        f"ledger entry {entry.sequence}",
+    )
+    indicators = Table(title="indicators", title_justify="left")
+    for column in ("category", "indicator", "value", "unit", "benchmark", "leading", "points"):
+        indicators.add_column(
+            column, justify="left" if column in ("category", "indicator", "unit") else "right"
+        )
+    for ind in r.indicators:
+        indicators.add_row(
+            category_label(ind.category),
+            ind.indicator,
+            number(ind.value) if ind.HasField("value") else "no data",
+            ind.unit,
+            number(ind.benchmark_value),
+            number(ind.leading_value),
+            f"{ind.points:.2f} / {ind.max_points:g}",
+        )
+    plan = improvement_plan(r)
+    steps = Table(title=f"improvement plan: {plan.summary()}", title_justify="left")
+    for column in ("indicator", "now", "target", "change", "points"):
+        steps.add_column(column, justify="left" if column == "indicator" else "right")
+    for s in plan.steps:
+        relative = f" ({s.relative_change:+.0%})" if s.relative_change is not None else ""
+        steps.add_row(
+            s.indicator,
+            number(s.value) if s.value is not None else "no data",
+            f"{number(s.target)} {s.unit}",
+            (number(s.change) + relative) if s.change is not None else "declare it",
+            f"{s.points:.2f} -> {s.target_points:.2f}",
+        )
+    for c in plan.conditions:
+        steps.add_row(c.name, f"{c.current:.0%}", f"{c.required:.0%}", "", "met" if c.met else "")
+    return Panel(Group(headline, indicators, steps), title=f"rating of {r.supplier_id}")

@@ -7,6 +7,7 @@ lists every variable with its default and meaning (README.md shows the same tabl
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -27,7 +28,8 @@ class Settings:
     topic_namespace: str = _env(
         "GREENCHAIN_TOPIC_NAMESPACE",
         "",
-        "prefix of every topic and consumer group (isolates tests or tenants on one cluster)",
+        "prefix of every topic and consumer group (isolates tests or tenants on one cluster); "
+        "a value without a trailing '.', '-' or '_' gets a '.'",
     )
     topic_partitions: int = _env(
         "GREENCHAIN_TOPIC_PARTITIONS", 6, "partitions of the topics greenchain creates"
@@ -48,6 +50,11 @@ class Settings:
     )
     tls_cert_file: str = _env("GREENCHAIN_TLS_CERT_FILE", "", "server TLS certificate (PEM)")
     tls_key_file: str = _env("GREENCHAIN_TLS_KEY_FILE", "", "server TLS private key (PEM)")
+    tls_ca_file: str = _env(
+        "GREENCHAIN_TLS_CA_FILE",
+        "",
+        "CA certificate (PEM) that clients and the console trust; set = talk TLS to the services",
+    )
     ingest_listen: str = _env(
         "GREENCHAIN_INGEST_LISTEN", "127.0.0.1:50051", "ingest gRPC listen address"
     )
@@ -64,6 +71,25 @@ class Settings:
     )
     ledger_listen: str = _env(
         "GREENCHAIN_LEDGER_LISTEN", "127.0.0.1:50052", "ledger gRPC listen address"
+    )
+    ingest_target: str = _env(
+        "GREENCHAIN_INGEST_TARGET",
+        "",
+        "host:port where clients reach ingest; empty = the ingest listen address",
+    )
+    ledger_target: str = _env(
+        "GREENCHAIN_LEDGER_TARGET",
+        "",
+        "host:port where clients and the console reach the ledger; empty = the ledger listen "
+        "address",
+    )
+    console_listen: str = _env(
+        "GREENCHAIN_CONSOLE_LISTEN", "127.0.0.1:8080", "web console HTTP listen address"
+    )
+    console_stale_months: int = _env(
+        "GREENCHAIN_CONSOLE_STALE_MONTHS",
+        3,
+        "console alert: a supplier whose data is this many months behind its chain's newest",
     )
     ledger_db: str = _env("GREENCHAIN_LEDGER_DB", "var/ledger.sqlite3", "ledger SQLite file")
     ledger_origin: str = _env(
@@ -104,6 +130,15 @@ class Settings:
         "GREENCHAIN_METHODOLOGY_FILE", "", "rating methodology YAML; empty = the packaged default"
     )
 
+    def __post_init__(self) -> None:
+        namespace = self.topic_namespace
+        if namespace and not _NAMESPACE.fullmatch(namespace):
+            raise ValueError(
+                f"GREENCHAIN_TOPIC_NAMESPACE={namespace!r}: use letters, digits, '.', '-' or '_'"
+            )
+        if namespace and namespace[-1] not in ".-_":  # "acme" would make "acmegreenchain..."
+            object.__setattr__(self, "topic_namespace", namespace + ".")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from ``environ`` (default ``os.environ``), then explicit ``overrides``."""
@@ -135,6 +170,26 @@ class Settings:
     def group(self, service: str) -> str:
         """The consumer group id of ``service`` in this namespace."""
         return f"{self.topic_namespace}greenchain-{service}"
+
+    @property
+    def ingest_address(self) -> str:
+        """Where a client reaches ingest: the target, else the listen address (0.0.0.0 and
+        [::] mean this machine)."""
+        return self.ingest_target or _local(self.ingest_listen)
+
+    @property
+    def ledger_address(self) -> str:
+        """Where a client or the console reaches the ledger (see :attr:`ingest_address`)."""
+        return self.ledger_target or _local(self.ledger_listen)
+
+
+_NAMESPACE = re.compile(r"[A-Za-z0-9._-]+")
+"""Kafka topic names allow these characters only."""
+
+
+def _local(listen: str) -> str:
+    host, _, port = listen.rpartition(":")
+    return f"127.0.0.1:{port}" if host in ("0.0.0.0", "[::]", "") else listen
 
 
 ENVIRONMENT: list[tuple[str, str, str]] = [

@@ -1,18 +1,28 @@
 """``greenchain-health HOST:PORT``: the gRPC health check as a command, for container health
-checks (every service image has it). Exit 0 when the service answers SERVING, 1 otherwise."""
+checks (every service image has it). Exit 0 when the service answers SERVING, 1 otherwise.
+With ``GREENCHAIN_TLS_CA_FILE`` set it checks over TLS, trusting that CA."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
-def check(target: str, timeout: float = 3.0) -> tuple[bool, str]:
-    """(serving?, what to print) for the service at ``target``."""
-    with grpc.insecure_channel(target) as channel:
+def check(
+    target: str, timeout: float = 3.0, root_certificates: bytes | None = None
+) -> tuple[bool, str]:
+    """(serving?, what to print) for the service at ``target``; TLS when ``root_certificates``
+    (PEM) are given."""
+    channel = (
+        grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates))
+        if root_certificates is not None
+        else grpc.insecure_channel(target)
+    )
+    with channel:
         try:
             answer = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(), timeout=timeout
@@ -24,11 +34,16 @@ def check(target: str, timeout: float = 3.0) -> tuple[bool, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from greenchain.common.config import Settings
+
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
         print("usage: greenchain-health HOST:PORT", file=sys.stderr)
         return 2
-    serving, text = check(args[0])
+    ca_file = Settings.from_env().tls_ca_file
+    serving, text = check(
+        args[0], root_certificates=Path(ca_file).read_bytes() if ca_file else None
+    )
     print(text)
     return 0 if serving else 1
 
