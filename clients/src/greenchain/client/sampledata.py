@@ -24,6 +24,7 @@ import yaml
 from google.protobuf import json_format
 from stdnum.cn import uscc
 
+from greenchain.common.grades import LEVEL_BY_NAME
 from greenchain.v1 import declaration_pb2, supplier_pb2
 
 # sector code -> (name, energy tce per 10k CNY, electricity share of energy, water m3 per 10k CNY,
@@ -266,11 +267,6 @@ def generate(
 
 
 LEVEL_WORDS = {"national": "国家级", "provincial": "省级", "municipal": "市级"}
-LEVELS = {
-    "national": supplier_pb2.DESIGNATION_LEVEL_NATIONAL,
-    "provincial": supplier_pb2.DESIGNATION_LEVEL_PROVINCIAL,
-    "municipal": supplier_pb2.DESIGNATION_LEVEL_MUNICIPAL,
-}
 
 
 def designated_suppliers(population: Population) -> list[supplier_pb2.Supplier]:
@@ -285,7 +281,7 @@ def designated_suppliers(population: Population) -> list[supplier_pb2.Supplier]:
         field = site.green_factory if listing.kind == "green-factory" else site.zero_carbon_factory
         field.CopyFrom(
             supplier_pb2.Designation(
-                level=LEVELS[listing.level],
+                level=LEVEL_BY_NAME[listing.level],
                 year=listing.year,
                 list_reference=f"{listing.year} {LEVEL_WORDS[listing.level]}绿色制造名单",
                 status=supplier_pb2.DESIGNATION_STATUS_ACTIVE,

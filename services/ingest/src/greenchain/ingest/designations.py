@@ -15,17 +15,16 @@ from dataclasses import dataclass, field
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
 
+from greenchain.common.grades import LEVEL_BY_NAME
 from greenchain.common.grpc_server import Violation
 from greenchain.v1 import ingest_pb2, supplier_pb2
 
 LEVELS: dict[str, supplier_pb2.DesignationLevel] = {
-    "national": supplier_pb2.DESIGNATION_LEVEL_NATIONAL,
+    **LEVEL_BY_NAME,
     "国家级": supplier_pb2.DESIGNATION_LEVEL_NATIONAL,
     "国家": supplier_pb2.DESIGNATION_LEVEL_NATIONAL,
-    "provincial": supplier_pb2.DESIGNATION_LEVEL_PROVINCIAL,
     "省级": supplier_pb2.DESIGNATION_LEVEL_PROVINCIAL,
     "省": supplier_pb2.DESIGNATION_LEVEL_PROVINCIAL,
-    "municipal": supplier_pb2.DESIGNATION_LEVEL_MUNICIPAL,
     "市级": supplier_pb2.DESIGNATION_LEVEL_MUNICIPAL,
     "市": supplier_pb2.DESIGNATION_LEVEL_MUNICIPAL,
 }

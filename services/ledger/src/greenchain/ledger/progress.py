@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from greenchain.common.grades import GREEN_TIERS, LEVEL_BY_NAME, active
+from greenchain.common.grades import GREEN_TIERS, LEVEL_BY_NAME, LEVEL_NAME, active
 from greenchain.v1 import declaration_pb2, ledger_pb2, rating_pb2, supplier_pb2
 
 TARGET_SHARE, TARGET_YEAR = 0.40, 2030
@@ -88,8 +88,7 @@ def current_frame(ratings: Sequence[rating_pb2.SupplierRating], chain_id: str = 
 
 
 def _column(level: int) -> str:
-    name = next(k for k, v in LEVEL_BY_NAME.items() if v == level)
-    return f"designated_{name}"
+    return f"designated_{LEVEL_NAME[level]}"
 
 
 def _shares(frame: pl.DataFrame) -> tuple[float, float, float]:

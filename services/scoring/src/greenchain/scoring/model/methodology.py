@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from greenchain.common.grades import TIERS_BEST_FIRST
+from greenchain.common.grades import LEVEL_BY_NAME, TIERS_BEST_FIRST
 
 CATEGORIES = (
     "low_carbon_energy",
@@ -24,7 +24,7 @@ CATEGORIES = (
     "green_products",
     "intensive_land_use",
 )
-DESIGNATION_LEVELS = ("municipal", "provincial", "national")  # lowest first
+DESIGNATION_LEVELS = tuple(LEVEL_BY_NAME)  # municipal, provincial, national: lowest first
 GridRegion = Literal["north", "northeast", "east", "central", "northwest", "south", "southwest"]
 GRID_REGIONS: tuple[str, ...] = get_args(GridRegion)
 
