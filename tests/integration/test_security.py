@@ -30,9 +30,10 @@ from greenchain.common.config import Settings
 from greenchain.common.tls import EXIT_TLS_CONFIG, PlaintextTokenError
 from greenchain.connector.client import Connector
 from greenchain.console.ledger import Ledger
+from greenchain.ingest.server import IngestServer
 from greenchain.ledger.server import LedgerServer
 from greenchain.testing.certificates import ServerCertificate, make_ca, server_certificate
-from greenchain.v1 import ledger_pb2, ledger_pb2_grpc
+from greenchain.v1 import declaration_pb2, ingest_pb2_grpc, ledger_pb2, ledger_pb2_grpc
 
 TOKENS = {"tok-sup-a-1": "supplier:sup-a", "tok-sup-b-1": "supplier:sup-b"}
 
@@ -131,6 +132,29 @@ async def test_the_limit_refills_at_its_rate(settings: Settings) -> None:
         assert delay is not None
         await asyncio.sleep(delay + 0.05)  # waiting as told is enough
         await checkpoint(srv.port, "tok-sup-a-1")
+
+
+async def test_ingest_has_the_same_per_principal_limit(settings: Settings) -> None:
+    limited = settings.with_(rate_limit_per_second=1.0, rate_limit_burst=1)
+    server = IngestServer(limited, listen="127.0.0.1:0")  # no Kafka: refused before it matters
+    await server.server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            stub = ingest_pb2_grpc.IngestServiceStub(channel)
+            empty = declaration_pb2.Declaration()
+            codes = []
+            for token in ("tok-sup-a-1", "tok-sup-a-1", "tok-sup-b-1"):
+                with pytest.raises(grpc.aio.AioRpcError) as failed:
+                    await stub.SubmitDeclaration(empty, metadata=md(token), timeout=10)
+                codes.append(failed.value.code())
+            assert retry_delay(failed.value) is None  # sup-b's own answer: no rate limit
+    finally:
+        await server.server.stop(None)
+        await server.servicer.producer.stop()  # made, never started
+    # sup-a's first call and sup-b's reach the servicer (which refuses an empty declaration);
+    # sup-a's second is over its limit
+    assert codes[1] == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert codes[0] == codes[2] != grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
 # tokens: rotation and secrecy -------------------------------------------------------------

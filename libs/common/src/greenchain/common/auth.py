@@ -82,6 +82,7 @@ def new_token() -> str:
 
 
 Stamp = tuple[int, int, int]
+_MISSING: Stamp = (-1, -1, -1)
 
 
 def _stamp(path: str | Path) -> Stamp:
@@ -128,9 +129,12 @@ class TokenStore:
             return
         try:
             stamp = _stamp(self._path)
-            if stamp == self._stamp:
-                return
-            self._stamp = stamp  # a broken version is reported once, not on every call
+        except OSError:
+            stamp = _MISSING
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp  # a broken or missing version is reported once, not on every call
+        try:
             self._hashed = _parse(self._path)
         except (OSError, ValueError, yaml.YAMLError) as exc:
             log.error("tokens file %s unusable, keeping the previous tokens: %s", self._path, exc)
