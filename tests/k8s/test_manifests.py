@@ -114,8 +114,10 @@ def test_prod_serves_tls_from_a_secret_and_probes_over_it() -> None:
         if o["metadata"]["name"] in ("ingest", "ledger"):
             probe = pod["containers"][0]["readinessProbe"]
             assert probe["exec"]["command"][1].startswith("127.0.0.1:")
-    for setting in ("CERT", "KEY", "CA"):
-        assert config[f"GREENCHAIN_TLS_{setting}_FILE"].startswith("/etc/greenchain/tls/")
+            env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+            for setting in ("CERT", "KEY"):
+                assert env[f"GREENCHAIN_TLS_{setting}_FILE"].startswith("/etc/greenchain/tls/")
+    assert config["GREENCHAIN_TLS_CA_FILE"].startswith("/etc/greenchain/tls/")
     assert mounted == {
         "ingest": "greenchain-tls",
         "ledger": "greenchain-tls",
