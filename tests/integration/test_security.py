@@ -47,8 +47,8 @@ def write_tokens(path: Path, tokens: dict[str, str]) -> Path:
     return path
 
 
-def write_broken(path: Path) -> None:
-    path.write_text("tokens: [{sha256: short, principal: admin}]")
+def write_broken(path: Path, text: str = "tokens: [{sha256: short, principal: admin}]") -> None:
+    path.write_text(text)
 
 
 def md(token: str) -> tuple[tuple[str, str], ...]:
@@ -175,6 +175,11 @@ async def test_a_rotated_token_is_refused_and_its_successor_accepted_without_res
         write_broken(Path(settings.tokens_file))
         await checkpoint(srv.port, "tok-sup-a-2")
         assert "unusable, keeping the previous tokens" in caplog.text
+        # a YAML error quotes the offending line: the log must not
+        write_broken(Path(settings.tokens_file), f"tokens: [{{sha256: {hash_token('tok-x')}")
+        await checkpoint(srv.port, "tok-sup-a-2")
+        assert "not valid YAML" in caplog.text
+        assert hash_token("tok-x") not in caplog.text
     for secret in ("tok-sup-a-1", "tok-sup-a-2", "tok-sup-b-1"):
         assert secret not in caplog.text
 

@@ -105,6 +105,14 @@ def _parse(path: str | Path) -> dict[str, Principal]:
     return hashed
 
 
+def _why(exc: Exception) -> str:
+    """What is wrong with a tokens file, without quoting it (a YAML error would show a line)."""
+    if isinstance(exc, yaml.YAMLError):
+        mark = getattr(exc, "problem_mark", None)
+        return f"not valid YAML (line {mark.line + 1})" if mark is not None else "not valid YAML"
+    return str(exc)
+
+
 class TokenStore:
     """Maps bearer tokens to principals; ``None`` store means auth is off.
 
@@ -137,7 +145,9 @@ class TokenStore:
         try:
             self._hashed = _parse(self._path)
         except (OSError, ValueError, yaml.YAMLError) as exc:
-            log.error("tokens file %s unusable, keeping the previous tokens: %s", self._path, exc)
+            log.error(
+                "tokens file %s unusable, keeping the previous tokens: %s", self._path, _why(exc)
+            )
             return
         log.info("tokens file %s re-read: %d tokens", self._path, len(self._hashed))
 
