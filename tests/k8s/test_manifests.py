@@ -60,6 +60,11 @@ def test_a_broken_manifest_fails_validation(tmp_path: Path) -> None:
     assert not ok(validate(render(k8s, "dev"), tmp_path))
 
 
+def grpc_probe(probe: dict[str, Any]) -> bool:
+    """kubelet's gRPC health probe, or (TLS ports, which it cannot probe) greenchain-health."""
+    return "grpc" in probe or probe.get("exec", {}).get("command", [""])[0] == "greenchain-health"
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_pods_are_non_root_read_only_limited_and_probed(overlay: str) -> None:
     objects: list[dict[str, Any]] = [
@@ -82,11 +87,39 @@ def test_pods_are_non_root_read_only_limited_and_probed(overlay: str) -> None:
             assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
             assert {"cpu", "memory"} <= set(container["resources"]["limits"]), name
             if workload["metadata"]["name"] in ("ingest", "ledger"):
-                assert "grpc" in container["readinessProbe"], name
-                assert "grpc" in container["livenessProbe"], name
+                assert grpc_probe(container["readinessProbe"]), name
+                assert grpc_probe(container["livenessProbe"]), name
             if workload["metadata"]["name"] == "console":
                 assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
                 assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
     kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
     assert ("HorizontalPodAutoscaler", "ingest") in kinds
     assert {("PodDisruptionBudget", n) for n in ("ingest", "ledger", "kafka")} <= kinds
+
+
+def test_prod_serves_tls_from_a_secret_and_probes_over_it() -> None:
+    objects = [o for o in yaml.safe_load_all(render(ROOT / "deploy" / "k8s", "prod")) if o]
+    config = next(o for o in objects if o["kind"] == "ConfigMap")["data"]
+    assert "GREENCHAIN_INSECURE_DEV" not in config
+    mounted = {}
+    for o in objects:
+        if o["kind"] != "Deployment":
+            continue
+        pod = o["spec"]["template"]["spec"]
+        secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+        mounts = {
+            m["mountPath"]: secrets.get(m["name"]) for m in pod["containers"][0]["volumeMounts"]
+        }
+        mounted[o["metadata"]["name"]] = mounts.get("/etc/greenchain/tls")
+        if o["metadata"]["name"] in ("ingest", "ledger"):
+            probe = pod["containers"][0]["readinessProbe"]
+            assert probe["exec"]["command"][1].startswith("127.0.0.1:")
+            env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+            for setting in ("CERT", "KEY"):
+                assert env[f"GREENCHAIN_TLS_{setting}_FILE"].startswith("/etc/greenchain/tls/")
+    assert config["GREENCHAIN_TLS_CA_FILE"].startswith("/etc/greenchain/tls/")
+    assert mounted == {
+        "ingest": "greenchain-tls",
+        "ledger": "greenchain-tls",
+        "console": "greenchain-tls",
+    }

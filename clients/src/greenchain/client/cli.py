@@ -36,6 +36,7 @@ from greenchain.v1 import ledger_pb2
 
 if TYPE_CHECKING:
     from greenchain.client.ledger import LedgerClient
+    from greenchain.common.tls import ClientTls
     from greenchain.connector.client import Connector
     from greenchain.v1 import rating_pb2
 
@@ -100,21 +101,26 @@ def resolve_token(args: argparse.Namespace, environ: dict[str, str] | None = Non
     return env.get("GREENCHAIN_TOKEN", "").strip()
 
 
-def _roots(args: argparse.Namespace) -> bytes | None:
-    ca_file = args.ca_file or Settings.from_env().tls_ca_file
-    if not ca_file:
-        return None
-    try:
-        return Path(ca_file).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read the CA file {ca_file}: {exc.strerror}") from None
+def _client_tls(args: argparse.Namespace) -> ClientTls:
+    """--ca-file (else GREENCHAIN_TLS_CA_FILE) and the client certificate settings (mTLS)."""
+    from greenchain.common.tls import ClientTls
+
+    return ClientTls.from_settings(Settings.from_env(), ca_file=args.ca_file or "")
 
 
 def _connector(args: argparse.Namespace) -> Connector:
     from greenchain.connector.client import Connector
 
-    target = args.target or Settings.from_env().ingest_address
-    return Connector(target, token=resolve_token(args), root_certificates=_roots(args))
+    settings = Settings.from_env()
+    tls = _client_tls(args)
+    return Connector(
+        args.target or settings.ingest_address,
+        token=resolve_token(args),
+        root_certificates=tls.root_certificates,
+        certificate_chain=tls.certificate_chain,
+        private_key=tls.private_key,
+        insecure_dev=bool(settings.insecure_dev),
+    )
 
 
 def _registry(args: argparse.Namespace) -> int:
@@ -265,8 +271,16 @@ def _connect(args: argparse.Namespace) -> int:
 def _ledger(args: argparse.Namespace) -> LedgerClient:
     from greenchain.client.ledger import LedgerClient
 
-    target = args.target or Settings.from_env().ledger_address
-    return LedgerClient(target, token=resolve_token(args), root_certificates=_roots(args))
+    settings = Settings.from_env()
+    tls = _client_tls(args)
+    return LedgerClient(
+        args.target or settings.ledger_address,
+        token=resolve_token(args),
+        root_certificates=tls.root_certificates,
+        certificate_chain=tls.certificate_chain,
+        private_key=tls.private_key,
+        insecure_dev=bool(settings.insecure_dev),
+    )
 
 
 def _ratings(args: argparse.Namespace) -> int:
@@ -591,9 +605,12 @@ def _health(args: argparse.Namespace) -> int:
     from greenchain.common.health import check
 
     target = args.target or Settings.from_env().ledger_address
-    serving, text = check(target, root_certificates=_roots(args))
+    tls = _client_tls(args)
+    serving, text = check(
+        target, 3.0, tls.root_certificates, tls.certificate_chain, tls.private_key
+    )
     status = text.rpartition(": ")[2]
-    record = {"target": target, "status": status, "serving": serving, "tls": bool(_roots(args))}
+    record = {"target": target, "status": status, "serving": serving, "tls": tls.secure}
     if args.output == "json":
         print_json(record)
     elif args.output == "csv":

@@ -9,6 +9,7 @@ from pathlib import Path
 import grpc
 import polars as pl
 
+from greenchain.common import tls
 from greenchain.common.grades import grade_label, level_label, tier_label
 from greenchain.v1 import ledger_pb2, ledger_pb2_grpc, rating_pb2
 
@@ -27,15 +28,21 @@ CALL_TIMEOUT = 30.0
 class LedgerClient:
     target: str
     token: str = ""
-    root_certificates: bytes | None = None
+    root_certificates: bytes | None = None  # the CA to trust: TLS when given
     timeout: float = CALL_TIMEOUT
+    certificate_chain: bytes | None = None  # mTLS: our client certificate ...
+    private_key: bytes | None = None  # ... and its key
+    insecure_dev: bool = False  # GREENCHAIN_INSECURE_DEV: a token may go plaintext anywhere
 
     def _channel(self) -> grpc.aio.Channel:
-        if self.root_certificates is not None:
-            return grpc.aio.secure_channel(
-                self.target, grpc.ssl_channel_credentials(self.root_certificates)
-            )
-        return grpc.aio.insecure_channel(self.target)
+        """TLS when a CA is given; never a token in the clear beyond loopback
+        (:class:`~greenchain.common.tls.PlaintextTokenError`)."""
+        return tls.channel(
+            self.target,
+            tls.ClientTls(self.root_certificates, self.certificate_chain, self.private_key),
+            token=self.token,
+            insecure_dev=self.insecure_dev,
+        )
 
     def _md(self) -> tuple[tuple[str, str], ...] | None:
         return (("authorization", f"Bearer {self.token}"),) if self.token else None

@@ -16,6 +16,7 @@ import grpc
 from opentelemetry import trace
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
+from greenchain.common import tls
 from greenchain.connector.readers import Item
 from greenchain.v1 import ingest_pb2, ingest_pb2_grpc
 
@@ -53,18 +54,22 @@ class Connector:
     chunk_size: int = 2000
     max_attempts: int = 30
     max_backoff: float = 10.0
-    root_certificates: bytes | None = None
+    root_certificates: bytes | None = None  # the CA to trust: TLS when given
+    certificate_chain: bytes | None = None  # mTLS: our client certificate ...
+    private_key: bytes | None = None  # ... and its key
+    insecure_dev: bool = False  # GREENCHAIN_INSECURE_DEV: a token may go plaintext anywhere
 
     def channel(self) -> grpc.aio.Channel:
-        """A channel that carries the W3C trace context to ingest (OpenTelemetry interceptors)."""
-        options = [("grpc.max_send_message_length", 64 * 1024)]
-        interceptors = aio_client_interceptors()
-        if self.root_certificates is not None:
-            credentials = grpc.ssl_channel_credentials(self.root_certificates)
-            return grpc.aio.secure_channel(
-                self.target, credentials, options=options, interceptors=interceptors
-            )
-        return grpc.aio.insecure_channel(self.target, options=options, interceptors=interceptors)
+        """A channel that carries the W3C trace context to ingest (OpenTelemetry interceptors);
+        :class:`~greenchain.common.tls.PlaintextTokenError` rather than a token in the clear."""
+        return tls.channel(
+            self.target,
+            tls.ClientTls(self.root_certificates, self.certificate_chain, self.private_key),
+            token=self.token,
+            insecure_dev=self.insecure_dev,
+            options=[("grpc.max_send_message_length", 64 * 1024)],
+            interceptors=aio_client_interceptors(),
+        )
 
     def metadata(self) -> tuple[tuple[str, str], ...] | None:
         return (("authorization", f"Bearer {self.token}"),) if self.token else None

@@ -46,14 +46,54 @@ class Settings:
     tokens_file: str = _env(
         "GREENCHAIN_TOKENS_FILE",
         "",
-        "bearer tokens file (sha256 of token -> principal); empty = no auth (local dev only)",
+        "bearer tokens file (sha256 of token -> principal), re-read when it changes; empty = "
+        "no auth, and then services listen on loopback only (see GREENCHAIN_INSECURE_DEV)",
     )
-    tls_cert_file: str = _env("GREENCHAIN_TLS_CERT_FILE", "", "server TLS certificate (PEM)")
-    tls_key_file: str = _env("GREENCHAIN_TLS_KEY_FILE", "", "server TLS private key (PEM)")
+    insecure_dev: int = _env(
+        "GREENCHAIN_INSECURE_DEV",
+        0,
+        "1 = development only: a service without tokens file may listen beyond loopback, and "
+        "clients may send tokens over plaintext to non-loopback addresses",
+    )
+    rate_limit_per_second: float = _env(
+        "GREENCHAIN_RATE_LIMIT_PER_SECOND",
+        50.0,
+        "calls per second each principal may make to ingest and the ledger (token bucket "
+        "refill; 0 = no limit; off without a tokens file)",
+    )
+    rate_limit_burst: int = _env(
+        "GREENCHAIN_RATE_LIMIT_BURST",
+        200,
+        "calls a principal may make at once before the per-second rate applies (bucket size)",
+    )
+    tls_cert_file: str = _env(
+        "GREENCHAIN_TLS_CERT_FILE",
+        "",
+        "server TLS certificate (PEM), re-read when it changes; needs GREENCHAIN_TLS_KEY_FILE",
+    )
+    tls_key_file: str = _env(
+        "GREENCHAIN_TLS_KEY_FILE",
+        "",
+        "server TLS private key (PEM), re-read when it changes; needs GREENCHAIN_TLS_CERT_FILE",
+    )
+    tls_client_ca_file: str = _env(
+        "GREENCHAIN_TLS_CLIENT_CA_FILE",
+        "",
+        "server: CA certificate (PEM) of client certificates; set = mTLS, every client must "
+        "present a certificate it signed",
+    )
     tls_ca_file: str = _env(
         "GREENCHAIN_TLS_CA_FILE",
         "",
         "CA certificate (PEM) that clients and the console trust; set = talk TLS to the services",
+    )
+    tls_client_cert_file: str = _env(
+        "GREENCHAIN_TLS_CLIENT_CERT_FILE",
+        "",
+        "client certificate (PEM) that clients, the console and health checks present (mTLS)",
+    )
+    tls_client_key_file: str = _env(
+        "GREENCHAIN_TLS_CLIENT_KEY_FILE", "", "private key (PEM) of the client certificate"
     )
     ingest_listen: str = _env(
         "GREENCHAIN_INGEST_LISTEN", "127.0.0.1:50051", "ingest gRPC listen address"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any, NoReturn
 
 import grpc
@@ -17,6 +16,7 @@ from grpc_status import rpc_status
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 from greenchain.common.config import Settings
+from greenchain.common.tls import ServerTls, listen_address
 
 log = logging.getLogger(__name__)
 
@@ -158,12 +158,18 @@ class UndecodableRequests(grpc.aio.ServerInterceptor):
 
 
 def make_server(settings: Settings) -> grpc.aio.Server:
-    """A grpc.aio server with message-size limits, OpenTelemetry server spans and
-    INVALID_ARGUMENT for undecodable requests."""
-    return grpc.aio.server(
-        interceptors=[aio_server_interceptor(), UndecodableRequests()],
-        options=server_options(settings),
-    )
+    """A grpc.aio server with message-size limits, OpenTelemetry server spans, INVALID_ARGUMENT
+    for undecodable requests and per-principal rate limits (with a tokens file)."""
+    from greenchain.common.auth import rate_limits  # auth builds on this module's helpers
+
+    interceptors: list[grpc.aio.ServerInterceptor] = [
+        aio_server_interceptor(),
+        UndecodableRequests(),
+    ]
+    limits = rate_limits(settings)
+    if limits is not None:
+        interceptors.append(limits)
+    return grpc.aio.server(interceptors=interceptors, options=server_options(settings))
 
 
 def add_health_and_reflection(
@@ -192,20 +198,20 @@ async def set_serving(
 
 
 def bind(server: grpc.aio.Server, address: str, settings: Settings) -> int:
-    """Listen on ``address`` (TLS when cert and key files are configured); returns the port."""
-    if settings.tls_cert_file and settings.tls_key_file:
-        credentials = grpc.ssl_server_credentials(
-            [
-                (
-                    Path(settings.tls_key_file).read_bytes(),
-                    Path(settings.tls_cert_file).read_bytes(),
-                )
-            ]
-        )
-        port = server.add_secure_port(address, credentials)
+    """Listen on ``address``; returns the port.
+
+    TLS when cert and key files are configured (reloaded when they change; mTLS with a client
+    CA); a half TLS configuration raises :class:`greenchain.common.tls.TlsConfigError` instead
+    of serving plaintext. Without a tokens file only loopback is served (see
+    :func:`greenchain.common.tls.listen_address`)."""
+    address = listen_address(address, settings)
+    tls = ServerTls.from_settings(settings)
+    if tls is not None:
+        port = server.add_secure_port(address, tls.credentials())
     else:
         port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"cannot listen on {address}")
-    log.info("listening on %s (%s)", address, "TLS" if settings.tls_cert_file else "plaintext")
+    mode = "plaintext" if tls is None else "mTLS" if tls.client_ca_file else "TLS"
+    log.info("listening on %s (%s)", address, mode)
     return int(port)

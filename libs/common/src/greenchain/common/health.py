@@ -1,24 +1,31 @@
 """``greenchain-health HOST:PORT``: the gRPC health check as a command, for container health
 checks (every service image has it). Exit 0 when the service answers SERVING, 1 otherwise.
-With ``GREENCHAIN_TLS_CA_FILE`` set it checks over TLS, trusting that CA."""
+With ``GREENCHAIN_TLS_CA_FILE`` set it checks over TLS, trusting that CA (and presents
+``GREENCHAIN_TLS_CLIENT_CERT_FILE`` when set, for a service that requires mTLS)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
 def check(
-    target: str, timeout: float = 3.0, root_certificates: bytes | None = None
+    target: str,
+    timeout: float = 3.0,
+    root_certificates: bytes | None = None,
+    certificate_chain: bytes | None = None,
+    private_key: bytes | None = None,
 ) -> tuple[bool, str]:
     """(serving?, what to print) for the service at ``target``; TLS when ``root_certificates``
-    (PEM) are given."""
+    (PEM) are given, presenting ``certificate_chain``/``private_key`` when given (mTLS)."""
     channel = (
-        grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates))
+        grpc.secure_channel(
+            target,
+            grpc.ssl_channel_credentials(root_certificates, private_key, certificate_chain),
+        )
         if root_certificates is not None
         else grpc.insecure_channel(target)
     )
@@ -40,9 +47,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: greenchain-health HOST:PORT", file=sys.stderr)
         return 2
-    ca_file = Settings.from_env().tls_ca_file
+    from greenchain.common.tls import ClientTls, TlsConfigError
+
+    try:
+        tls = ClientTls.from_settings(Settings.from_env())
+    except TlsConfigError as exc:
+        print(f"greenchain-health: {exc}", file=sys.stderr)
+        return 2
     serving, text = check(
-        args[0], root_certificates=Path(ca_file).read_bytes() if ca_file else None
+        args[0], 3.0, tls.root_certificates, tls.certificate_chain, tls.private_key
     )
     print(text)
     return 0 if serving else 1

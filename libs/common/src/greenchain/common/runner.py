@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from collections.abc import Callable
 from typing import Protocol
 
 from greenchain.common.config import Settings
 from greenchain.common.telemetry import setup_tracing
+from greenchain.common.tls import EXIT_TLS_CONFIG, ServerTls, TlsConfigError
 
 log = logging.getLogger(__name__)
 
@@ -53,5 +55,10 @@ def service_settings(name: str) -> Settings:
 def serve(name: str, make: Callable[[Settings], Service]) -> int:
     """Runs the asyncio service ``make(settings)`` until a signal; the process's exit code."""
     settings = service_settings(name)
-    asyncio.run(run_until_signal(lambda: make(settings)))
+    try:
+        ServerTls.from_settings(settings)  # checked before anything starts (bind checks again)
+        asyncio.run(run_until_signal(lambda: make(settings)))
+    except TlsConfigError as exc:  # never fall back to plaintext: one line, EX_CONFIG
+        print(f"greenchain-{name}: {exc}", file=sys.stderr)
+        return EXIT_TLS_CONFIG
     return 0

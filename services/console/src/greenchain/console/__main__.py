@@ -8,12 +8,14 @@ import sys
 import uvicorn
 
 from greenchain.common.runner import service_settings
+from greenchain.common.tls import listen_address
 from greenchain.console.app import create_app
 
 
 def main() -> int:
     settings = service_settings("console")
-    host, _, port = settings.console_listen.rpartition(":")
+    # no tokens file = everyone is admin: loopback only, unless GREENCHAIN_INSECURE_DEV
+    host, _, port = listen_address(settings.console_listen, settings).rpartition(":")
     config = uvicorn.Config(
         create_app(settings),
         host=host.strip("[]") or "127.0.0.1",

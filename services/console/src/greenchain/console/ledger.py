@@ -4,11 +4,11 @@ signed-in principal's bearer token (the ledger decides what it may see)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from greenchain.common import tls
 from greenchain.common.config import Settings
 from greenchain.v1 import ledger_pb2, ledger_pb2_grpc, rating_pb2
 
@@ -22,17 +22,17 @@ def _md(token: str) -> tuple[tuple[str, str], ...] | None:
 class Ledger:
     def __init__(self, settings: Settings) -> None:
         self.target = settings.ledger_address
-        self.roots = Path(settings.tls_ca_file).read_bytes() if settings.tls_ca_file else None
+        self.tls = tls.ClientTls.from_settings(settings)
+        # every call carries a signed-in user's token: plaintext only to loopback (or dev mode)
+        tls.check_token_transport(
+            self.target, "any token", self.tls.secure, bool(settings.insecure_dev)
+        )
         self._channel: grpc.aio.Channel | None = None
 
     @property
     def channel(self) -> grpc.aio.Channel:
         if self._channel is None:  # made inside the server's event loop
-            self._channel = (
-                grpc.aio.secure_channel(self.target, grpc.ssl_channel_credentials(self.roots))
-                if self.roots is not None
-                else grpc.aio.insecure_channel(self.target)
-            )
+            self._channel = tls.channel(self.target, self.tls)
         return self._channel
 
     @property
