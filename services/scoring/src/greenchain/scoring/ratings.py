@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +36,19 @@ def _period(index: int) -> declaration_pb2.Period:
 def _r(value: float) -> float:
     """Round what is shown so that float noise never counts as a change."""
     return round(float(value), 6)
+
+
+def benchmark_version(row: dict[str, Any], m: Methodology) -> str:
+    """Names the benchmarks a row was scored against: SHA-256 (16 hex digits) of the methodology
+    version and, per indicator, the benchmark and leading values and their source."""
+    parts = [m.version]
+    for ind in m.indicators:
+        parts += [
+            repr(row[f"{ind.name}__benchmark"]),
+            repr(row[f"{ind.name}__leading"]),
+            str(row[f"{ind.name}__source"]),
+        ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 def next_tier_min_score(tier: str, m: Methodology) -> float | None:
@@ -181,6 +195,7 @@ def rating_from_row(
         declaration_ids=row["declaration_ids"],
         insufficient_reasons=row["insufficient_reasons"],
         output_value_cny=round(float(row["output_value_cny"] or 0.0), 2),
+        benchmark_version=benchmark_version(row, m),
     )
     next_min = next_tier_min_score(row["readiness_tier"], m)
     if next_min is not None:
