@@ -28,7 +28,7 @@ from greenchain.common.ratings import rating_fingerprint
 from greenchain.scoring.model import SUPPLIER_SCHEMA, Methodology, Snapshot, score
 from greenchain.scoring.model import supplier_indicators as indicators_of
 from greenchain.scoring.model.rating import resolve_benchmarks
-from greenchain.scoring.ratings import benchmark_version, rating_from_row
+from greenchain.scoring.ratings import RatingTemplate, benchmark_version, rating_from_row
 from greenchain.scoring.state import SupplierState, declarations_frame
 from greenchain.v1 import benchmark_pb2, rating_pb2, supplier_pb2
 
@@ -86,6 +86,7 @@ def _signature(total: float, grade: str, percentile: float | None, tier: str, bv
 class ScoringEngine:
     def __init__(self, methodology: Methodology) -> None:
         self.m = methodology
+        self.template = RatingTemplate(methodology)
         self.registry: dict[str, dict[str, Any]] = {}  # supplier id -> model row
         self.suppliers: dict[str, supplier_pb2.Supplier] = {}  # the registry entries themselves
         self.digests: dict[str, str] = {}  # supplier id -> registry_digest
@@ -212,7 +213,7 @@ class ScoringEngine:
             sid = row["supplier_id"]
             last = self.emitted.get(sid)
             supplier = self.suppliers.get(sid)
-            rating = rating_from_row(row, self.m, as_of, supplier)
+            rating = rating_from_row(row, self.m, as_of, supplier, self.template)
             fingerprint = rating_fingerprint(rating)
             signature = _signature(
                 rating.total_score,
