@@ -31,8 +31,9 @@ NOW = datetime(2026, 6, 1, tzinfo=UTC)
 def _population(size: int, base: pl.DataFrame) -> pl.DataFrame:
     """``size`` suppliers' indicators: ``base`` repeated under new ids (same distribution)."""
     copies = -(-size // base.height)
+    renamed = pl.format("p{}-{}", pl.lit("{i}"), pl.col("supplier_id"))
     frames = [
-        base.with_columns(pl.format("p{}-{}", pl.lit(i), pl.col("supplier_id")).alias("supplier_id"))
+        base.with_columns(renamed.str.replace("{i}", str(i), literal=True).alias("supplier_id"))
         for i in range(copies)
     ]
     return pl.concat(frames).head(size)
@@ -49,7 +50,7 @@ def _batches(count: int) -> tuple[ScoringEngine, list[list[declaration_pb2.Decla
     batches = []
     for b in range(count):
         batch = []
-        for sid, template in energy.items():
+        for template in energy.values():
             decl = declaration_pb2.Declaration()
             decl.CopyFrom(template)
             decl.declaration_id = f"{template.declaration_id}-b{b}"
