@@ -31,9 +31,8 @@ NOW = datetime(2026, 6, 1, tzinfo=UTC)
 def _population(size: int, base: pl.DataFrame) -> pl.DataFrame:
     """``size`` suppliers' indicators: ``base`` repeated under new ids (same distribution)."""
     copies = -(-size // base.height)
-    renamed = pl.format("p{}-{}", pl.lit("{i}"), pl.col("supplier_id"))
     frames = [
-        base.with_columns(renamed.str.replace("{i}", str(i), literal=True).alias("supplier_id"))
+        base.with_columns((pl.lit(f"p{i}-") + pl.col("supplier_id")).alias("supplier_id"))
         for i in range(copies)
     ]
     return pl.concat(frames).head(size)
