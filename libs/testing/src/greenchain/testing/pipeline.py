@@ -24,9 +24,11 @@ READY_LOG = {"ingest": "IngestServer started", "scoring": "scoring ready", "ledg
 
 
 class Pipeline:
-    """The three services as processes with ``settings`` (auth off), logs under ``workdir``."""
+    """The three services as processes with ``settings`` (auth off), logs under ``workdir``;
+    ``scoring_workers`` scoring processes in one group (``scoring``, ``scoring-2``, ...), each
+    with its own data folder."""
 
-    def __init__(self, settings: Settings, workdir: Path) -> None:
+    def __init__(self, settings: Settings, workdir: Path, scoring_workers: int = 1) -> None:
         self.settings = settings.with_(
             ingest_listen=f"127.0.0.1:{free_port()}", ledger_listen=f"127.0.0.1:{free_port()}"
         )
@@ -34,12 +36,18 @@ class Pipeline:
         self.services = {
             name: ServiceProcess(name, self.settings, workdir / f"{name}.log") for name in SERVICES
         }
+        for n in range(2, scoring_workers + 1):
+            own = self.settings.with_(scoring_data_dir=f"{self.settings.scoring_data_dir}-{n}")
+            self.services[f"scoring-{n}"] = ServiceProcess(
+                "scoring", own, workdir / f"scoring-{n}.log"
+            )
 
     def start(self, *names: str) -> None:
-        for name in names or SERVICES:
+        for name in names or self.services:
             self.services[name].start()
-        for name in names or SERVICES:
-            self.services[name].wait_for_log(READY_LOG[name], within=90)
+        for name in names or self.services:
+            service = self.services[name]
+            service.wait_for_log(READY_LOG[service.service], within=90)
 
     def kill(self, name: str) -> None:
         self.services[name].kill()
@@ -100,8 +108,8 @@ class Pipeline:
 
 
 @contextmanager
-def pipeline(settings: Settings, workdir: Path) -> Iterator[Pipeline]:
-    running = Pipeline(settings, workdir)
+def pipeline(settings: Settings, workdir: Path, scoring_workers: int = 1) -> Iterator[Pipeline]:
+    running = Pipeline(settings, workdir, scoring_workers)
     try:
         running.start()
         yield running

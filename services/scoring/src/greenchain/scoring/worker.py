@@ -415,11 +415,11 @@ class ScoringWorker:
         await delivery
 
     async def emit(self, emissions: list[Emission], origins: dict[str, Headers]) -> None:
-        """Sends the ratings, each in a span continuing its declaration's trace, and their
-        indicators records; waits until Kafka has acked every one (before the batch's offsets
-        may be committed)."""
+        """Sends the ratings, each in a span continuing its declaration's trace, and once Kafka
+        has acked every one, their indicators records (which say they were emitted); returns
+        when those are acked too (before the batch's offsets may be committed)."""
         deliveries = []
-        for rating, indicators in emissions:
+        for rating, _ in emissions:
             parent = extract_context(origins.get(rating.supplier_id))
             with tracer.start_as_current_span(
                 "rate supplier",
@@ -430,17 +430,22 @@ class ScoringWorker:
                     "greenchain.revision": rating.revision,
                 },
             ):
-                key = rating.supplier_id.encode()
                 deliveries.append(
                     await self.ratings_topic.send(
-                        key=key, value=rating.SerializeToString(), headers=inject_headers()
+                        key=rating.supplier_id.encode(),
+                        value=rating.SerializeToString(),
+                        headers=inject_headers(),
                     )
                 )
-            deliveries.append(
-                await self.indicators_topic.send(key=key, value=indicators.SerializeToString())
-            )
-        for delivery in deliveries:
-            await delivery
+        await asyncio.gather(*deliveries)  # every failure retrieved, the first one raised
+        await asyncio.gather(
+            *[
+                await self.indicators_topic.send(
+                    key=rating.supplier_id.encode(), value=indicators.SerializeToString()
+                )
+                for rating, indicators in emissions
+            ]
+        )
 
 
 def run_worker(settings: Settings) -> None:
