@@ -18,6 +18,7 @@ from greenchain.common.topics import ensure_topics
 from greenchain.connector.client import Connector
 from greenchain.connector.readers import Item
 from greenchain.connector.registry import upsert_suppliers
+from greenchain.scoring.watchdog import STALL_SECONDS
 from greenchain.testing.flows import offline_ratings, sample_declarations
 from greenchain.testing.kafka_broker import isolated_settings
 from greenchain.testing.pipeline import Pipeline, pipeline
@@ -30,6 +31,13 @@ def settled_bytes(rating: rating_pb2.SupplierRating) -> bytes:
     for name in VOLATILE_FIELDS:
         core.ClearField(name)
     return core.SerializeToString(deterministic=True)
+
+
+def differing(a: bytes, b: bytes) -> list[str]:
+    """The names of the rating fields in which two serialized ratings differ."""
+    x, y = rating_pb2.SupplierRating.FromString(a), rating_pb2.SupplierRating.FromString(b)
+    fields = rating_pb2.SupplierRating.DESCRIPTOR.fields
+    return [f.name for f in fields if getattr(x, f.name) != getattr(y, f.name)]
 
 
 def run(
@@ -61,7 +69,8 @@ def run(
 
             summary = await connector.send(items, on_progress=progress)
             assert summary.accepted == len(items)
-            return await running.settled_ledger(len(suppliers), quiet=10.0)
+            # quiet for longer than the stall watchdog's reaction and a few snapshot cycles
+            return await running.settled_ledger(len(suppliers), quiet=STALL_SECONDS + 10)
 
         served = asyncio.run(feed(running))
         if workers > 1:
@@ -80,5 +89,7 @@ def test_one_or_three_workers_settle_on_the_same_ratings(
     three = run(3, suppliers, decls, kafka_bootstrap, tmp_path / "three")
     expected = {sid: settled_bytes(r) for sid, r in offline_ratings(suppliers, decls).items()}
     assert set(one) == set(three) == set(expected)
-    assert [sid for sid in one if one[sid] != expected[sid]] == []
-    assert [sid for sid in three if three[sid] != expected[sid]] == []
+    # per supplier, the fields that differ from the model's (none)
+    for settled in (one, three):
+        problems = {sid: differing(settled[sid], expected[sid]) for sid in settled}
+        assert {sid: fields for sid, fields in problems.items() if fields} == {}

@@ -180,7 +180,14 @@ class ScoringSteps:
         if engine.snapshot_changed:
             rated = {e.rating.supplier_id for e in out}
             owned = {str(k) for k in self.table} - rated
-            out += engine.rerate(as_of, owned)
+            moved = engine.rerate(as_of, owned)
+            log.info(
+                "snapshot %s: %d owned suppliers re-scored, %d ratings changed",
+                engine.snapshot_id[:12],
+                len(owned),
+                len(moved),
+            )
+            out += moved
         return out
 
     def confirm(self, emissions: list[Emission]) -> None:
@@ -324,7 +331,7 @@ class ScoringWorker:
         """Registry changes and new snapshots: re-rate, emit what changed. Not while the worker
         rebalances or recovers its table (the population is reloaded from it afterwards)."""
         recovery: Any = self.app.tables.recovery  # type: ignore[attr-defined]
-        if not self.ready.is_set() or self.app.rebalancing or not recovery.completed.is_set():
+        if not self.ready.is_set() or self.app.rebalancing or recovery.in_recovery:
             return
         work = self.engine.dirty or self.engine.snapshot_changed
         if not work and self.steps.loaded_for == self._assignment():
