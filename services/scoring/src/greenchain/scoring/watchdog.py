@@ -40,7 +40,7 @@ class StallWatchdog:
         self.settings = settings
         self.seen: dict[int, tuple[int, float]] = {}  # partition -> (committed, since when)
         self.attempts: dict[int, int] = {}
-        self.replay_pending = False  # set by mark_start after a restart
+        self.replay_pending = False  # a restart: replay from start_offsets once caught up
         self.start_offsets: dict[int, int] = {}  # partition -> committed when this run began
         self._offsets: AIOKafkaConsumer | None = None
 
@@ -59,7 +59,6 @@ class StallWatchdog:
             log.warning("watchdog: start offsets unavailable (%s); no replay check", err)
             return
         self.start_offsets = {tp.partition: offset for tp, offset in committed.items()}
-        self.replay_pending = any(offset > 0 for offset in self.start_offsets.values())
 
     async def check(self) -> None:
         consumer: Any = self.app.consumer  # faust's: seek and resume are all we touch

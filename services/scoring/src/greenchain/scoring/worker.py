@@ -319,12 +319,14 @@ class ScoringWorker:
         size, within = self.settings.scoring_batch_size, self.settings.scoring_batch_seconds
         first = True
         async for records in batches(stream, size, within):
-            if first:  # where this incarnation starts reading (see StallWatchdog.replay)
+            if first:  # where this run starts reading (see StallWatchdog._replay)
                 await self.watchdog.mark_start()
-                first = False
             batch = self.steps.apply(records)
             async with self.lock:
                 await self.deliver(partial(self.steps.rate, batch), batch)
+            if first:  # a restart (state recovered): faust may skip records while recovering
+                self.watchdog.replay_pending = self.steps.recovered > 0
+                first = False
             yield None  # only now may faust ack the batch's records
 
     async def refresh(self) -> None:
@@ -393,6 +395,9 @@ class ScoringWorker:
                     emissions = rate(datetime.now(UTC))
                     try:
                         await self.emit(emissions, batch.origins)
+                        # the batch's table changes (changelog) too: once its offsets commit,
+                        # a restart must find them in the table, never past a lost update
+                        await self.app.producer.flush()
                     except BaseException:
                         self.steps.discard()
                         raise
