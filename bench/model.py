@@ -8,7 +8,7 @@ from typing import Any
 from bench import plain_model
 from bench.common import timed
 from bench.workloads import model_inputs, plain_inputs
-from greenchain.scoring.model import Methodology, benchmarks, rate, score, supplier_indicators
+from greenchain.scoring.model import Methodology, rate, score, snapshot, supplier_indicators
 
 
 def run(suppliers: int) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def run(suppliers: int) -> dict[str, Any]:
 
     # re-rating: what the worker does when benchmarks move (indicators already known)
     population = supplier_indicators(declarations, registry, m)
-    polars_rerate, _ = timed(lambda: score(population, benchmarks(population, m), m), repeat=3)
+    polars_rerate, _ = timed(lambda: score(population, snapshot(population, m), m), repeat=3)
     plain_population = plain_model.population(rows, plain_registry, m)
     plain_rerate_s, _ = timed(plain_model.score_population, plain_population, m)
     del rows, plain_population

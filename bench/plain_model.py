@@ -198,7 +198,10 @@ def benchmarks(
 
     def stats(values: list[float], lower_is_better: bool) -> tuple[float, float]:
         ordered = sorted(values)
-        return _quantile(ordered, 0.5), _quantile(ordered, 0.05 if lower_is_better else 0.95)
+        digits = m.population_significant_figures
+        median = _quantile(ordered, 0.5)
+        leading = _quantile(ordered, 0.05 if lower_is_better else 0.95)
+        return float(f"{median:.{digits}g}"), float(f"{leading:.{digits}g}")
 
     out: dict[str, dict[str, tuple[float | None, float | None]]] = {}
     for sector in sectors:

@@ -19,6 +19,8 @@ GOALS = {
     "e2e_p99_ms_at_2000": 1000.0,
     "model_100k_full_s": 2.0,
     "merkle_proof_p99_ms_at_1m": 10.0,
+    "scale_batch_cost_ratio_1m_to_1k": 2.0,  # issue #15: cost follows the batch
+    "scale_batch_ms_at_1m": 50.0,
 }
 
 
@@ -48,6 +50,15 @@ def verdicts(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         p = mk["proofs"]
         out["merkle_proof_p99_ms_at_1m"] = {
             "measured": max(p["inclusion_proof"]["p99_ms"], p["consistency_proof"]["p99_ms"]),
+            "higher_is_better": False,
+        }
+    if (sc := results.get("scale")) and "1000000" in sc["populations"]:
+        out["scale_batch_cost_ratio_1m_to_1k"] = {
+            "measured": sc["cost_ratio_largest_to_smallest"],
+            "higher_is_better": False,
+        }
+        out["scale_batch_ms_at_1m"] = {
+            "measured": sc["populations"]["1000000"]["batch_ms_median"],
             "higher_is_better": False,
         }
     for name, verdict in out.items():
@@ -126,6 +137,15 @@ def table(results: dict[str, Any]) -> str:
             f"| scoring vs Kafka | {_f(rates['polars_worker'])} | ConsumerPerformance "
             f"{_f(rates['kafka_consumer_performance'])} | {s['share_of_ceiling']:.1%} |",
         ]
+    if sc := results.get("scale"):
+        pops = sc["populations"]
+        smallest, largest = min(pops, key=int), max(pops, key=int)
+        lines.append(
+            f"| scoring micro-batch of {sc['batch_declarations']} declarations at "
+            f"{int(largest):,} suppliers, ms (engine only) | {pops[largest]['batch_ms_median']} | "
+            f"at {int(smallest):,} suppliers {pops[smallest]['batch_ms_median']} | "
+            f"{sc['cost_ratio_largest_to_smallest']:.2f}x |"
+        )
     if i := results.get("ingest"):
         rates = i["declarations_per_s"]
         lines.append(

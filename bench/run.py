@@ -17,13 +17,13 @@ from typing import Any
 
 from rich.console import Console
 
-from bench import ingest, latency, ledger, merkle, model, report, scoring
+from bench import ingest, latency, ledger, merkle, model, report, scale, scoring
 from bench.common import machine
 from greenchain.testing import ROOT
 from greenchain.testing.kafka_broker import kafka_broker
 
 console = Console()
-PARTS = ("model", "ingest", "scoring", "latency", "ledger", "merkle")
+PARTS = ("model", "scale", "ingest", "scoring", "latency", "ledger", "merkle")
 
 
 def main() -> None:
@@ -42,6 +42,9 @@ def main() -> None:
         workdir = Path(tmp)
         runs = {
             "model": lambda: model.run(10_000 if quick else 100_000),
+            "scale": lambda: scale.run(
+                [1_000, 10_000] if quick else [1_000, 10_000, 100_000, 1_000_000]
+            ),
             "ingest": lambda: ingest.run(bootstrap, workdir, 200 if quick else 1000, 12),
             "scoring": lambda: scoring.run(bootstrap, workdir, 300 if quick else 1000, 24),
             "latency": lambda: latency.run(bootstrap, workdir, [500] if quick else [2000, 10000]),

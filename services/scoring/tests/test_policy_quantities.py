@@ -4,11 +4,15 @@ zero-carbon status from its criteria, and a 12-month window that only emissions 
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from greenchain.scoring.model import Methodology, rate
-from greenchain.scoring.model.rating import ZERO_CARBON_CRITERIA, grade, zero_carbon
+from greenchain.scoring.model.rating import ZERO_CARBON_CRITERIA, grade, ranks, zero_carbon
 from greenchain.testing.worked_example import example_inputs
 
 M = Methodology.load()
@@ -35,21 +39,21 @@ def test_green_code_only_for_national_green_factories_and_a_percentile_for_all()
             "insufficient": [False] * 8 + [True],
         }
     )
-    rows = {r["supplier_id"]: r for r in grade(frame, M).iter_rows(named=True)}
+    rows = {r["supplier_id"]: r for r in grade(frame, ranks(frame, M), M).iter_rows(named=True)}
     # among the 3 national ones: A+ if rank <= ceil(0.05 x 3) = 1, A if rank <= ceil(0.4 x 3) = 2
     assert [rows[s]["grade"] for s in ("n1", "n2", "n3")] == ["a_plus", "a", "b"]
     # the provincial supplier has the best score of the sector and still no green code
     assert {rows[s]["grade"] for s in ("p1", "m1", "x1", "x2", "x3")} == {"not_eligible"}
     assert rows["i1"]["grade"] == "insufficient_data"
-    # percentile: share of the 8 rated suppliers with a lower total, x 100
+    # percentile: share of the 8 rated suppliers with a lower total, x 100, whole points down
     expected = {
-        "p1": 87.5,
+        "p1": 87.0,  # 87.5
         "n1": 75.0,
-        "m1": 62.5,
-        "n2": 37.5,
-        "x3": 37.5,
+        "m1": 62.0,  # 62.5
+        "n2": 37.0,  # 37.5
+        "x3": 37.0,
         "n3": 25.0,
-        "x1": 12.5,
+        "x1": 12.0,  # 12.5
         "x2": 0.0,
     }
     assert {s: rows[s]["sector_percentile"] for s in expected} == pytest.approx(expected)
@@ -133,3 +137,53 @@ def test_a_later_footprint_or_offsets_declaration_does_not_move_the_window() -> 
     assert after["months_present"] == 3
     assert after["insufficient"] is False
     assert after["total_score"] == pytest.approx(base["total_score"])
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["C36", "C38"]),
+            st.integers(0, 40).map(lambda x: x * 2.5),  # ties are likely
+            st.sampled_from(["national", "provincial", None]),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_ranks_searched_in_the_snapshot_equal_a_full_re_rank(
+    suppliers: list[tuple[str, float, str | None, bool]],
+) -> None:
+    """The percentile band and the green code from the snapshot's bounds and thresholds equal
+    the definitions applied to the whole sector (rank with ties, ceil of the shares)."""
+    frame = pl.DataFrame(
+        {
+            "supplier_id": [f"s{i}" for i in range(len(suppliers))],
+            "sector_code": [s[0] for s in suppliers],
+            "total_score": [s[1] for s in suppliers],
+            "green_factory_level": [s[2] for s in suppliers],
+            "insufficient": [s[3] for s in suppliers],
+        }
+    )
+    graded = grade(frame, ranks(frame, M), M)
+    for row in graded.iter_rows(named=True):
+        if row["insufficient"]:
+            assert (row["grade"], row["sector_percentile"]) == ("insufficient_data", None)
+            continue
+        peers = [s for s in suppliers if s[0] == row["sector_code"] and not s[3]]
+        lower = sum(1 for s in peers if s[1] < row["total_score"])
+        assert row["sector_percentile"] == math.floor(100 * lower / len(peers))
+        if row["green_factory_level"] != "national":
+            assert row["grade"] == "not_eligible"
+            continue
+        nationals = [s for s in peers if s[2] == "national"]
+        rank = 1 + sum(1 for s in nationals if s[1] > row["total_score"])
+        expected = (
+            "a_plus"
+            if rank <= math.ceil(len(nationals) * M.a_plus_top_share)
+            else "a"
+            if rank <= math.ceil(len(nationals) * M.a_top_share)
+            else "b"
+        )
+        assert row["grade"] == expected

@@ -54,18 +54,46 @@ def test_a_batch_is_decoded_applied_and_rated_with_one_write_per_supplier() -> N
     assert set(batch.touched) == {s.supplier_id for s in suppliers}
     assert table.writes == len(suppliers)  # not one per declaration
     assert entered  # table reads and writes happened inside the record's context
-    ratings = steps.rate(batch, datetime(2026, 1, 1, tzinfo=UTC))
+    ratings = [e.rating for e in steps.rate(batch, datetime(2026, 1, 1, tzinfo=UTC))]
     assert sorted(r.supplier_id for r in ratings) == sorted(batch.touched)
 
     # the send failed: nothing counts as emitted, and the retry rates the same again
     steps.discard()
     retried = steps.rate(batch, datetime(2026, 1, 1, tzinfo=UTC))
-    assert [(r.supplier_id, r.revision) for r in retried] == [
+    assert [(e.rating.supplier_id, e.rating.revision) for e in retried] == [
         (r.supplier_id, r.revision) for r in ratings
     ]
     steps.confirm(retried)  # Kafka acknowledged them
 
-    # the same batch again (a redelivery) changes no state and emits nothing
+    # the same batch again (a redelivery) changes no state and emits nothing, but its
+    # suppliers are rated again (in case a crash came between the state and the rating)
     again = steps.apply(records)
     assert again.touched == {}
+    assert again.seen == {s.supplier_id for s in suppliers}
     assert steps.rate(again, datetime(2026, 1, 1, tzinfo=UTC)) == []
+
+
+def test_a_redelivered_batch_rates_what_a_crash_left_unrated() -> None:
+    """The state was written (changelog) but the worker died before its ratings were sent:
+    the redelivered records change no state, and still their suppliers get rated."""
+    suppliers, decls = sample_declarations(suppliers=3, months=4, seed=7)
+    table: dict[str, Any] = {}
+    crashed = ScoringEngine(Methodology.load())
+    for s in suppliers:
+        crashed.set_supplier(s)
+    records = [record(d.SerializeToString(), i) for i, d in enumerate(decls)]
+    ScoringSteps(crashed, table, nullcontext_for).apply(records)  # state written, never rated
+
+    restarted = ScoringEngine(Methodology.load())
+    for s in suppliers:
+        restarted.set_supplier(s)
+    steps = ScoringSteps(restarted, table, nullcontext_for)
+    batch = steps.apply(records)
+    assert batch.touched == {}
+    rated = steps.rate(batch, datetime(2026, 1, 1, tzinfo=UTC))
+    assert sorted(e.rating.supplier_id for e in rated) == sorted(s.supplier_id for s in suppliers)
+
+
+@contextmanager
+def nullcontext_for(_: Record) -> Iterator[None]:
+    yield

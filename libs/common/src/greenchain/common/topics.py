@@ -25,6 +25,13 @@ RATINGS = "greenchain.ratings.v1"
 CHAINS = "greenchain.chains.v1"
 """Chain leaders, compacted (key chain_id, value protobuf Chain): name, credit code and green
 supply-chain designation, shown with the chain's progress."""
+INDICATORS = "greenchain.indicators.v1"
+"""Scoring-internal, compacted (key supplier_id, value protobuf SupplierIndicators): the
+indicators behind each supplier's latest rating and that rating's summary. The benchmark stage
+builds population snapshots from it; a restarted worker resumes revisions from it."""
+BENCHMARKS = "greenchain.benchmarks.v1"
+"""Scoring-internal, compacted, one partition (key ``snapshot``, value protobuf
+BenchmarkSnapshot): the population snapshot every scoring worker rates against."""
 DECLARATIONS_DLQ = "greenchain.declarations.dlq.v1"
 """What scoring could not decode or accept: original bytes, reason in headers."""
 LEDGER_SEQUENCE = "greenchain.ledger.sequence.v1"
@@ -53,7 +60,9 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
 
     Declarations and ratings are kept forever: they are the source of truth from which scoring
     state and the ledger can be rebuilt. The registry is compacted (latest entry per supplier).
-    The ledger's sequence topic has one partition (one order for every replica) and is kept
+    Scoring's indicators topic is compacted and partitioned like the declarations; its
+    benchmarks topic is compacted with one partition. The ledger's sequence topic has one
+    partition (one order for every replica) and is kept
     forever; its checkpoints topic is compacted (latest checkpoint per signer).
     """
     p, r = settings.topic_partitions, settings.topic_replication
@@ -76,6 +85,18 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         ),
         TopicSpec(
             settings.topic(CHAINS),
+            1,
+            r,
+            {"cleanup.policy": "compact", "retention.ms": "-1", **min_isr},
+        ),
+        TopicSpec(
+            settings.topic(INDICATORS),
+            p,
+            r,
+            {"cleanup.policy": "compact", "retention.ms": "-1", **min_isr},
+        ),
+        TopicSpec(
+            settings.topic(BENCHMARKS),
             1,
             r,
             {"cleanup.policy": "compact", "retention.ms": "-1", **min_isr},

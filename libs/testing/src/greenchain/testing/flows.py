@@ -16,7 +16,7 @@ from greenchain.common.config import Settings
 from greenchain.connector.mapping import Mapping
 from greenchain.connector.readers import declarations_from_table
 from greenchain.scoring.engine import ScoringEngine
-from greenchain.scoring.model import Methodology
+from greenchain.scoring.model import Methodology, snapshot
 from greenchain.scoring.state import SupplierState, apply
 from greenchain.v1 import declaration_pb2, rating_pb2, supplier_pb2
 
@@ -127,8 +127,9 @@ def offline_ratings(
     states: dict[str, SupplierState] = {}
     for decl in decls:
         apply(states.setdefault(decl.supplier_id, {}), decl)
-    engine.update(states)
-    return {r.supplier_id: r for r in engine.ratings(set(), datetime.now(UTC), full=True)}
+    population = engine.update(states)
+    engine.set_snapshot("settled", snapshot(population, engine.m))  # the settled population's
+    return {e.rating.supplier_id: e.rating for e in engine.ratings(population, datetime.now(UTC))}
 
 
 def assert_same_ratings(

@@ -1,33 +1,39 @@
 """The scoring engine: per-supplier states in, changed ratings out. No Kafka here, so the
-worker's logic is testable on its own; ``app`` feeds it from faust.
+worker's logic is testable on its own; the worker feeds it from faust.
 
-It keeps the population (indicator values of every supplier it owns) so that a micro-batch
-recomputes indicators only for the suppliers it touched, then scores the whole population in one
-vectorised pass (grades are ranks within the sector, so one supplier's change can move another's
-grade). Benchmarks derived from the population are refreshed periodically, not per batch, so that
-ratings do not churn with every declaration.
+Cost follows the work, not the population:
+- a micro-batch recomputes the indicators of the suppliers it touched and scores only them
+  against the current population snapshot (benchmarks; percentile bounds and green-code
+  thresholds searched, not re-ranked);
+- a new snapshot (built by the benchmark stage from every worker's indicators, see
+  :mod:`greenchain.scoring.snapshots`) re-scores the owned population in one vectorised pass and
+  rebuilds only the ratings whose total, grade, percentile band, tier or benchmarks changed.
+
+Each emitted rating travels with its indicators and a summary of it
+(:class:`~greenchain.v1.benchmark_pb2.SupplierIndicators`), which is what the benchmark stage
+builds snapshots from and what a restarted worker resumes revisions from.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
 from greenchain.common.grades import GRADE_BY_NAME, LEVEL_NAME, TIER_BY_NAME, active
 from greenchain.common.ratings import rating_fingerprint
-from greenchain.scoring.model import (
-    SUPPLIER_SCHEMA,
-    Methodology,
-    benchmarks,
-    score,
-    supplier_indicators,
-)
-from greenchain.scoring.ratings import rating_from_row
+from greenchain.scoring.model import SUPPLIER_SCHEMA, Methodology, Snapshot, score
+from greenchain.scoring.model import supplier_indicators as indicators_of
+from greenchain.scoring.model.rating import resolve_benchmarks
+from greenchain.scoring.ratings import RatingTemplate, benchmark_version, rating_from_row
 from greenchain.scoring.state import SupplierState, declarations_frame
-from greenchain.v1 import rating_pb2, supplier_pb2
+from greenchain.v1 import benchmark_pb2, rating_pb2, supplier_pb2
+
+Signature = tuple[float, int, float | None, int, str]
+"""(total, grade, percentile band, tier, benchmark version): what a new snapshot can change."""
 
 
 @dataclass
@@ -36,9 +42,15 @@ class Emitted:
 
     revision: int
     fingerprint: str
-    total: float
-    grade: int
-    tier: int
+    signature: Signature
+    registry_digest: str
+
+
+class Emission(NamedTuple):
+    """A rating to send, and the indicators record that goes with it."""
+
+    rating: rating_pb2.SupplierRating
+    indicators: benchmark_pb2.SupplierIndicators
 
 
 def supplier_row(supplier: supplier_pb2.Supplier) -> dict[str, Any]:
@@ -53,130 +65,205 @@ def supplier_row(supplier: supplier_pb2.Supplier) -> dict[str, Any]:
         "chain_ids": list(supplier.chain_ids),
         "green_factory_level": LEVEL_NAME[max(levels)] if levels else None,
         "zero_carbon_designated": any(active(site.zero_carbon_factory) for site in supplier.sites),
+        "site_regions": [{"site_id": s.site_id, "region": s.region} for s in supplier.sites],
     }
 
 
-def _substance(supplier: supplier_pb2.Supplier) -> bytes:
-    """The registry entry without its timestamp: what a rating can depend on."""
+def registry_digest(supplier: supplier_pb2.Supplier | None) -> str:
+    """The registry entry without its timestamp, hashed: what a rating can depend on."""
+    if supplier is None:
+        return ""
     core = supplier_pb2.Supplier()
     core.CopyFrom(supplier)
     core.ClearField("updated_at")
-    return core.SerializeToString(deterministic=True)
+    return hashlib.sha256(core.SerializeToString(deterministic=True)).hexdigest()[:32]
+
+
+def _signature(total: float, grade: str, percentile: float | None, tier: str, bv: str) -> Signature:
+    return (round(total, 6), GRADE_BY_NAME[grade], percentile, TIER_BY_NAME[tier], bv)
 
 
 class ScoringEngine:
     def __init__(self, methodology: Methodology) -> None:
         self.m = methodology
+        self.template = RatingTemplate(methodology)
         self.registry: dict[str, dict[str, Any]] = {}  # supplier id -> model row
         self.suppliers: dict[str, supplier_pb2.Supplier] = {}  # the registry entries themselves
-        self.population: pl.DataFrame | None = None  # supplier_indicators of every supplier
-        self._benchmarks: pl.DataFrame | None = None
-        self.benchmarks_stale = True
+        self.digests: dict[str, str] = {}  # supplier id -> registry_digest
+        self.snapshot = Snapshot()
+        self.snapshot_id = ""
+        self.snapshot_changed = False  # a new snapshot the owned population is not rated on
         self.emitted: dict[str, Emitted] = {}
-        self.dirty: set[str] = set()  # registry changed: indicators to recompute
+        self.dirty: set[str] = set()  # registry changed since the last rating
+        self._population: pl.DataFrame | None = None  # indicators of the owned suppliers
+        self._fresh: list[pl.DataFrame] = []  # newer indicators, folded in by population()
         self._pending: dict[str, Emitted] = {}  # rated, not yet confirmed as on the topic
 
     # inputs ---------------------------------------------------------------------------------
 
     def set_supplier(self, supplier: supplier_pb2.Supplier) -> None:
-        """Takes a registry entry; a change that can change the rating (anything but the
-        timestamp: designations, chains, purchases too) marks the supplier for re-rating."""
+        """Takes a registry entry; one that differs from what the supplier's last rating used
+        (anything but the timestamp: designations, chains, purchases too) marks it dirty."""
         sid = supplier.supplier_id
-        known = self.suppliers.get(sid)
-        if known is None or _substance(known) != _substance(supplier):
-            self.suppliers[sid] = supplier
-            self.registry[sid] = supplier_row(supplier)
+        digest = registry_digest(supplier)
+        if self.digests.get(sid) == digest:
+            return
+        self.suppliers[sid] = supplier
+        self.registry[sid] = supplier_row(supplier)
+        self.digests[sid] = digest
+        last = self.emitted.get(sid)
+        if last is None or last.registry_digest != digest:
             self.dirty.add(sid)
 
-    def remember(self, rating: rating_pb2.SupplierRating) -> None:
-        """Records a rating already on the ratings topic (start-up: resume revisions)."""
-        known = self.emitted.get(rating.supplier_id)
-        if known is None or rating.revision >= known.revision:
-            self.emitted[rating.supplier_id] = Emitted(
-                rating.revision,
-                rating_fingerprint(rating),
-                rating.total_score,
-                rating.grade,
-                rating.readiness_tier,
+    def remember(self, record: benchmark_pb2.SupplierIndicators) -> None:
+        """Records a rating already on the ratings topic (from the indicators topic: at start,
+        and the other workers' ratings while running, so a rebalance resumes revisions)."""
+        e = record.emitted
+        known = self.emitted.get(record.supplier_id)
+        if known is None or e.revision >= known.revision:
+            percentile = e.sector_percentile if e.HasField("sector_percentile") else None
+            signature = (round(e.total_score, 6), e.grade, percentile, e.readiness_tier, "")
+            signature = (*signature[:4], e.benchmark_version)
+            self.emitted[record.supplier_id] = Emitted(
+                e.revision, e.fingerprint, signature, e.registry_digest
             )
 
-    def update(self, states: dict[str, SupplierState]) -> None:
-        """Recomputes the indicators of these suppliers from their states."""
-        if not states:
-            return
+    def set_snapshot(self, snapshot_id: str, snap: Snapshot) -> None:
+        """The population snapshot to rate against from now on."""
+        if snapshot_id != self.snapshot_id:
+            self.snapshot, self.snapshot_id, self.snapshot_changed = snap, snapshot_id, True
+
+    def update(self, states: dict[str, SupplierState]) -> pl.DataFrame:
+        """The indicators of these suppliers from their states (kept for later snapshots)."""
         suppliers = pl.DataFrame(
             [self.registry[s] for s in states if s in self.registry], schema=SUPPLIER_SCHEMA
         )
-        fresh = supplier_indicators(declarations_frame(states), suppliers, self.m)
-        if self.population is None:
-            self.population = fresh
-        else:
-            kept = self.population.filter(~pl.col("supplier_id").is_in(list(states)))
-            self.population = pl.concat([kept, fresh], how="vertical_relaxed").sort("supplier_id")
+        fresh = indicators_of(declarations_frame(states), suppliers, self.m)
+        self._fresh.append(fresh)
         self.dirty -= set(states)
-        self.benchmarks_stale = True
+        return fresh
+
+    def reset_population(self) -> None:
+        """Forgets the owned population (after a rebalance: the table is the truth)."""
+        self._population, self._fresh = None, []
+
+    def population(self) -> pl.DataFrame | None:
+        """The latest indicators of every supplier rated here (batches folded in)."""
+        if self._fresh:
+            fresh = pl.concat(self._fresh, how="vertical_relaxed")
+            fresh = fresh.unique("supplier_id", keep="last", maintain_order=True)
+            kept = self._population
+            if kept is not None:
+                kept = kept.join(fresh.select("supplier_id"), on="supplier_id", how="anti")
+            self._population = fresh if kept is None else pl.concat([kept, fresh])
+            self._fresh = []
+        return self._population
 
     # outputs --------------------------------------------------------------------------------
 
-    def ratings(
-        self,
-        touched: set[str],
-        as_of: datetime,
-        refresh_benchmarks: bool = False,
-        full: bool = False,
-        confirm: bool = True,
-    ) -> list[rating_pb2.SupplierRating]:
-        """Ratings that differ from what was last emitted, ready to send.
-
-        Candidates: the touched suppliers, those whose total/grade/tier moved, or everyone
-        (``full``); a candidate is emitted when its fingerprint differs from the last one.
-        ``confirm=False``: they count as emitted only after :meth:`confirm` (call it once Kafka
-        has acknowledged them; :meth:`discard` when it has not), so a failed send re-rates them.
-        """
+    def ratings(self, indicators: pl.DataFrame, as_of: datetime) -> list[Emission]:
+        """The ratings of ``indicators``' suppliers against the current snapshot that differ
+        from what was last emitted. They are pending: call :meth:`confirm` once Kafka has them,
+        :meth:`discard` when it has not (the next call rates them again)."""
         self._pending.clear()
-        if self.population is None or self.population.is_empty():
+        if indicators.is_empty():
             return []
-        if self._benchmarks is None or refresh_benchmarks:
-            self._benchmarks = benchmarks(self.population, self.m)
-            self.benchmarks_stale = False
-        scored = score(self.population, self._benchmarks, self.m)
-        out: list[rating_pb2.SupplierRating] = []
+        return self._emissions(score(indicators, self.snapshot, self.m), as_of)
+
+    def rerate(self, as_of: datetime, owned: set[str]) -> list[Emission]:
+        """After a new snapshot: every owned supplier scored in one pass; ratings rebuilt only
+        where the snapshot changed a total, grade, percentile band, tier or benchmark."""
+        self._pending.clear()
+        self.snapshot_changed = False
+        population = self.population()
+        if population is None:
+            return []
+        population = population.filter(pl.col("supplier_id").is_in(list(owned)))
+        scored = score(population, self.snapshot, self.m)
+        versions = self._benchmark_versions(scored)
+        candidates = []
+        for sid, total, grade, percentile, tier, sector in scored.select(
+            "supplier_id",
+            "total_score",
+            "grade",
+            "sector_percentile",
+            "readiness_tier",
+            "sector_code",
+        ).iter_rows():
+            last = self.emitted.get(sid)
+            signature = _signature(total, grade, percentile, tier, versions.get(sector, ""))
+            if last is None or last.signature != signature:
+                candidates.append(sid)
+        if not candidates:
+            return []
+        rows = scored.filter(pl.col("supplier_id").is_in(candidates))
+        return self._emissions(rows, as_of)
+
+    def _benchmark_versions(self, scored: pl.DataFrame) -> dict[str | None, str]:
+        sectors = scored.get_column("sector_code").drop_nulls().unique().to_list()
+        bench = resolve_benchmarks(sectors, self.snapshot.stats, self.m)
+        return {
+            row["sector_code"]: benchmark_version(row, self.m)
+            for row in bench.iter_rows(named=True)
+        }
+
+    def _emissions(self, scored: pl.DataFrame, as_of: datetime) -> list[Emission]:
+        out: list[Emission] = []
         for row in scored.iter_rows(named=True):
             sid = row["supplier_id"]
             last = self.emitted.get(sid)
-            if not (full or sid in touched or last is None) and (
-                round(row["total_score"], 6) == round(last.total, 6)
-                and GRADE_BY_NAME[row["grade"]] == last.grade
-                and TIER_BY_NAME[row["readiness_tier"]] == last.tier
-            ):
-                continue
-            rating = rating_from_row(row, self.m, as_of, self.suppliers.get(sid))
+            supplier = self.suppliers.get(sid)
+            rating = rating_from_row(row, self.m, as_of, supplier, self.template)
             fingerprint = rating_fingerprint(rating)
+            signature = _signature(
+                rating.total_score,
+                row["grade"],
+                row["sector_percentile"],
+                row["readiness_tier"],
+                rating.benchmark_version,
+            )
+            digest = self.digests.get(sid, "")
             if last is not None and fingerprint == last.fingerprint:
+                last.signature, last.registry_digest = signature, digest  # nothing to send
                 continue
             rating.revision = (last.revision if last else 0) + 1
             if last is not None:
-                rating.score_change = round(rating.total_score - last.total, 6)
-                rating.previous_tier = last.tier  # type: ignore[assignment]
-            emitted = Emitted(
-                rating.revision,
-                fingerprint,
-                rating.total_score,
-                rating.grade,
-                rating.readiness_tier,
-            )
-            if confirm:
-                self.emitted[sid] = emitted
-            else:
-                self._pending[sid] = emitted
-            out.append(rating)
+                rating.score_change = round(rating.total_score - last.signature[0], 6)
+                rating.previous_tier = last.signature[3]  # type: ignore[assignment]
+            emitted = Emitted(rating.revision, fingerprint, signature, digest)
+            self._pending[sid] = emitted
+            out.append(Emission(rating, self._indicators_record(row, rating, emitted)))
         return out
 
-    def confirm(self, ratings: list[rating_pb2.SupplierRating]) -> None:
-        """These ratings (from ``ratings(confirm=False)``) are on the ratings topic."""
-        for rating in ratings:
-            self.emitted[rating.supplier_id] = self._pending.pop(rating.supplier_id)
+    def _indicators_record(
+        self, row: dict[str, Any], rating: rating_pb2.SupplierRating, emitted: Emitted
+    ) -> benchmark_pb2.SupplierIndicators:
+        record = benchmark_pb2.SupplierIndicators(
+            supplier_id=row["supplier_id"],
+            sector_code=row["sector_code"] or "",
+            insufficient=bool(row["insufficient"]),
+            green_factory_level=row["green_factory_level"] or "",
+            values={i.name: row[i.name] for i in self.m.indicators if row[i.name] is not None},
+            emitted=benchmark_pb2.EmittedRating(
+                revision=emitted.revision,
+                fingerprint=emitted.fingerprint,
+                total_score=rating.total_score,
+                grade=rating.grade,
+                readiness_tier=rating.readiness_tier,
+                benchmark_version=rating.benchmark_version,
+                registry_digest=emitted.registry_digest,
+            ),
+        )
+        if rating.HasField("sector_percentile"):
+            record.emitted.sector_percentile = rating.sector_percentile
+        return record
+
+    def confirm(self, emissions: list[Emission]) -> None:
+        """These emissions (from :meth:`ratings` or :meth:`rerate`) are on the ratings topic."""
+        for emission in emissions:
+            sid = emission.rating.supplier_id
+            self.emitted[sid] = self._pending.pop(sid)
 
     def discard(self) -> None:
-        """The last ``ratings(confirm=False)`` were not sent: they stay to be emitted."""
+        """The last ratings were not sent: they stay to be emitted."""
         self._pending.clear()

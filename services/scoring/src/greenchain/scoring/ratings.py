@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
-
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from greenchain.common.grades import (
     GRADE_BY_NAME,
@@ -35,6 +34,19 @@ def _period(index: int) -> declaration_pb2.Period:
 def _r(value: float) -> float:
     """Round what is shown so that float noise never counts as a change."""
     return round(float(value), 6)
+
+
+def benchmark_version(row: dict[str, Any], m: Methodology) -> str:
+    """Names the benchmarks a row was scored against: SHA-256 (16 hex digits) of the methodology
+    version and, per indicator, the benchmark and leading values and their source."""
+    parts = [m.version]
+    for ind in m.indicators:
+        parts += [
+            repr(row[f"{ind.name}__benchmark"]),
+            repr(row[f"{ind.name}__leading"]),
+            str(row[f"{ind.name}__source"]),
+        ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 def next_tier_min_score(tier: str, m: Methodology) -> float | None:
@@ -148,69 +160,81 @@ def _registry_facts(
         rating.sites.append(status)
 
 
+class RatingTemplate:
+    """What every rating of a methodology shares (thresholds, indicator and category
+    descriptions, criteria texts), built once: a rating starts as a copy of it, which is much
+    cheaper than building those messages per rating."""
+
+    def __init__(self, m: Methodology) -> None:
+        self.m = m
+        base = rating_pb2.SupplierRating(methodology_version=m.version)
+        base.coverage.window_months = m.window_months
+        base.thresholds.extend(thresholds(m))
+        for ind in m.indicators:
+            base.indicators.add(
+                indicator=ind.name,
+                category=CATEGORY_ENUM[ind.category],
+                unit=ind.unit,
+                lower_is_better=ind.lower_is_better,
+                max_points=_r(ind.max_points),
+            )
+        for category in CATEGORIES:
+            base.categories.add(
+                category=CATEGORY_ENUM[category], weight=m.category_weights[category]
+            )
+        self.base = base
+
+    def new(self) -> rating_pb2.SupplierRating:
+        rating = rating_pb2.SupplierRating()
+        rating.CopyFrom(self.base)
+        return rating
+
+
 def rating_from_row(
     row: dict[str, Any],
     m: Methodology,
     as_of: datetime | None = None,
     supplier: supplier_pb2.Supplier | None = None,
+    template: RatingTemplate | None = None,
 ) -> rating_pb2.SupplierRating:
     """The rating of one row of ``model.score`` (revision and change are set by the caller);
-    ``supplier`` (the registry entry) adds designations, credit code and purchases."""
-    stamp = Timestamp()
-    stamp.FromDatetime(as_of or datetime.now(UTC))
-    rating = rating_pb2.SupplierRating(
-        supplier_id=row["supplier_id"],
-        supplier_name=row["supplier_name"] or "",
-        sector_code=row["sector_code"] or "",
-        chain_ids=row["chain_ids"] or [],
-        as_of=stamp,
-        window_start=_period(row["window_start"]),
-        window_end=_period(row["window_end"]),
-        total_score=_r(row["total_score"]),
-        grade=GRADE_BY_NAME[row["grade"]],
-        readiness_tier=TIER_BY_NAME[row["readiness_tier"]],
-        zero_carbon_candidate=bool(row["zero_carbon_candidate"]),
-        zero_carbon_status=ZERO_CARBON_BY_NAME[row["zero_carbon_status"]],
-        coverage=rating_pb2.DataCoverage(
-            window_months=m.window_months,
-            months_present=int(row["months_present"]),
-            verified_share=_r(row["verified_share"] or 0.0),
-            declarations_used=int(row["declarations_used"]),
-        ),
-        methodology_version=m.version,
-        declaration_ids=row["declaration_ids"],
-        insufficient_reasons=row["insufficient_reasons"],
-        output_value_cny=round(float(row["output_value_cny"] or 0.0), 2),
-    )
+    ``supplier`` (the registry entry) adds designations, credit code and purchases;
+    ``template`` (of ``m``) saves rebuilding what every rating shares."""
+    rating = (template or RatingTemplate(m)).new()
+    rating.as_of.FromDatetime(as_of or datetime.now(UTC))
+    rating.supplier_id = row["supplier_id"]
+    rating.supplier_name = row["supplier_name"] or ""
+    rating.sector_code = row["sector_code"] or ""
+    rating.chain_ids.extend(row["chain_ids"] or [])
+    rating.window_start.CopyFrom(_period(row["window_start"]))
+    rating.window_end.CopyFrom(_period(row["window_end"]))
+    rating.total_score = _r(row["total_score"])
+    rating.grade = GRADE_BY_NAME[row["grade"]]
+    rating.readiness_tier = TIER_BY_NAME[row["readiness_tier"]]
+    rating.zero_carbon_candidate = bool(row["zero_carbon_candidate"])
+    rating.zero_carbon_status = ZERO_CARBON_BY_NAME[row["zero_carbon_status"]]
+    coverage = rating.coverage
+    coverage.months_present = int(row["months_present"])
+    coverage.verified_share = _r(row["verified_share"] or 0.0)
+    coverage.declarations_used = int(row["declarations_used"])
+    rating.declaration_ids.extend(row["declaration_ids"])
+    rating.insufficient_reasons.extend(row["insufficient_reasons"])
+    rating.output_value_cny = round(float(row["output_value_cny"] or 0.0), 2)
+    rating.benchmark_version = benchmark_version(row, m)
     next_min = next_tier_min_score(row["readiness_tier"], m)
     if next_min is not None:
         rating.next_tier_min_score = next_min
     if row["sector_percentile"] is not None:
         rating.sector_percentile = _r(row["sector_percentile"])
-    rating.thresholds.extend(thresholds(m))
     rating.zero_carbon_criteria.extend(zero_carbon_criteria(row, m))
     _registry_facts(rating, row, supplier)
-    for ind in m.indicators:
-        score = rating_pb2.IndicatorScore(
-            indicator=ind.name,
-            category=CATEGORY_ENUM[ind.category],
-            unit=ind.unit,
-            lower_is_better=ind.lower_is_better,
-            points=_r(row[f"{ind.name}__points"]),
-            max_points=_r(ind.max_points),
-            benchmark_value=_r(row[f"{ind.name}__benchmark"] or 0.0),
-            leading_value=_r(row[f"{ind.name}__leading"] or 0.0),
-            benchmark_source=SOURCES[row[f"{ind.name}__source"]],
-        )
+    for score, ind in zip(rating.indicators, m.indicators, strict=True):
+        score.points = _r(row[f"{ind.name}__points"])
+        score.benchmark_value = _r(row[f"{ind.name}__benchmark"] or 0.0)
+        score.leading_value = _r(row[f"{ind.name}__leading"] or 0.0)
+        score.benchmark_source = SOURCES[row[f"{ind.name}__source"]]
         if row[ind.name] is not None:
             score.value = _r(row[ind.name])
-        rating.indicators.append(score)
-    for category in CATEGORIES:
-        rating.categories.append(
-            rating_pb2.CategoryScore(
-                category=CATEGORY_ENUM[category],
-                weight=m.category_weights[category],
-                points=_r(row[f"{category}__points"]),
-            )
-        )
+    for category_score, category in zip(rating.categories, CATEGORIES, strict=True):
+        category_score.points = _r(row[f"{category}__points"])
     return rating

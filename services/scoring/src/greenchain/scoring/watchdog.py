@@ -40,8 +40,25 @@ class StallWatchdog:
         self.settings = settings
         self.seen: dict[int, tuple[int, float]] = {}  # partition -> (committed, since when)
         self.attempts: dict[int, int] = {}
-        self.replay_pending = False  # set after a restart with recovered state
+        self.replay_pending = False  # a restart: replay from start_offsets once caught up
+        self.start_offsets: dict[int, int] = {}  # partition -> committed when this run began
         self._offsets: AIOKafkaConsumer | None = None
+
+    async def mark_start(self) -> None:
+        """Notes where this run of the worker starts reading (the group's committed offsets),
+        to replay from there once caught up (see :meth:`_replay`)."""
+        consumer: Any = self.app.consumer
+        tps = [
+            TopicPartition(self.topic, tp.partition)
+            for tp in consumer.assignment()
+            if tp.topic == self.topic
+        ]
+        try:
+            _, committed = await self._read_offsets(tps)
+        except KafkaError as err:
+            log.warning("watchdog: start offsets unavailable (%s); no replay check", err)
+            return
+        self.start_offsets = {tp.partition: offset for tp, offset in committed.items()}
 
     async def check(self) -> None:
         consumer: Any = self.app.consumer  # faust's: seek and resume are all we touch
@@ -113,14 +130,19 @@ class StallWatchdog:
         return ends, committed
 
     async def _replay(self, consumer: Any) -> None:
-        """After a restart, once caught up: read the assigned partitions once more from the
-        beginning. faust can skip records while it recovers state after a restart; replaying
-        is idempotent (applied declarations change nothing) and applies any it skipped."""
+        """After a restart, once caught up: read what this run read once more, from the offsets
+        committed when it started. faust can skip records while it recovers state after a
+        restart; replaying is idempotent (applied declarations change nothing) and applies any
+        it skipped. Its cost follows the work since the restart, not the topic's history."""
         self.replay_pending = False
-        partitions = [tp for tp in consumer.assignment() if tp.topic == self.topic]
-        log.info("restart check: replaying %d partition(s) from the beginning", len(partitions))
+        partitions = [
+            tp
+            for tp in consumer.assignment()
+            if tp.topic == self.topic and tp.partition in self.start_offsets
+        ]
+        log.info("restart check: replaying %d partition(s) from this run's start", len(partitions))
         for tp in partitions:
-            await consumer.seek(tp, 0)
+            await consumer.seek(tp, self.start_offsets[tp.partition])
 
     async def stop(self) -> None:
         if self._offsets is not None:

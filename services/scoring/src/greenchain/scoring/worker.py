@@ -5,12 +5,17 @@
   restarted or rebalanced worker recovers it. Store: ``memory://`` by default (recovery replays
   the changelog; fine for thousands of suppliers), ``rocksdb://`` (rocksdict) for large
   populations: local state survives restarts and only the changelog tail is replayed.
-- Output: the ratings topic (key supplier id), only when a rating changed; undecodable or
-  unacceptable records go to the DLQ with the reason in the headers.
+- Output: the ratings topic (key supplier id), only when a rating changed, each with its
+  indicators record (compacted topic greenchain.indicators.v1); undecodable or unacceptable
+  records go to the DLQ with the reason in the headers.
+- Population: every worker rates against the latest snapshot on greenchain.benchmarks.v1,
+  which faust's leader builds from the indicators topic (:mod:`greenchain.scoring.snapshots`):
+  ratings do not depend on which worker owns a supplier.
 - Delivery: at-least-once. Table updates are idempotent (duplicates ignored, corrections
   supersede), ratings are awaited until Kafka acks them before the batch's offsets can commit,
-  and the last emitted rating per supplier is re-read from the ratings topic at start, so a
-  replayed batch re-emits nothing that is already there. faust's exactly_once is not used.
+  and the last emitted rating per supplier is read from the compacted indicators topic at start
+  (cost follows the population, not the history), so a replayed batch re-emits nothing that is
+  already there. faust's exactly_once is not used.
 
 A batch goes through named steps: :meth:`ScoringSteps.decode` (undecodable -> dead letter),
 :meth:`ScoringSteps.apply` (into per-supplier state), :meth:`ScoringSteps.rate`, then
@@ -40,12 +45,13 @@ from greenchain.common import topics
 from greenchain.common.config import Settings
 from greenchain.common.kafka import CompactedTopicReader
 from greenchain.common.telemetry import extract_context, inject_headers
-from greenchain.scoring.engine import ScoringEngine
+from greenchain.scoring.engine import Emission, ScoringEngine
 from greenchain.scoring.faust_bridge import Record, batches, table_context
 from greenchain.scoring.model import Methodology
+from greenchain.scoring.snapshots import SNAPSHOT_KEY, BenchmarkStage, follow_snapshots
 from greenchain.scoring.state import SupplierState, Unacceptable, apply, model_row
 from greenchain.scoring.watchdog import STALL_SECONDS, StallWatchdog
-from greenchain.v1 import declaration_pb2, rating_pb2, supplier_pb2
+from greenchain.v1 import benchmark_pb2, declaration_pb2, supplier_pb2
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("greenchain.scoring")
@@ -53,7 +59,8 @@ tracer = trace.get_tracer("greenchain.scoring")
 EXIT_SOFTWARE = 70  # sysexits.h: the worker could not do its job; the supervisor restarts it
 
 REFRESH_SECONDS = 2.0
-"""How often the timer refreshes population benchmarks and registry changes (when any)."""
+"""How often the leader builds a snapshot, and workers apply new snapshots and registry
+changes (when any)."""
 
 Headers = list[tuple[str, bytes]]
 
@@ -63,16 +70,24 @@ class Batch:
     """What one micro-batch did to the state: suppliers it changed, and records it rejected."""
 
     touched: dict[str, SupplierState] = field(default_factory=dict)
+    # suppliers whose records changed nothing (a replay after a restart, a duplicate): rated
+    # again in case the crash came between the state's update and the rating's emission
+    seen: set[str] = field(default_factory=set)
     latest: dict[str, Record] = field(default_factory=dict)  # supplier -> last applied record
     origins: dict[str, Headers] = field(default_factory=dict)  # supplier -> its trace headers
     dead_letters: list[tuple[Record, str]] = field(default_factory=list)  # (record, reason)
+
+
+def _no_assignment() -> frozenset[Any]:
+    return frozenset()
 
 
 class ScoringSteps:
     """The worker's logic without faust: decode, apply to state, rate.
 
     ``table`` is the per-supplier state (faust's table in the worker, a dict in tests);
-    ``context(record)`` makes a record current while the table is read or written.
+    ``context(record)`` makes a record current while the table is read or written;
+    ``assignment()`` names the partitions owned now (a change reloads the owned population).
     """
 
     def __init__(
@@ -80,13 +95,14 @@ class ScoringSteps:
         engine: ScoringEngine,
         table: MutableMapping[str, Any],
         context: Callable[[Record], AbstractContextManager[None]] = table_context,
+        assignment: Callable[[], frozenset[Any]] = _no_assignment,
     ) -> None:
         self.engine = engine
         self.table = table
         self.context = context
-        self.loaded = False  # the recovered population is in the engine
-        self.recovered = 0  # suppliers recovered from the table at (re)start
-        self.full_pending = True  # everyone is rated once after a (re)start, until confirmed
+        self.assignment = assignment
+        self.loaded_for: frozenset[Any] | None = None  # the assignment the population is of
+        self.recovered = 0  # suppliers in the table at the last (re)load
 
     @staticmethod
     def decode(record: Record) -> declaration_pb2.Declaration | str:
@@ -116,37 +132,67 @@ class ScoringSteps:
                 batch.touched[sid] = state
                 batch.latest[sid] = record
                 batch.origins[sid] = record.headers
+            else:
+                batch.seen.add(sid)
+                batch.origins.setdefault(sid, record.headers)
         for sid, state in batch.touched.items():
             with self.context(batch.latest[sid]):
                 self.table[sid] = state
         return batch
 
-    def rate(self, batch: Batch, as_of: datetime) -> list[rating_pb2.SupplierRating]:
-        """The changed ratings after ``batch``, pending until :meth:`confirm`. The first batch
-        after a (re)start loads the whole recovered population first and rates everyone. Calling
-        it again for the same batch (a retry after a failed send) gives the same ratings."""
-        if not self.loaded:
-            recovered = {str(k): dict(v) for k, v in self.table.items() if v}
+    def ensure_loaded(self) -> None:
+        """Loads the owned population's indicators from the table after a (re)start or a
+        rebalance (cost: the owned state, once), so new snapshots can re-rate it."""
+        assignment = self.assignment()
+        if self.loaded_for == assignment:
+            return
+        self.engine.reset_population()
+        recovered = {str(k): dict(v) for k, v in self.table.items() if v}
+        if recovered:
             self.engine.update(recovered)
-            self.loaded, self.recovered = True, len(recovered)
-            log.info("population loaded: %d suppliers from the table", len(recovered))
-        self.engine.update(batch.touched)
-        return self.engine.ratings(set(batch.touched), as_of, full=self.full_pending, confirm=False)
+        self.loaded_for, self.recovered = assignment, len(recovered)
+        log.info("population loaded: %d suppliers from the table", len(recovered))
 
-    def refresh(self, as_of: datetime) -> list[rating_pb2.SupplierRating]:
-        """Registry changes and population benchmarks: re-rate, return what changed."""
+    def rate(self, batch: Batch, as_of: datetime) -> list[Emission]:
+        """The changed ratings after ``batch`` (its suppliers only, against the current
+        snapshot), pending until :meth:`confirm`. Calling it again for the same batch (a retry
+        after a failed send) gives the same ratings."""
+        self.ensure_loaded()
+        states = dict(batch.touched)
+        for sid in batch.seen - set(states):
+            state = self.table.get(sid)
+            if state:
+                states[sid] = dict(state)
+        if not states:
+            return []
+        return self.engine.ratings(self.engine.update(states), as_of)
+
+    def refresh(self, as_of: datetime) -> list[Emission]:
+        """Registry changes, then a new snapshot: re-rate, return what changed."""
+        self.ensure_loaded()
         engine = self.engine
+        out: list[Emission] = []
         if engine.dirty:
-            engine.update(
-                {sid: dict(self.table[sid]) for sid in engine.dirty if self.table.get(sid)}
+            states = {sid: dict(self.table[sid]) for sid in engine.dirty if self.table.get(sid)}
+            engine.dirty.clear()  # not owned here: the owner rates them
+            if states:
+                out += engine.ratings(engine.update(states), as_of)
+        if engine.snapshot_changed:
+            rated = {e.rating.supplier_id for e in out}
+            owned = {str(k) for k in self.table} - rated
+            moved = engine.rerate(as_of, owned)
+            log.info(
+                "snapshot %s: %d owned suppliers re-scored, %d ratings changed",
+                engine.snapshot_id[:12],
+                len(owned),
+                len(moved),
             )
-            engine.dirty.clear()
-        return engine.ratings(set(), as_of, refresh_benchmarks=True, full=True, confirm=False)
+            out += moved
+        return out
 
-    def confirm(self, ratings: list[rating_pb2.SupplierRating]) -> None:
-        """Kafka acknowledged ``ratings``: they count as emitted."""
-        self.engine.confirm(ratings)
-        self.full_pending = False
+    def confirm(self, emissions: list[Emission]) -> None:
+        """Kafka acknowledged ``emissions``: they count as emitted."""
+        self.engine.confirm(emissions)
 
     def discard(self) -> None:
         """The last ratings were not sent: the next attempt rates them again."""
@@ -161,31 +207,42 @@ def _on_supplier(engine: ScoringEngine, key: bytes, value: bytes | None) -> None
             log.warning("skipping undecodable registry record %r", key)
 
 
-def _on_rating(engine: ScoringEngine, key: bytes, value: bytes | None) -> None:
+def _on_indicators(engine: ScoringEngine, key: bytes, value: bytes | None) -> None:
     if value is not None:
-        engine.remember(rating_pb2.SupplierRating.FromString(value))
+        try:
+            engine.remember(benchmark_pb2.SupplierIndicators.FromString(value))
+        except DecodeError:
+            log.warning("skipping undecodable indicators record %r", key)
 
 
-async def preload(settings: Settings, engine: ScoringEngine) -> None:
-    """Reads the registry and the last emitted rating of every supplier (to resume revisions
-    and not to re-emit what is already on the ratings topic)."""
-    registry = CompactedTopicReader(
-        settings, settings.topic(topics.SUPPLIERS), lambda k, v: _on_supplier(engine, k, v)
-    )
-    emitted = CompactedTopicReader(
-        settings, settings.topic(topics.RATINGS), lambda k, v: _on_rating(engine, k, v)
-    )
-    await registry.start()
-    await emitted.start()
-    await registry.caught_up.wait()
-    await emitted.caught_up.wait()
-    await registry.stop()
-    await emitted.stop()
+async def preload(settings: Settings, engine: ScoringEngine) -> list[CompactedTopicReader]:
+    """Reads what rating needs before the first batch, then keeps following it: the last
+    emitted rating of every supplier (from the compacted indicators topic: resume revisions,
+    never re-emit what is there), the registry (after those, so only entries that changed since
+    a supplier's last rating mark it dirty) and the latest population snapshot. Cost follows
+    the population, never the history of the ratings topic. Returns the running readers."""
+    m = engine.m
+    readers = [
+        CompactedTopicReader(
+            settings, settings.topic(topics.INDICATORS), lambda k, v: _on_indicators(engine, k, v)
+        ),
+        CompactedTopicReader(
+            settings, settings.topic(topics.SUPPLIERS), lambda k, v: _on_supplier(engine, k, v)
+        ),
+        CompactedTopicReader(
+            settings, settings.topic(topics.BENCHMARKS), follow_snapshots(m, engine.set_snapshot)
+        ),
+    ]
+    for reader in readers:  # in order: the registry compares with what was emitted
+        await reader.start()
+        await reader.caught_up.wait()
     log.info(
-        "scoring ready: %d suppliers registered, %d ratings known",
+        "scoring ready: %d suppliers registered, %d ratings known, snapshot %s",
         len(engine.registry),
         len(engine.emitted),
+        engine.snapshot_id[:12] or "none yet",
     )
+    return readers
 
 
 class ScoringWorker:
@@ -227,59 +284,93 @@ class ScoringWorker:
         self.dlq = self.app.topic(
             settings.topic(topics.DECLARATIONS_DLQ), key_serializer="raw", value_serializer="raw"
         )
+        self.indicators_topic = self.app.topic(
+            settings.topic(topics.INDICATORS), key_serializer="raw", value_serializer="raw"
+        )
+        self.benchmarks_topic = self.app.topic(
+            settings.topic(topics.BENCHMARKS), key_serializer="raw", value_serializer="raw"
+        )
         table = self.app.Table("declarations", default=None, partitions=settings.topic_partitions)
-        self.steps = ScoringSteps(self.engine, table)
+        self.steps = ScoringSteps(self.engine, table, assignment=self._assignment)
         self.watchdog = StallWatchdog(self.app, settings.topic(topics.DECLARATIONS), settings)
         self.lock = asyncio.Lock()  # one batch or refresh rates at a time
-        self.ready = asyncio.Event()  # registry and emitted ratings read
+        self.ready = asyncio.Event()  # emitted ratings, registry and snapshot read
+        self.stage: BenchmarkStage | None = None  # while this worker is the leader
 
         self.app.task(self.start_readers)
         self.app.agent(self.declarations, name="score")(self.score)
         self.app.timer(REFRESH_SECONDS)(self.refresh)
+        self.app.timer(REFRESH_SECONDS, on_leader=True)(self.publish_snapshot)
         self.app.timer(STALL_SECONDS / 3)(self.check_progress)
+
+    def _assignment(self) -> frozenset[Any]:
+        topic = self.settings.topic(topics.DECLARATIONS)
+        return frozenset(tp for tp in self.app.consumer.assignment() if tp.topic == topic)
 
     # faust entry points ------------------------------------------------------------------
 
     async def start_readers(self) -> None:
-        """The registry and the last emitted ratings before the first batch; then the
-        registry's changes while running (new suppliers, land area, chains)."""
+        """What rating needs before the first batch, then its changes while running."""
         await preload(self.settings, self.engine)
         self.ready.set()
-        follower = CompactedTopicReader(
-            self.settings,
-            self.settings.topic(topics.SUPPLIERS),
-            lambda k, v: _on_supplier(self.engine, k, v),
-        )
-        await follower.start()
 
     async def score(self, stream: Any) -> AsyncIterator[None]:  # stream: faust.Stream
         await self.ready.wait()
         size, within = self.settings.scoring_batch_size, self.settings.scoring_batch_seconds
+        first = True
         async for records in batches(stream, size, within):
+            if first:  # where this run starts reading (see StallWatchdog._replay)
+                await self.watchdog.mark_start()
             batch = self.steps.apply(records)
             async with self.lock:
-                first = not self.steps.loaded
                 await self.deliver(partial(self.steps.rate, batch), batch)
-                if first:
-                    self.watchdog.replay_pending = self.steps.recovered > 0
+            if first:  # a restart (state recovered): faust may skip records while recovering
+                self.watchdog.replay_pending = self.steps.recovered > 0
+                first = False
             yield None  # only now may faust ack the batch's records
 
     async def refresh(self) -> None:
-        """Population benchmarks and registry changes: re-rate, emit what changed."""
-        if not self.steps.loaded or not (self.engine.benchmarks_stale or self.engine.dirty):
+        """Registry changes and new snapshots: re-rate, emit what changed. Not while the worker
+        rebalances or recovers its table (the population is reloaded from it afterwards)."""
+        recovery: Any = self.app.tables.recovery  # type: ignore[attr-defined]
+        if not self.ready.is_set() or self.app.rebalancing or recovery.in_recovery:
+            return
+        work = self.engine.dirty or self.engine.snapshot_changed
+        if not work and self.steps.loaded_for == self._assignment():
             return
         async with self.lock:
             await self.deliver(self.steps.refresh, Batch())
 
+    async def publish_snapshot(self) -> None:
+        """The benchmark stage (faust's leader only): a new population snapshot when the
+        indicators changed it. Built in a thread: its cost follows the population."""
+        if not self.ready.is_set():
+            return
+        if self.stage is None:
+            stage = BenchmarkStage(self.engine.m)
+            reader = CompactedTopicReader(
+                self.settings, self.settings.topic(topics.INDICATORS), stage.on_record
+            )
+            await reader.start()
+            await reader.caught_up.wait()
+            self.stage = stage
+        message = await asyncio.to_thread(self.stage.build)
+        if message is not None:
+            delivery = await self.benchmarks_topic.send(
+                key=SNAPSHOT_KEY, value=message.SerializeToString()
+            )
+            await delivery
+            log.info(
+                "published snapshot %s of %d suppliers", message.snapshot_id[:12], message.suppliers
+            )
+
     async def check_progress(self) -> None:
-        if self.ready.is_set() and self.steps.loaded:
+        if self.ready.is_set() and self.steps.loaded_for is not None:
             await self.watchdog.check()
 
     # outputs -----------------------------------------------------------------------------
 
-    async def deliver(
-        self, rate: Callable[[datetime], list[rating_pb2.SupplierRating]], batch: Batch
-    ) -> None:
+    async def deliver(self, rate: Callable[[datetime], list[Emission]], batch: Batch) -> None:
         """Dead letters and ratings of a batch, acknowledged by Kafka before the batch may be.
 
         A failed send (or a failing model) is retried with jittered backoff for
@@ -301,13 +392,16 @@ class ScoringWorker:
                 with attempt:
                     for record, reason in batch.dead_letters:
                         await self.dead_letter(record, reason)
-                    ratings = rate(datetime.now(UTC))
+                    emissions = rate(datetime.now(UTC))
                     try:
-                        await self.emit(ratings, batch.origins)
+                        await self.emit(emissions, batch.origins)
+                        # the batch's table changes (changelog) too: once its offsets commit,
+                        # a restart must find them in the table, never past a lost update
+                        await self.app.producer.flush()
                     except BaseException:
                         self.steps.discard()
                         raise
-                    self.steps.confirm(ratings)
+                    self.steps.confirm(emissions)
         except Exception:
             log.exception(
                 "could not rate and emit a batch within %.0f s: stopping the worker with the "
@@ -332,13 +426,12 @@ class ScoringWorker:
         )
         await delivery
 
-    async def emit(
-        self, ratings: list[rating_pb2.SupplierRating], origins: dict[str, Headers]
-    ) -> None:
-        """Sends the ratings, each in a span continuing its declaration's trace, and waits until
-        Kafka has acked every one (before the batch's offsets may be committed)."""
+    async def emit(self, emissions: list[Emission], origins: dict[str, Headers]) -> None:
+        """Sends the ratings, each in a span continuing its declaration's trace, and once Kafka
+        has acked every one, their indicators records (which say they were emitted); returns
+        when those are acked too (before the batch's offsets may be committed)."""
         deliveries = []
-        for rating in ratings:
+        for rating, _ in emissions:
             parent = extract_context(origins.get(rating.supplier_id))
             with tracer.start_as_current_span(
                 "rate supplier",
@@ -356,8 +449,15 @@ class ScoringWorker:
                         headers=inject_headers(),
                     )
                 )
-        for delivery in deliveries:
-            await delivery
+        await asyncio.gather(*deliveries)  # every failure retrieved, the first one raised
+        await asyncio.gather(
+            *[
+                await self.indicators_topic.send(
+                    key=rating.supplier_id.encode(), value=indicators.SerializeToString()
+                )
+                for rating, indicators in emissions
+            ]
+        )
 
 
 def run_worker(settings: Settings) -> None:

@@ -4,9 +4,10 @@ from greenchain.scoring.model.methodology import Methodology
 from greenchain.scoring.model.rating import (
     DECLARATION_SCHEMA,
     SUPPLIER_SCHEMA,
-    benchmarks,
+    Snapshot,
     rate,
     score,
+    snapshot,
     supplier_indicators,
 )
 
@@ -14,8 +15,9 @@ __all__ = [
     "DECLARATION_SCHEMA",
     "SUPPLIER_SCHEMA",
     "Methodology",
-    "benchmarks",
+    "Snapshot",
     "rate",
     "score",
+    "snapshot",
     "supplier_indicators",
 ]

@@ -105,6 +105,7 @@ class MethodologyFile(_Strict):
     categories: dict[Category, Annotated[float, Field(ge=0)]]
     indicators: dict[str, IndicatorSpec]
     min_population: Annotated[int, Field(ge=1)] = 5
+    population_significant_figures: Annotated[int, Field(ge=1, le=15)] = 3
     defaults: dict[str, RangeSpec] = {}
     sectors: dict[str, dict[str, RangeSpec]] = {}
     tiers: dict[Literal["national", "provincial", "municipal"], TierSpec]
@@ -176,6 +177,7 @@ class Methodology:
     category_weights: dict[str, float]
     indicators: tuple[Indicator, ...]
     min_population: int
+    population_significant_figures: int
     defaults: dict[str, dict[str, float]]
     sectors: dict[str, dict[str, dict[str, float]]]
     tiers: tuple[Tier, ...]
@@ -228,6 +230,7 @@ class Methodology:
             category_weights=weights,
             indicators=indicators,
             min_population=spec.min_population,
+            population_significant_figures=spec.population_significant_figures,
             defaults={k: v.model_dump() for k, v in spec.defaults.items()},
             sectors={
                 s: {k: v.model_dump() for k, v in table.items()}

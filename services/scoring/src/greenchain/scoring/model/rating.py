@@ -1,15 +1,24 @@
 """The green rating as polars transformations (pure: frames in, frames out, no I/O).
 
     declarations ──supplier_indicators──► one row per supplier: window, coverage, indicator values
-    population   ──benchmarks──────────► per sector: benchmark / leading value of each indicator
-    both         ──score───────────────► points, category scores, total, readiness tier,
+    population   ──snapshot────────────► per sector: population statistics for benchmarks, and
+                                           the ranks (percentile bounds, green-code thresholds)
+    any subset + snapshot ──score──────► points, category scores, total, readiness tier,
                                            green code (national green factories), sector
                                            percentile, zero-carbon criteria
+
+``rate`` = score(indicators, snapshot(indicators)): the ratings a settled population gets. The
+scoring service scores the suppliers a micro-batch touched against the current snapshot, so its
+cost follows the batch, not the population.
 
 docs/methodology.md states every formula; the worked example there is a test.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -371,43 +380,59 @@ def supplier_indicators(
 SOURCE_TABLE, SOURCE_POPULATION = "sector_table", "population"
 
 
-def benchmarks(population: pl.DataFrame, m: Methodology) -> pl.DataFrame:
-    """Per sector present in ``population`` (supplier_indicators of everyone): for each indicator
-    ``<name>__benchmark``, ``<name>__leading`` and ``<name>__source``."""
+def population_stats(population: pl.DataFrame, m: Methodology) -> pl.DataFrame:
+    """What the population contributes to benchmarks: per sector, and pooled over all sectors
+    (the row whose ``sector_code`` is null), for each indicator ``<name>__pop_benchmark``
+    (median), ``<name>__pop_leading`` (5th/95th-percentile-best), both rounded to
+    ``population_significant_figures``, and ``<name>__pop_n`` (rated suppliers with a value)."""
     rated = population.filter(~pl.col("insufficient"))
+    aggs: list[pl.Expr] = []
+    for ind in m.indicators:
+        best_q = 0.05 if ind.lower_is_better else 0.95
+        values = pl.col(ind.name).drop_nulls()
+        digits = m.population_significant_figures
+        aggs += [
+            values.median().round_sig_figs(digits).alias(f"{ind.name}__pop_benchmark"),
+            values.quantile(best_q, interpolation="linear")
+            .round_sig_figs(digits)
+            .alias(f"{ind.name}__pop_leading"),
+            values.len().cast(pl.Int64).alias(f"{ind.name}__pop_n"),
+        ]
+    by_sector = rated.filter(pl.col("sector_code").is_not_null()).group_by("sector_code").agg(aggs)
+    pooled = rated.select(aggs).with_columns(pl.lit(None, pl.Utf8).alias("sector_code"))
+    return pl.concat([by_sector, pooled.select(by_sector.columns)]).sort(
+        "sector_code", nulls_last=True
+    )
 
-    def stats(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
-        aggs: list[pl.Expr] = []
-        for ind in m.indicators:
-            best_q = 0.05 if ind.lower_is_better else 0.95
-            values = pl.col(ind.name).drop_nulls()
-            aggs += [
-                values.median().alias(f"{ind.name}__pop_benchmark"),
-                values.quantile(best_q, interpolation="linear").alias(f"{ind.name}__pop_leading"),
-                values.len().alias(f"{ind.name}__pop_n"),
-            ]
-        return frame.group_by(by).agg(aggs) if by else frame.select(aggs)
 
-    sectors = population.select(pl.col("sector_code").drop_nulls().unique().sort())
-    by_sector = sectors.join(stats(rated, ["sector_code"]), on="sector_code", how="left")
-    pooled = stats(rated, []).row(0, named=True) if rated.height else {}
+def resolve_benchmarks(
+    sectors: list[str], stats: pl.DataFrame | None, m: Methodology
+) -> pl.DataFrame:
+    """Per sector in ``sectors``, for each indicator ``<name>__benchmark``, ``<name>__leading``
+    and ``<name>__source``: the sector table, else the defaults, else the sector's population
+    (``stats`` from :func:`population_stats`) if it has ``min_population`` values, else the
+    pooled population, else none (no points)."""
+    by_sector: dict[str | None, dict[str, Any]] = {}
+    if stats is not None:
+        by_sector = {row["sector_code"]: row for row in stats.iter_rows(named=True)}
+    pooled = by_sector.get(None, {})
     rows: list[dict[str, object]] = []
-    for sector_row in by_sector.iter_rows(named=True):
-        sector = sector_row["sector_code"]
+    for sector in sorted(set(sectors)):
+        own = by_sector.get(sector, {})
         row: dict[str, object] = {"sector_code": sector}
         for ind in m.indicators:
             configured = m.sectors.get(sector, {}).get(ind.name) or m.defaults.get(ind.name)
             name = ind.name
-            value: tuple[float | None, float | None, str | None]
+            value: tuple[object, object, str | None]
             if configured:
                 value = (float(configured["benchmark"]), float(configured["leading"]), SOURCE_TABLE)
-            elif (sector_row.get(f"{name}__pop_n") or 0) >= m.min_population:
+            elif int(own.get(f"{name}__pop_n") or 0) >= m.min_population:
                 value = (
-                    sector_row[f"{name}__pop_benchmark"],
-                    sector_row[f"{name}__pop_leading"],
+                    own[f"{name}__pop_benchmark"],
+                    own[f"{name}__pop_leading"],
                     SOURCE_POPULATION,
                 )
-            elif (pooled.get(f"{name}__pop_n") or 0) >= m.min_population:
+            elif int(pooled.get(f"{name}__pop_n") or 0) >= m.min_population:
                 value = (
                     pooled[f"{name}__pop_benchmark"],
                     pooled[f"{name}__pop_leading"],
@@ -444,10 +469,10 @@ def _fraction(
     )
 
 
-def score(indicators: pl.DataFrame, bench: pl.DataFrame, m: Methodology) -> pl.DataFrame:
-    """Adds ``<indicator>__points``, ``<category>__points``, ``total_score``, ``readiness_tier``,
-    the zero-carbon criteria and status (:func:`zero_carbon`), ``grade`` and
-    ``sector_percentile`` (:func:`grade`) to ``indicators``."""
+def points(indicators: pl.DataFrame, bench: pl.DataFrame, m: Methodology) -> pl.DataFrame:
+    """Adds the sector's benchmarks, ``<indicator>__points``, ``<category>__points`` and
+    ``total_score`` to ``indicators`` (needs the indicator columns, ``sector_code`` and
+    ``insufficient`` only)."""
     frame = indicators.join(bench, on="sector_code", how="left")
     frame = frame.with_columns(
         (
@@ -461,7 +486,7 @@ def score(indicators: pl.DataFrame, bench: pl.DataFrame, m: Methodology) -> pl.D
         ).alias(f"{i.name}__points")
         for i in m.indicators
     )
-    frame = frame.with_columns(
+    return frame.with_columns(
         pl.sum_horizontal(
             [pl.col(f"{i.name}__points") for i in m.indicators if i.category == c]
         ).alias(f"{c}__points")
@@ -473,6 +498,11 @@ def score(indicators: pl.DataFrame, bench: pl.DataFrame, m: Methodology) -> pl.D
         .round(4)
         .alias("total_score")
     )
+
+
+def standing(frame: pl.DataFrame, m: Methodology) -> pl.DataFrame:
+    """Adds ``readiness_tier`` and the zero-carbon criteria and status (:func:`zero_carbon`) to
+    scored ``frame``: what follows from the supplier's own total and data."""
     tier = pl.lit("not_yet")
     for t in reversed(m.tiers):  # lowest first, so the best matching tier is applied last
         tier = (
@@ -489,7 +519,7 @@ def score(indicators: pl.DataFrame, bench: pl.DataFrame, m: Methodology) -> pl.D
         .otherwise(tier)
         .alias("readiness_tier")
     )
-    return grade(zero_carbon(frame, m), m)
+    return zero_carbon(frame, m)
 
 
 ZERO_CARBON_CRITERIA = (
@@ -544,34 +574,138 @@ def zero_carbon(frame: pl.DataFrame, m: Methodology) -> pl.DataFrame:
     )
 
 
-def grade(frame: pl.DataFrame, m: Methodology) -> pl.DataFrame:
+RANKS_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "sector_code": pl.Utf8,
+    "rated": pl.Int64,  # rated suppliers of the sector
+    # b_k = the ceil(k x rated / 100)-th lowest total, k = 1..100: the percentile band of a total
+    # t is the number of b_k below t, i.e. floor(100 x (rated totals below t) / rated)
+    "percentile_bounds": pl.List(pl.Float64),
+    "national": pl.Int64,  # rated national green factories of the sector
+    "a_plus_min_total": pl.Float64,  # lowest total still ranked A+ (+inf: none; -inf: anyone)
+    "a_min_total": pl.Float64,  # lowest total still ranked A
+}
+
+
+def _rank_threshold(descending_totals: list[float], share: float) -> float:
+    """The lowest total whose rank (1 = best, ties share the best rank) is within
+    ceil(share x n): the ceil(share x n)-th highest total."""
+    n = len(descending_totals)
+    if n == 0:
+        return float("-inf")  # nobody to rank against: the first one ranks 1st
+    places = math.ceil(n * share)
+    return descending_totals[places - 1] if places > 0 else float("inf")
+
+
+def ranks(scored: pl.DataFrame, m: Methodology) -> pl.DataFrame:
+    """Per sector, what a supplier's place among the rated suppliers of its sector depends on
+    (:data:`RANKS_SCHEMA`): 100 percentile bounds and the green code's two thresholds, so that
+    a supplier's percentile band and code are a search in them, not a re-rank of the sector."""
+    rated = scored.filter(~pl.col("insufficient") & pl.col("sector_code").is_not_null())
+    national = (pl.col("green_factory_level") == "national").fill_null(False)
+    groups = rated.group_by("sector_code").agg(
+        pl.col("total_score").sort().alias("totals"),
+        pl.col("total_score").filter(national).sort(descending=True).alias("national_totals"),
+    )
+    rows = []
+    for sector, totals, national_totals in groups.sort("sector_code").iter_rows():
+        n = len(totals)
+        rows.append(
+            {
+                "sector_code": sector,
+                "rated": n,
+                "percentile_bounds": [totals[(k * n + 99) // 100 - 1] for k in range(1, 101)],
+                "national": len(national_totals),
+                "a_plus_min_total": _rank_threshold(national_totals, m.a_plus_top_share),
+                "a_min_total": _rank_threshold(national_totals, m.a_top_share),
+            }
+        )
+    return pl.DataFrame(rows, schema=RANKS_SCHEMA)
+
+
+def grade(frame: pl.DataFrame, sector_ranks: pl.DataFrame, m: Methodology) -> pl.DataFrame:
     """The enterprise green code for national green factories only: ranked by total among the
     rated national green factories of the sector, A+ if rank <= ceil(5 % x n), A if rank <=
     ceil(40 % x n), else B. Every other rated supplier is ``not_eligible``. Every rated supplier
-    gets ``sector_percentile``: the share of its sector's rated suppliers with a lower total."""
+    gets ``sector_percentile``: the share of its sector's rated suppliers with a lower total, in
+    whole percentage points (rounded down). Both against ``sector_ranks`` (:func:`ranks`); a
+    sector absent from them ranks the supplier alone (A+, percentile 0)."""
     rated = ~pl.col("insufficient")
     national = rated & (pl.col("green_factory_level") == "national").fill_null(False)
-    rank = pl.col("total_score").rank("min", descending=True).over("sector_code", national)
-    n = pl.len().over("sector_code", national)
-    lower = pl.col("total_score").rank("min").over("sector_code", "insufficient") - 1
-    return frame.with_columns(
+    thresholds = sector_ranks.select("sector_code", "a_plus_min_total", "a_min_total")
+    joined = frame.join(thresholds, on="sector_code", how="left")
+    a_plus_min = pl.col("a_plus_min_total").fill_null(float("-inf"))
+    a_min = pl.col("a_min_total").fill_null(float("-inf"))
+    graded = joined.with_columns(
         pl.when(~rated)
         .then(pl.lit(INSUFFICIENT))
         .when(~national)
         .then(pl.lit(NOT_ELIGIBLE))
-        .when(rank <= (n * m.a_plus_top_share).ceil())
+        .when(pl.col("total_score") >= a_plus_min)
         .then(pl.lit("a_plus"))
-        .when(rank <= (n * m.a_top_share).ceil())
+        .when(pl.col("total_score") >= a_min)
         .then(pl.lit("a"))
         .otherwise(pl.lit("b"))
         .alias("grade"),
-        pl.when(rated)
-        .then(100.0 * lower / pl.len().over("sector_code", "insufficient"))
-        .alias("sector_percentile"),
+    ).drop("a_plus_min_total", "a_min_total")
+    return graded.with_columns(_percentile_bands(graded, sector_ranks))
+
+
+def _percentile_bands(frame: pl.DataFrame, sector_ranks: pl.DataFrame) -> pl.Series:
+    """``sector_percentile`` of every row (null when not rated): a binary search of the row's
+    total in its sector's 100 bounds, one search per sector present in ``frame``."""
+    bands = pl.Series("sector_percentile", [None] * frame.height, dtype=pl.Float64)
+    bounds = dict(sector_ranks.select("sector_code", "percentile_bounds").iter_rows())
+    groups = (
+        frame.with_row_index("_row")
+        .filter(~pl.col("insufficient") & pl.col("sector_code").is_not_null())
+        .group_by("sector_code")
+        .agg("_row", "total_score")
     )
+    for sector, rows, totals in groups.iter_rows():
+        if sector in bounds:
+            found = pl.Series(bounds[sector]).search_sorted(pl.Series(totals), side="left")
+        else:
+            found = pl.Series([0] * len(totals))
+        bands.scatter(rows, found.cast(pl.Float64))
+    return bands
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a supplier's rating depends on besides its own data: the population's benchmark
+    statistics (:func:`population_stats`) and the sector ranks (:func:`ranks`). A rating is a
+    function of (the supplier's declarations, its registry entry, the snapshot)."""
+
+    stats: pl.DataFrame | None = None
+    ranks: pl.DataFrame | None = None
+
+    @property
+    def sector_ranks(self) -> pl.DataFrame:
+        return self.ranks if self.ranks is not None else pl.DataFrame(schema=RANKS_SCHEMA)
+
+
+def snapshot(population: pl.DataFrame, m: Methodology) -> Snapshot:
+    """The snapshot of a population (supplier_indicators of every supplier)."""
+    stats = population_stats(population, m)
+    sectors = population.get_column("sector_code").drop_nulls().unique().to_list()
+    scored = points(population, resolve_benchmarks(sectors, stats, m), m)
+    return Snapshot(stats, ranks(scored, m))
+
+
+POPULATION_COLUMNS = ("supplier_id", "sector_code", "insufficient", "green_factory_level")
+"""With the indicator columns, what :func:`snapshot` reads of a population."""
+
+
+def score(indicators: pl.DataFrame, snap: Snapshot, m: Methodology) -> pl.DataFrame:
+    """The scored rows of ``indicators`` (any subset of the population) against ``snap``:
+    :func:`points`, :func:`standing`, then the green code and percentile (:func:`grade`)."""
+    sectors = indicators.get_column("sector_code").drop_nulls().unique().to_list()
+    bench = resolve_benchmarks(sectors, snap.stats, m)
+    return grade(standing(points(indicators, bench, m), m), snap.sector_ranks, m)
 
 
 def rate(declarations: pl.DataFrame, suppliers: pl.DataFrame, m: Methodology) -> pl.DataFrame:
-    """Indicators, benchmarks (from this population) and scores in one call."""
+    """Indicators, the snapshot of this population and scores in one call: what the scoring
+    service settles on for the same declarations and registry."""
     indicators = supplier_indicators(declarations, suppliers, m)
-    return score(indicators, benchmarks(indicators, m), m)
+    return score(indicators, snapshot(indicators, m), m)
