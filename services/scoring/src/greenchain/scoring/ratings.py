@@ -14,6 +14,7 @@ from greenchain.common.grades import (
     TIERS_BEST_FIRST,
     ZERO_CARBON_BY_NAME,
 )
+from greenchain.common.ratings import declarations_digest
 from greenchain.scoring.model import Methodology
 from greenchain.scoring.model.methodology import CATEGORIES, DESIGNATION_LEVELS
 from greenchain.scoring.model.rating import ZERO_CARBON_CRITERIA
@@ -178,7 +179,7 @@ def rating_from_row(
             declarations_used=int(row["declarations_used"]),
         ),
         methodology_version=m.version,
-        declaration_ids=row["declaration_ids"],
+        declarations_digest=declarations_digest(row["declaration_ids"]),
         insufficient_reasons=row["insufficient_reasons"],
         output_value_cny=round(float(row["output_value_cny"] or 0.0), 2),
     )
