@@ -37,7 +37,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from greenchain.common.grpc_server import Violation
 from greenchain.ingest.designations import FIRST_LIST_YEAR, credit_code_problem
 from greenchain.v1 import declaration_pb2 as d
-from greenchain.v1 import supplier_pb2
+from greenchain.v1 import ingest_pb2, supplier_pb2
 
 ID_PATTERN = re.compile(r"\A[A-Za-z0-9._:\-]{1,128}\Z")
 SUPPLIER_ID_PATTERN = re.compile(r"\A[A-Za-z0-9._:\-]{1,64}\Z")
@@ -74,6 +74,8 @@ MAX_TEXT = {
     "source": 200,
     "assurance.verifier": 200,
     "assurance.statement_id": 128,
+    "statement_id": 128,  # VerifyDeclarationRequest
+    "verifier": 200,
     "emissions.production_unit": 32,
     "energy.grid_region": 64,
     "product_footprint.product_id": 128,
@@ -428,6 +430,8 @@ def _product_footprint(
 
 
 BODIES = tuple(f.name for f in d.Declaration.DESCRIPTOR.oneofs_by_name["body"].fields)
+DECLARED = tuple(b for b in BODIES if b != "verification")
+"""The bodies a supplier declares (a verification is a verifier's record)."""
 MAX_RETIREMENTS = MAX_ITEMS["offsets.retirements"]
 OFFSET_UNITS = {d.OFFSET_KIND_CCER: "tco2e", d.OFFSET_KIND_GREEN_CERTIFICATE: "mwh"}
 
@@ -499,7 +503,9 @@ def validate_declaration(
         out.append(("assurance.verifier", "required when the declaration is third-party verified"))
     kind = decl.WhichOneof("body")
     if kind is None:
-        out.append(("body", f"one of {', '.join(BODIES)} is required"))
+        out.append(("body", f"one of {', '.join(DECLARED)} is required"))
+    elif kind == "verification":
+        out.append(("verification", "recorded only by a verifier, through VerifyDeclaration"))
     elif kind == "emissions":
         _emissions(out, decl.emissions)
     elif kind == "energy":
@@ -515,6 +521,33 @@ def validate_declaration(
         _carbon_management(out, decl.carbon_management)
     _bounds(out, decl)
     _nfc(out, decl)
+    return out
+
+
+def validate_verification(
+    request: ingest_pb2.VerifyDeclarationRequest, registry: Registry, now: datetime | None = None
+) -> list[Violation]:
+    """Every violation in a verifier's VerifyDeclaration request ([] = valid)."""
+    now = now or datetime.now(UTC)
+    out: list[Violation] = []
+    if not ID_PATTERN.match(request.declaration_id):
+        out.append(("declaration_id", "required: 1..128 characters of A-Z a-z 0-9 . _ : -"))
+    if not SUPPLIER_ID_PATTERN.match(request.supplier_id):
+        out.append(("supplier_id", "required: 1..64 characters of A-Z a-z 0-9 . _ : -"))
+    elif (supplier := registry.get(request.supplier_id)) is None:
+        out.append(("supplier_id", f"unknown supplier {request.supplier_id!r}"))
+    elif request.site_id not in {site.site_id for site in supplier.sites}:
+        out.append(("site_id", f"{request.site_id!r} is not a site of {request.supplier_id!r}"))
+    if not request.HasField("period"):
+        out.append(("period", "required: the verified declaration's month"))
+    else:
+        _period(out, request.period, now)
+    if not request.verifier.strip():
+        out.append(("verifier", "required: the verification body, as named in its statement"))
+    if not request.statement_id.strip():
+        out.append(("statement_id", "required: the verifier's statement or report number"))
+    _bounds(out, request)
+    _nfc(out, request)
     return out
 
 

@@ -43,7 +43,7 @@ from greenchain.common.telemetry import extract_context, inject_headers
 from greenchain.scoring.engine import ScoringEngine
 from greenchain.scoring.faust_bridge import Record, batches, table_context
 from greenchain.scoring.model import Methodology
-from greenchain.scoring.state import SupplierState, Unacceptable, apply, model_row
+from greenchain.scoring.state import Limits, SupplierState, Unacceptable, apply, check
 from greenchain.scoring.watchdog import STALL_SECONDS, StallWatchdog
 from greenchain.v1 import declaration_pb2, rating_pb2, supplier_pb2
 
@@ -80,10 +80,12 @@ class ScoringSteps:
         engine: ScoringEngine,
         table: MutableMapping[str, Any],
         context: Callable[[Record], AbstractContextManager[None]] = table_context,
+        limits: Limits | None = None,
     ) -> None:
         self.engine = engine
         self.table = table
         self.context = context
+        self.limits = limits or Limits()  # per-supplier state bounds (state.py)
         self.loaded = False  # the recovered population is in the engine
         self.recovered = 0  # suppliers recovered from the table at (re)start
         self.full_pending = True  # everyone is rated once after a (re)start, until confirmed
@@ -93,7 +95,7 @@ class ScoringSteps:
         """The declaration of ``record``, or why it cannot be rated (for the DLQ)."""
         try:
             decl = declaration_pb2.Declaration.FromString(record.value)
-            model_row(decl)  # raises Unacceptable
+            check(decl)  # raises Unacceptable
         except (DecodeError, Unacceptable) as exc:
             return f"{type(exc).__name__}: {exc}"
         return decl
@@ -112,7 +114,12 @@ class ScoringSteps:
             if state is None:
                 with self.context(record):
                     state = dict(self.table.get(sid) or {})
-            if apply(state, decl):
+            try:
+                changed = apply(state, decl, self.limits)
+            except Unacceptable as exc:  # over a per-supplier cap: state unchanged
+                batch.dead_letters.append((record, f"{type(exc).__name__}: {exc}"))
+                continue
+            if changed:
                 batch.touched[sid] = state
                 batch.latest[sid] = record
                 batch.origins[sid] = record.headers
@@ -228,7 +235,8 @@ class ScoringWorker:
             settings.topic(topics.DECLARATIONS_DLQ), key_serializer="raw", value_serializer="raw"
         )
         table = self.app.Table("declarations", default=None, partitions=settings.topic_partitions)
-        self.steps = ScoringSteps(self.engine, table)
+        limits = Limits.from_settings(settings, self.engine.m.window_months)
+        self.steps = ScoringSteps(self.engine, table, limits=limits)
         self.watchdog = StallWatchdog(self.app, settings.topic(topics.DECLARATIONS), settings)
         self.lock = asyncio.Lock()  # one batch or refresh rates at a time
         self.ready = asyncio.Event()  # registry and emitted ratings read

@@ -1,0 +1,152 @@
+"""Per-supplier caps and verification through a real ingest server and a real broker.
+
+A supplier past a cap gets RESOURCE_EXHAUSTED naming the limit; only a verifier principal can
+record a verification, and scoring counts a declaration as verified only from that record
+(scoring's steps run here on the records ingest wrote to Kafka).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import grpc
+import pytest
+import yaml
+
+from greenchain.common import topics
+from greenchain.common.auth import hash_token
+from greenchain.common.config import Settings
+from greenchain.common.grpc_server import field_violations
+from greenchain.ingest.server import IngestServer
+from greenchain.scoring.engine import ScoringEngine
+from greenchain.scoring.faust_bridge import Record
+from greenchain.scoring.model import Methodology
+from greenchain.scoring.worker import ScoringSteps
+from greenchain.testing.builders import envelope, supplier
+from greenchain.testing.grpc_clients import bearer, channel, read_topic
+from greenchain.v1 import declaration_pb2, ingest_pb2, ingest_pb2_grpc, rating_pb2
+
+TOKENS = {
+    "admin-token": "admin",
+    "s1-token": "supplier:sup-001",
+    "c-token": "chain:chain-a",
+    "v-token": "verifier:cqc",
+}
+EXHAUSTED = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+@pytest.fixture
+async def ingest(topics: Settings, tmp_path: Path) -> AsyncIterator[IngestServer]:
+    path = tmp_path / "tokens.yaml"
+    entries = [{"sha256": hash_token(t), "principal": p} for t, p in TOKENS.items()]
+    path.write_text(yaml.safe_dump({"tokens": entries}))
+    settings = topics.with_(tokens_file=str(path), supplier_max_declarations=3)
+    async with IngestServer(settings, listen="127.0.0.1:0") as server:
+        async with channel(server.port) as ch:
+            stub = ingest_pb2_grpc.IngestServiceStub(ch)
+            for sid in ("sup-001", "sup-002"):
+                await stub.UpsertSupplier(supplier(sid), metadata=bearer("admin-token"))
+        yield server
+
+
+async def test_a_supplier_posting_past_its_cap_gets_resource_exhausted_naming_the_limit(
+    ingest: IngestServer,
+) -> None:
+    kept = [envelope("energy", month=m) for m in (1, 2, 3)]
+    over = envelope("energy", month=4)
+    correction = envelope("energy", month=1)
+    correction.declaration_id += "-fix"
+    correction.submitted_at.seconds += 3600
+    others = envelope("energy", supplier_id="sup-002", month=4)
+    async with channel(ingest.port) as ch:
+        stub = ingest_pb2_grpc.IngestServiceStub(ch)
+        for decl in kept:
+            await stub.SubmitDeclaration(decl, metadata=bearer("s1-token"))
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.SubmitDeclaration(over, metadata=bearer("s1-token"))
+        assert err.value.code() == EXHAUSTED
+        assert "GREENCHAIN_SUPPLIER_MAX_DECLARATIONS=3" in (err.value.details() or "")
+        # in a stream the item is refused with the same reason and the stream goes on
+        results = [
+            r
+            async for r in stub.StreamDeclarations(
+                iter([over, correction]), metadata=bearer("s1-token")
+            )
+        ]
+        assert results[0].rejected.code == EXHAUSTED.value[0]
+        assert "GREENCHAIN_SUPPLIER_MAX_DECLARATIONS=3" in results[0].rejected.message
+        assert results[1].WhichOneof("outcome") == "accepted"  # a correction is no new entry
+        await stub.SubmitDeclaration(others, metadata=bearer("admin-token"))  # per supplier
+    records = await read_topic(ingest.settings, ingest.settings.topic(topics.DECLARATIONS), 5)
+    ids = {declaration_pb2.Declaration.FromString(v).declaration_id for _, v, _ in records}
+    assert ids == {d.declaration_id for d in [*kept, correction, others]}
+
+
+def _request(decl: declaration_pb2.Declaration) -> ingest_pb2.VerifyDeclarationRequest:
+    return ingest_pb2.VerifyDeclarationRequest(
+        declaration_id=decl.declaration_id,
+        supplier_id=decl.supplier_id,
+        site_id=decl.site_id,
+        period=decl.period,
+        verifier="China Quality Certification Centre",
+        statement_id="CQC-VS-2024-0042",
+    )
+
+
+async def test_only_a_verifiers_record_makes_a_declaration_verified(ingest: IngestServer) -> None:
+    energy, emissions = envelope("energy"), envelope("emissions")
+    assert energy.assurance.level == declaration_pb2.ASSURANCE_LEVEL_THIRD_PARTY_VERIFIED
+    forged = envelope("energy", month=2)
+    forged.ClearField("energy")
+    forged.verification.CopyFrom(declaration_pb2.Verification(recorded_by="verifier:cqc"))
+    async with channel(ingest.port) as ch:
+        stub = ingest_pb2_grpc.IngestServiceStub(ch)
+        for decl in (energy, emissions):  # both say THIRD_PARTY_VERIFIED themselves
+            await stub.SubmitDeclaration(decl, metadata=bearer("s1-token"))
+        for token in ("s1-token", "c-token"):
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await stub.VerifyDeclaration(_request(energy), metadata=bearer(token))
+            assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(grpc.aio.AioRpcError) as err:  # nor can a supplier write the record
+            await stub.SubmitDeclaration(forged, metadata=bearer("s1-token"))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "verification" in {f for f, _ in field_violations(err.value)}
+        with pytest.raises(grpc.aio.AioRpcError) as err:  # a verifier declares nothing
+            await stub.SubmitDeclaration(envelope("energy", month=2), metadata=bearer("v-token"))
+        assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        incomplete = _request(energy)
+        incomplete.statement_id = ""
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.VerifyDeclaration(incomplete, metadata=bearer("v-token"))
+        assert {f for f, _ in field_violations(err.value)} == {"statement_id"}
+        result = await stub.VerifyDeclaration(_request(energy), metadata=bearer("v-token"))
+        assert result.WhichOneof("outcome") == "accepted"
+
+    records = await read_topic(ingest.settings, ingest.settings.topic(topics.DECLARATIONS), 3)
+    (record,) = [
+        declaration_pb2.Declaration.FromString(v)
+        for _, v, _ in records
+        if declaration_pb2.Declaration.FromString(v).WhichOneof("body") == "verification"
+    ]
+    assert record.declaration_id == energy.declaration_id
+    assert record.verification.recorded_by == "verifier:cqc"
+    assert record.verification.statement_id == "CQC-VS-2024-0042"
+
+    # scoring, on those very records: the self-flags count for nothing, the record for one
+    everything = [Record(k, v, h, "decls", 0, i) for i, (k, v, h) in enumerate(records)]
+    claims_only = [r for r in everything if r.value != record.SerializeToString()]
+    assert _rating(claims_only).coverage.verified_share == 0.0
+    rating = _rating(everything)
+    assert rating.coverage.declarations_used == 2
+    assert rating.coverage.verified_share == 0.5
+
+
+def _rating(records: list[Record]) -> rating_pb2.SupplierRating:
+    """sup-001's rating by scoring's steps after ``records``."""
+    engine = ScoringEngine(Methodology.load())
+    engine.set_supplier(supplier("sup-001"))
+    steps = ScoringSteps(engine, {})
+    (rating,) = steps.rate(steps.apply(records), datetime(2026, 1, 1, tzinfo=UTC))
+    return rating
