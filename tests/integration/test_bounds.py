@@ -150,3 +150,23 @@ def _rating(records: list[Record]) -> rating_pb2.SupplierRating:
     steps = ScoringSteps(engine, {})
     (rating,) = steps.rate(steps.apply(records), datetime(2026, 1, 1, tzinfo=UTC))
     return rating
+
+
+async def test_the_demo_verifier_records_what_the_exports_mark_verified(
+    ingest: IngestServer,
+) -> None:
+    from greenchain.client.demo import record_verifications
+    from greenchain.connector.client import Connector
+    from greenchain.connector.readers import Item
+
+    claimed, plain = envelope("energy"), envelope("emissions")
+    plain.assurance.Clear()
+    plain.assurance.level = declaration_pb2.ASSURANCE_LEVEL_SELF_DECLARED
+    verifier = Connector(f"127.0.0.1:{ingest.port}", token="v-token")
+    assert await record_verifications(verifier, [Item(claimed, 0), Item(plain, 1)]) == 1
+    ((key, value, _),) = await read_topic(
+        ingest.settings, ingest.settings.topic(topics.DECLARATIONS), 1
+    )
+    record = declaration_pb2.Declaration.FromString(value)
+    assert (key, record.declaration_id) == (b"sup-001", claimed.declaration_id)
+    assert record.verification.recorded_by == "verifier:cqc"
