@@ -7,6 +7,7 @@ record a verification, and scoring counts a declaration as verified only from th
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ import grpc
 import pytest
 import yaml
 
-from greenchain.common import topics
+from greenchain.common import topics as topic_names
 from greenchain.common.auth import hash_token
 from greenchain.common.config import Settings
 from greenchain.common.grpc_server import field_violations
@@ -79,7 +80,7 @@ async def test_a_supplier_posting_past_its_cap_gets_resource_exhausted_naming_th
         assert "GREENCHAIN_SUPPLIER_MAX_DECLARATIONS=3" in results[0].rejected.message
         assert results[1].WhichOneof("outcome") == "accepted"  # a correction is no new entry
         await stub.SubmitDeclaration(others, metadata=bearer("admin-token"))  # per supplier
-    records = await read_topic(ingest.settings, ingest.settings.topic(topics.DECLARATIONS), 5)
+    records = await read_topic(ingest.settings, ingest.settings.topic(topic_names.DECLARATIONS), 5)
     ids = {declaration_pb2.Declaration.FromString(v).declaration_id for _, v, _ in records}
     assert ids == {d.declaration_id for d in [*kept, correction, others]}
 
@@ -124,7 +125,7 @@ async def test_only_a_verifiers_record_makes_a_declaration_verified(ingest: Inge
         result = await stub.VerifyDeclaration(_request(energy), metadata=bearer("v-token"))
         assert result.WhichOneof("outcome") == "accepted"
 
-    records = await read_topic(ingest.settings, ingest.settings.topic(topics.DECLARATIONS), 3)
+    records = await read_topic(ingest.settings, ingest.settings.topic(topic_names.DECLARATIONS), 3)
     (record,) = [
         declaration_pb2.Declaration.FromString(v)
         for _, v, _ in records
@@ -165,8 +166,35 @@ async def test_the_demo_verifier_records_what_the_exports_mark_verified(
     verifier = Connector(f"127.0.0.1:{ingest.port}", token="v-token")
     assert await record_verifications(verifier, [Item(claimed, 0), Item(plain, 1)]) == 1
     ((key, value, _),) = await read_topic(
-        ingest.settings, ingest.settings.topic(topics.DECLARATIONS), 1
+        ingest.settings, ingest.settings.topic(topic_names.DECLARATIONS), 1
     )
     record = declaration_pb2.Declaration.FromString(value)
     assert (key, record.declaration_id) == (b"sup-001", claimed.declaration_id)
     assert record.verification.recorded_by == "verifier:cqc"
+
+
+def test_the_scoring_worker_dead_letters_past_the_cap_naming_the_limit(
+    topics: Settings, tmp_path: Path
+) -> None:
+    """Scoring is the authority (ingest forgets its counts on restart): a real worker refuses
+    what would take a supplier past the cap, and rates the rest."""
+    from greenchain.testing.flows import produce_declarations, produce_registry, settled_ratings
+    from greenchain.testing.processes import ServiceProcess
+
+    settings = topics.with_(supplier_max_declarations=3)
+    registered = supplier("sup-001")
+    produce_registry(settings, [registered])
+    kept = [envelope("energy", month=m) for m in (1, 2, 3)]
+    over = [envelope("emissions", month=m) for m in (1, 2)]
+    produce_declarations(settings, [*kept, *over])
+    worker = ServiceProcess("scoring", settings, tmp_path / "scoring.log").start()
+    try:
+        ratings = settled_ratings(settings, expected=1)
+    finally:
+        worker.stop()
+    assert ratings["sup-001"].coverage.declarations_used == 3
+    dlq = settings.topic(topic_names.DECLARATIONS_DLQ)
+    dead = asyncio.run(read_topic(settings, dlq, 2))
+    assert {v for _, v, _ in dead} == {d.SerializeToString() for d in over}
+    for _, _, headers in dead:
+        assert b"GREENCHAIN_SUPPLIER_MAX_DECLARATIONS=3" in dict(headers)["error"]
