@@ -1,5 +1,9 @@
 """End-to-end latency at a fixed offered load: from ingest's acknowledgement of a declaration
-to the moment the ledger publishes the first rating whose provenance includes it."""
+to the moment the ledger publishes the first rating whose provenance includes it.
+
+A rating names its declarations by a digest (``declarations_digest``), so the benchmark replays
+what it sent through scoring's state rules and knows, per supplier, which digest a rating has
+once it has read up to each declaration."""
 
 from __future__ import annotations
 
@@ -12,9 +16,12 @@ from typing import Any
 import grpc
 
 from bench.common import fresh_settings, peak_of, percentile
+from greenchain.common.ratings import declarations_digest
 from greenchain.connector.client import Connector
 from greenchain.connector.readers import Item
 from greenchain.connector.registry import upsert_suppliers
+from greenchain.scoring.model import Methodology
+from greenchain.scoring.state import SupplierState, apply, rated_ids
 from greenchain.testing.flows import sample_declarations
 from greenchain.testing.pipeline import Pipeline
 from greenchain.v1 import declaration_pb2, ingest_pb2_grpc, ledger_pb2, ledger_pb2_grpc
@@ -48,18 +55,43 @@ async def _offer(
     return acked, len(acked) / (time.perf_counter() - started)
 
 
+def _provenance(
+    history: list[declaration_pb2.Declaration], decls: list[declaration_pb2.Declaration]
+) -> dict[tuple[str, str], list[str]]:
+    """(supplier, declarations digest) -> the ids of ``decls`` a rating with that digest has
+    read (``history`` was sent before them)."""
+    window = Methodology.load().window_months
+    states: dict[str, SupplierState] = {}
+    for decl in history:
+        apply(states.setdefault(decl.supplier_id, {}), decl)
+    read: dict[str, list[str]] = {}
+    out: dict[tuple[str, str], list[str]] = {}
+    for decl in decls:
+        state = states.setdefault(decl.supplier_id, {})
+        apply(state, decl)
+        read.setdefault(decl.supplier_id, []).append(decl.declaration_id)
+        digest = declarations_digest(rated_ids(state, window))
+        out[(decl.supplier_id, digest)] = list(read[decl.supplier_id])
+    return out
+
+
 async def _measure(
-    running: Pipeline, decls: list[declaration_pb2.Declaration], rate: int
+    running: Pipeline,
+    decls: list[declaration_pb2.Declaration],
+    rate: int,
+    history: list[declaration_pb2.Declaration],
 ) -> dict[str, Any]:
     seen: dict[str, float] = {}
     wanted = {d.declaration_id for d in decls}
+    provenance = _provenance(history, decls)
 
     async def watch() -> None:
         async with grpc.aio.insecure_channel(running.settings.ledger_listen) as channel:
             stub = ledger_pb2_grpc.LedgerServiceStub(channel)
             async for entry in stub.WatchRatings(ledger_pb2.WatchRatingsRequest()):
                 now = time.perf_counter()
-                for did in entry.rating.declaration_ids:
+                key = (entry.rating.supplier_id, entry.rating.declarations_digest)
+                for did in provenance.get(key, ()):
                     if did in wanted and did not in seen:
                         seen[did] = now
                 if len(seen) == len(wanted):
@@ -105,8 +137,9 @@ def run(bootstrap: str, workdir: Path, rates: list[int]) -> dict[str, Any]:
             out, offset = [], 0
             for rate in rates:
                 batch = fresh[offset : offset + int(rate * SECONDS)]
+                sent_before = warm_up + fresh[:offset]
                 offset += len(batch)
-                out.append(await _measure(running, batch, rate))
+                out.append(await _measure(running, batch, rate, sent_before))
                 await asyncio.sleep(3)
             return out
 

@@ -25,6 +25,7 @@ from greenchain.connector.registry import upsert_suppliers
 from greenchain.testing.flows import (
     assert_same_ratings,
     offline_ratings,
+    provenance,
     read_all,
     sample_declarations,
 )
@@ -100,8 +101,7 @@ def test_a_fault_mid_run_loses_and_doubles_nothing(
     assert accepted == len(items)
     expected = offline_ratings(suppliers, decls)
     assert_same_ratings(served, expected)
-    provenance = {i for r in served.values() for i in r.declaration_ids}
-    assert provenance == {d.declaration_id for d in decls}
+    assert {sid: r.declarations_digest for sid, r in served.items()} == provenance(decls)
     # the ledger: each rating of the topic once (a re-emitted identical rating is not a new
     # entry), in topic order, nothing skipped; every hash chain intact
     emitted: dict[str, list[str]] = {}

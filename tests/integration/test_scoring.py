@@ -18,6 +18,7 @@ from greenchain.testing.flows import (
     produce,
     produce_declarations,
     produce_registry,
+    provenance,
     sample_declarations,
     settled_ratings,
 )
@@ -45,8 +46,7 @@ def test_declarations_in_ratings_out_with_the_models_values(
     methodology = Methodology.load()
     assert len(sample.indicators) == len(methodology.indicators) and len(sample.categories) == 5
     assert sum(c.points for c in sample.categories) == pytest.approx(sample.total_score, abs=1e-3)
-    used = {i for r in ratings.values() for i in r.declaration_ids}
-    assert used == {d.declaration_id for d in decls}
+    assert {sid: r.declarations_digest for sid, r in ratings.items()} == provenance(decls)
 
 
 def test_garbage_goes_to_the_dlq_and_valid_records_are_still_rated(
@@ -113,7 +113,7 @@ def test_sigkill_mid_stream_then_restart_ends_with_the_uninterrupted_ratings(
         restarted.stop()
     final = [d for d in stream if d is not decls[0]]
     assert_same_ratings(ratings, offline_ratings(suppliers, final))
-    assert decls[0].declaration_id not in {i for r in ratings.values() for i in r.declaration_ids}
+    assert {sid: r.declarations_digest for sid, r in ratings.items()} == provenance(final)
 
 
 def _set_topic_config(settings: Settings, topic: str, configs: dict[str, str]) -> None:

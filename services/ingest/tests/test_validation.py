@@ -239,3 +239,63 @@ def test_an_impossible_period_year_with_a_sane_submission_is_a_violation_not_a_c
     decl = envelope("emissions", year=2024, month=5)
     decl.period.year = year
     assert "period" in {p.split(".")[0] for p in paths(decl)}
+
+
+# Bounds: every string and repeated field has a limit, and the violation names it -------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "longest"),
+    [
+        ("product_footprint", "product_id", 128),
+        ("product_footprint", "product_name", 256),
+        ("energy", "grid_region", 64),
+        ("emissions", "production_unit", 32),
+    ],
+)
+def test_a_string_longer_than_its_limit_is_named_with_the_limit(
+    kind: str, field: str, longest: int
+) -> None:
+    decl = envelope(kind)
+    setattr(getattr(decl, kind), field, "x" * longest)
+    assert f"{kind}.{field}" not in paths(decl)  # at the limit: fine
+    setattr(getattr(decl, kind), field, "x" * (longest + 1))
+    found = dict(validate_declaration(decl, REGISTRY, NOW))
+    assert f"at most {longest}" in found[f"{kind}.{field}"]
+    assert f"limit of {kind}.{field}" in found[f"{kind}.{field}"]
+
+
+def test_unlisted_strings_have_the_default_limit_and_the_source_its_own() -> None:
+    decl = envelope("energy")
+    decl.source = "s" * 201
+    decl.assurance.statement_id = "n" * 129
+    found = dict(validate_declaration(decl, REGISTRY, NOW))
+    assert "at most 200" in found["source"]
+    assert "at most 128" in found["assurance.statement_id"]
+
+
+def test_repeated_fields_have_a_count_limit_with_indexed_items_checked() -> None:
+    decl = envelope("product_footprint")
+    body = decl.product_footprint
+    body.pact_footprint_id = "pf-1"
+    body.preceding_pact_footprint_ids.extend(f"old-{i}" for i in range(21))
+    found = dict(validate_declaration(decl, REGISTRY, NOW))
+    assert "at most 20" in found["product_footprint.preceding_pact_footprint_ids"]
+    offsets = envelope("offsets")
+    template = offsets.offsets.retirements[0]
+    offsets.offsets.retirements.extend([template] * 100)
+    assert (
+        "at most 100" in dict(validate_declaration(offsets, REGISTRY, NOW))["offsets.retirements"]
+    )
+    offsets = envelope("offsets")
+    offsets.offsets.retirements[0].registry = "r" * 201
+    assert "offsets.retirements[0].registry" in paths(offsets)
+
+
+def test_registry_entries_are_bounded_too() -> None:
+    entry = supplier("sup-001")
+    entry.name = "n" * 257
+    entry.chain_ids.extend(f"c{i}" for i in range(101))
+    found = dict(validate_supplier(entry))
+    assert "at most 256" in found["name"]
+    assert "at most 100" in found["chain_ids"]

@@ -61,7 +61,6 @@ def test_leaves_are_the_entries_and_every_proof_verifies(tmp_path: Path) -> None
             e.sequence,
         )
         assert entry.rating == e.rating.SerializeToString(deterministic=True)
-        assert list(entry.declaration_ids) == list(e.rating.declaration_ids)
         assert (entry.previous_hash, entry.entry_hash) == (e.previous_hash, e.entry_hash)
         proof = store.inclusion_proof(e.index, 13)
         assert inclusion_ok(e.index, 13, hash_leaf(e.leaf), proof, head.root_hash)

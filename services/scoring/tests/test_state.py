@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from greenchain.scoring.state import (
+    Limits,
+    OverCap,
     SupplierState,
     Unacceptable,
     apply,
     declarations_frame,
     model_row,
 )
-from greenchain.testing.builders import envelope, ts
+from greenchain.testing.builders import envelope, ts, verification
 from greenchain.v1 import declaration_pb2 as d
 
 
@@ -28,7 +32,7 @@ def test_a_duplicate_changes_nothing_and_a_correction_supersedes() -> None:
     assert len(state) == 1  # same site, month and kind: one entry
     (entry,) = state.values()
     assert entry["id"] == correction.declaration_id
-    assert entry["row"]["electricity_kwh"] == 700_000.0
+    assert declarations_frame({"sup-001": state})["electricity_kwh"].to_list() == [700_000.0]
     # the older version replayed later does not win back
     assert apply(state, first) is False
     assert next(iter(state.values()))["id"] == correction.declaration_id
@@ -47,7 +51,7 @@ def test_renewable_parts_are_summed_into_one_row_value() -> None:
     row = model_row(envelope("energy"))
     assert row["renewable_kwh"] == 60_000.0 + 30_000.0 + 10_000.0
     assert row["period"] == 2024 * 12 + 2  # March 2024, months since year 0
-    assert row["verified"] is True
+    assert row["verified"] is False  # the supplier's own THIRD_PARTY_VERIFIED is a claim
 
 
 def test_a_declaration_without_body_is_unacceptable() -> None:
@@ -99,3 +103,161 @@ def test_no_primary_data_share_scores_as_none() -> None:
     decl.product_footprint.primary_data_share = 0.0
     assert model_row(decl)["primary_data_share"] == 0.0
     assert model_row(_footprint("pf-2", 3))["primary_data_share"] == 0.65
+
+
+# Verification: only a verifier's record counts -------------------------------------------------
+
+
+def _verified(state: SupplierState) -> dict[str, bool]:
+    frame = declarations_frame({"sup-001": state})
+    return dict(zip(frame["declaration_id"].to_list(), frame["verified"].to_list(), strict=True))
+
+
+def test_a_self_flag_stays_self_declared_and_a_verifiers_record_counts() -> None:
+    state: SupplierState = {}
+    claimed = envelope("energy")  # says THIRD_PARTY_VERIFIED itself
+    assert claimed.assurance.level == d.ASSURANCE_LEVEL_THIRD_PARTY_VERIFIED
+    assert apply(state, claimed)
+    assert _verified(state) == {claimed.declaration_id: False}
+    record = verification(claimed, by="verifier:cqc")
+    assert apply(state, record) is True
+    assert _verified(state) == {claimed.declaration_id: True}
+    assert apply(state, record) is False  # the same record again
+
+
+def test_a_record_before_its_declaration_counts_and_a_correction_is_not_verified() -> None:
+    state: SupplierState = {}
+    first = envelope("energy")
+    assert apply(state, verification(first))  # recorded before the declaration was read
+    assert apply(state, first)
+    assert _verified(state) == {first.declaration_id: True}
+    correction = envelope("energy")
+    correction.declaration_id += "-fix"
+    correction.submitted_at.CopyFrom(ts(2024, 3, 20))
+    assert apply(state, correction)
+    assert _verified(state) == {correction.declaration_id: False}
+    assert not any(k.startswith("#verified|") for k in state)  # the old record went with it
+
+
+# Bounds: months pruned, caps refused with the limit named, tombstones capped -------------------
+
+
+def test_months_that_cannot_be_rated_any_more_are_pruned_and_too_old_ones_ignored() -> None:
+    state: SupplierState = {}
+    limits = Limits(keep_months=3)
+    for month in (1, 2, 3):
+        assert apply(state, envelope("energy", month=month), limits)
+    assert apply(state, verification(envelope("energy", month=1)), limits)
+    assert apply(state, envelope("circularity", month=1), limits)
+    assert len(state) == 5
+    assert apply(state, envelope("energy", month=5), limits)  # window end moves to May
+    frame = declarations_frame({"sup-001": state})
+    assert sorted(frame["period"].to_list()) == [2024 * 12 + 2, 2024 * 12 + 4]  # March, May
+    assert not any(k.startswith("#verified|") for k in state)  # January's record went too
+    assert apply(state, envelope("emissions", month=2), limits) is False  # outside: ignored
+    assert apply(state, envelope("emissions", month=3), limits) is True
+
+
+def test_only_emissions_or_energy_move_the_window_so_nothing_rateable_is_pruned() -> None:
+    state: SupplierState = {}
+    limits = Limits(keep_months=2)
+    assert apply(state, envelope("energy", month=1), limits)
+    assert apply(state, envelope("circularity", month=6), limits)  # does not end the window
+    assert len(declarations_frame({"sup-001": state})) == 2
+
+
+def test_a_supplier_past_the_declarations_cap_is_refused_with_the_limit_named() -> None:
+    state: SupplierState = {}
+    limits = Limits(max_declarations=3)
+    for month in (1, 2, 3):
+        assert apply(state, envelope("energy", month=month), limits)
+    before = dict(state)
+    with pytest.raises(OverCap, match="GREENCHAIN_SUPPLIER_MAX_DECLARATIONS=3"):
+        apply(state, envelope("emissions", month=3), limits)
+    assert state == before
+    # a correction of a kept declaration is no new entry: still accepted
+    correction = envelope("energy", month=3)
+    correction.declaration_id += "-fix"
+    correction.submitted_at.CopyFrom(ts(2024, 3, 20))
+    assert apply(state, correction, limits)
+
+
+def test_a_supplier_past_the_products_cap_is_refused_with_the_limit_named() -> None:
+    state: SupplierState = {}
+    limits = Limits(max_products=2)
+    assert apply(state, _footprint("pf-1", 3, "P-1"), limits)
+    assert apply(state, _footprint("pf-2", 3, "P-2"), limits)
+    assert apply(state, _footprint("pf-3", 2, "P-2"), limits)  # a known product: fine
+    with pytest.raises(OverCap, match="GREENCHAIN_SUPPLIER_MAX_PRODUCTS=2"):
+        apply(state, _footprint("pf-4", 3, "P-3"), limits)
+    # a successor that is refused leaves its predecessor in place (P-2 stays: pf-3)
+    successor = _footprint("pf-5", 3, "P-3")
+    successor.product_footprint.preceding_pact_footprint_ids.append("pf-2")
+    before = dict(state)
+    with pytest.raises(OverCap):
+        apply(state, successor, limits)
+    assert state == before
+    # one that replaces a whole product frees its place
+    successor.product_footprint.preceding_pact_footprint_ids[:] = ["pf-1"]
+    assert apply(state, successor, limits)
+
+
+def test_the_oldest_tombstones_are_forgotten_past_their_cap() -> None:
+    state: SupplierState = {}
+    limits = Limits(max_tombstones=2)
+    for i in range(4):
+        notice = _footprint(f"pf-{i}", 3)
+        notice.product_footprint.pact_deprecated = True
+        notice.submitted_at.CopyFrom(ts(2024, 3, 10 + i))
+        assert apply(state, notice, limits)
+    assert sorted(k for k in state if k.startswith("#withdrawn|")) == [
+        "#withdrawn|pf-2",
+        "#withdrawn|pf-3",
+    ]
+
+
+LONG_FLOAT = 2.2250738585072014e-308  # as long as an accepted (non-negative) double gets in JSON
+
+
+def _largest(kind: str, i: int) -> d.Declaration:
+    """A declaration whose every stored string is as long as ingest allows."""
+    site = f"{i:04d}".ljust(128, "s")
+    decl = envelope(kind, site=site, month=1 + i % 12, year=2023 + i // 12 % 2)
+    decl.declaration_id = f"{i:04d}".ljust(128, "d")
+    decl.submitted_at.nanos = 123_456_789
+    body = getattr(decl, kind)
+    for field in body.DESCRIPTOR.fields:
+        if field.type == field.TYPE_DOUBLE:
+            setattr(body, field.name, LONG_FLOAT)
+    if kind == "energy":
+        body.grid_region = "g" * 64
+    if kind == "product_footprint":
+        body.product_id = f"{i % Limits().max_products:04d}".ljust(128, "p")
+        body.pact_footprint_id = f"{i:04d}".ljust(128, "f")
+    return decl
+
+
+def test_the_worst_case_state_at_the_default_caps_stays_far_below_kafkas_message_limit() -> None:
+    limits = Limits()
+    # the kind whose entry is largest fills the declarations cap
+    sizes = {}
+    for kind in ("emissions", "energy", "circularity", "product_footprint"):
+        one: SupplierState = {}
+        apply(one, _largest(kind, 0), limits)
+        sizes[kind] = len(json.dumps(one))
+    kind = max(sizes, key=sizes.__getitem__)
+    state: SupplierState = {}
+    for i in range(limits.max_declarations):
+        decl = _largest(kind, i)
+        assert apply(state, decl, limits)
+        assert apply(state, verification(decl), limits)
+    with pytest.raises(OverCap):
+        apply(state, _largest(kind, limits.max_declarations), limits)
+    for i in range(limits.max_tombstones + 10):
+        notice = _largest("product_footprint", 10_000 + i)
+        notice.product_footprint.pact_deprecated = True
+        apply(state, notice, limits)
+    assert sum(1 for k in state if k.startswith("#withdrawn|")) == limits.max_tombstones
+    size = len(json.dumps(state).encode())
+    print(f"worst-case state at the default caps: {size} bytes")
+    assert size < 512 * 1024, f"{size} bytes in the worst case at the default caps"

@@ -376,7 +376,8 @@ def _history_row(e: ledger_pb2.LedgerEntry) -> dict[str, object]:
         "total_score": e.rating.total_score,
         "green_code": grade_label(e.rating.grade),
         "readiness_tier": tier_label(e.rating.readiness_tier),
-        "declarations": len(e.rating.declaration_ids),
+        "declarations": e.rating.coverage.declarations_used,
+        "declarations_digest": e.rating.declarations_digest,
         "entry_hash": e.entry_hash.hex(),
         "previous_hash": e.previous_hash.hex(),
     }
@@ -853,7 +854,9 @@ def build_parser() -> argparse.ArgumentParser:
     stop.set_defaults(func=_stop)
 
     token = sub.add_parser("token", help="make a bearer token and print its tokens-file entry")
-    token.add_argument("--principal", required=True, help="supplier:<id>, chain:<id> or admin")
+    token.add_argument(
+        "--principal", required=True, help="supplier:<id>, chain:<id>, verifier:<id> or admin"
+    )
     token.set_defaults(func=_token)
 
     health = sub.add_parser(

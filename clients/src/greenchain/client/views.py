@@ -142,7 +142,7 @@ def history_table(entries: list[ledger_pb2.LedgerEntry], supplier_id: str) -> Ta
             f"{r.total_score:.1f}",
             grade_label(r.grade),
             tier_label(r.readiness_tier),
-            str(len(r.declaration_ids)),
+            str(r.coverage.declarations_used),
             e.entry_hash.hex()[:16],
         )
     return table

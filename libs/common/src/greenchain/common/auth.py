@@ -4,7 +4,7 @@ A tokens file (YAML) stores only SHA-256 hashes of tokens, each mapped to a prin
 
     tokens:
       - sha256: 9f86d081884c7d65...   # sha256 of the token, hex
-        principal: supplier:sup-001     # or chain:<id>, or admin
+        principal: supplier:sup-001     # or chain:<id>, verifier:<id>, or admin
 
 ``greenchain token --principal supplier:sup-001`` makes a token and prints its line. Clients send
 ``authorization: Bearer <token>`` metadata. The file is re-read when it changes (rotation without
@@ -42,12 +42,13 @@ from greenchain.common.grpc_server import Context, abort
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["supplier", "chain", "admin"]
+Kind = Literal["supplier", "chain", "verifier", "admin"]
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a supplier (its own data), a chain leader (its chain), or admin."""
+    """Who is calling: a supplier (its own data), a chain leader (its chain), a verification
+    body (records that declarations were verified: ingest's VerifyDeclaration only), or admin."""
 
     kind: Kind
     id: str = ""
@@ -57,9 +58,11 @@ class Principal:
         kind, _, ident = text.partition(":")
         if kind == "admin" and not ident:
             return cls("admin")
-        if kind in ("supplier", "chain") and ident:
+        if kind in ("supplier", "chain", "verifier") and ident:
             return cls(kind, ident)  # type: ignore[arg-type]
-        raise ValueError(f"bad principal {text!r}: expected supplier:<id>, chain:<id> or admin")
+        raise ValueError(
+            f"bad principal {text!r}: expected supplier:<id>, chain:<id>, verifier:<id> or admin"
+        )
 
     def __str__(self) -> str:
         return self.kind if self.kind == "admin" else f"{self.kind}:{self.id}"

@@ -166,6 +166,28 @@ class Settings:
         120.0,
         "how long scoring retries a batch Kafka did not accept, then stops unacknowledged",
     )
+    scoring_keep_months: int = _env(
+        "GREENCHAIN_SCORING_KEEP_MONTHS",
+        24,
+        "months of declarations scoring keeps per supplier, back from its latest emissions or "
+        "energy month; at least the methodology's window_months (the rest is a margin)",
+    )
+    supplier_max_declarations: int = _env(
+        "GREENCHAIN_SUPPLIER_MAX_DECLARATIONS",
+        400,
+        "declarations kept per supplier in the kept months (one per site, month and kind, and "
+        "per product); one more is refused (RESOURCE_EXHAUSTED at ingest, dead letter at scoring)",
+    )
+    supplier_max_products: int = _env(
+        "GREENCHAIN_SUPPLIER_MAX_PRODUCTS",
+        100,
+        "distinct product ids with footprints per supplier in the kept months; one more is refused",
+    )
+    supplier_max_tombstones: int = _env(
+        "GREENCHAIN_SUPPLIER_MAX_TOMBSTONES",
+        200,
+        "withdrawn PACT footprints remembered per supplier (the oldest are forgotten first)",
+    )
     methodology_file: str = _env(
         "GREENCHAIN_METHODOLOGY_FILE", "", "rating methodology YAML; empty = the packaged default"
     )

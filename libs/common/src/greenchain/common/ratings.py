@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 from greenchain.v1 import rating_pb2
 
@@ -18,3 +19,13 @@ def rating_fingerprint(rating: rating_pb2.SupplierRating) -> str:
     for name in VOLATILE_FIELDS:
         core.ClearField(name)
     return hashlib.sha256(core.SerializeToString(deterministic=True)).hexdigest()
+
+
+def declarations_digest(declaration_ids: Iterable[str]) -> str:
+    """A rating's compact provenance (``SupplierRating.declarations_digest``): lowercase hex
+    SHA-256 of the distinct declaration ids, sorted, each followed by a newline. Whoever holds
+    the declarations (a supplier, an auditor) recomputes it to check what a rating used."""
+    digest = hashlib.sha256()
+    for declaration_id in sorted(set(declaration_ids)):
+        digest.update(declaration_id.encode() + b"\n")
+    return digest.hexdigest()

@@ -47,7 +47,7 @@ class Assurance(_message.Message):
     def __init__(self, level: _Optional[_Union[AssuranceLevel, str]] = ..., verifier: _Optional[str] = ..., statement_id: _Optional[str] = ...) -> None: ...
 
 class Declaration(_message.Message):
-    __slots__ = ("declaration_id", "supplier_id", "site_id", "period", "submitted_at", "source", "assurance", "emissions", "energy", "circularity", "product_footprint", "offsets", "carbon_management")
+    __slots__ = ("declaration_id", "supplier_id", "site_id", "period", "submitted_at", "source", "assurance", "emissions", "energy", "circularity", "product_footprint", "offsets", "carbon_management", "verification")
     DECLARATION_ID_FIELD_NUMBER: _ClassVar[int]
     SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
     SITE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -61,6 +61,7 @@ class Declaration(_message.Message):
     PRODUCT_FOOTPRINT_FIELD_NUMBER: _ClassVar[int]
     OFFSETS_FIELD_NUMBER: _ClassVar[int]
     CARBON_MANAGEMENT_FIELD_NUMBER: _ClassVar[int]
+    VERIFICATION_FIELD_NUMBER: _ClassVar[int]
     declaration_id: str
     supplier_id: str
     site_id: str
@@ -74,7 +75,18 @@ class Declaration(_message.Message):
     product_footprint: ProductFootprintBody
     offsets: OffsetsBody
     carbon_management: CarbonManagementBody
-    def __init__(self, declaration_id: _Optional[str] = ..., supplier_id: _Optional[str] = ..., site_id: _Optional[str] = ..., period: _Optional[_Union[Period, _Mapping]] = ..., submitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[str] = ..., assurance: _Optional[_Union[Assurance, _Mapping]] = ..., emissions: _Optional[_Union[EmissionsBody, _Mapping]] = ..., energy: _Optional[_Union[EnergyBody, _Mapping]] = ..., circularity: _Optional[_Union[CircularityBody, _Mapping]] = ..., product_footprint: _Optional[_Union[ProductFootprintBody, _Mapping]] = ..., offsets: _Optional[_Union[OffsetsBody, _Mapping]] = ..., carbon_management: _Optional[_Union[CarbonManagementBody, _Mapping]] = ...) -> None: ...
+    verification: Verification
+    def __init__(self, declaration_id: _Optional[str] = ..., supplier_id: _Optional[str] = ..., site_id: _Optional[str] = ..., period: _Optional[_Union[Period, _Mapping]] = ..., submitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[str] = ..., assurance: _Optional[_Union[Assurance, _Mapping]] = ..., emissions: _Optional[_Union[EmissionsBody, _Mapping]] = ..., energy: _Optional[_Union[EnergyBody, _Mapping]] = ..., circularity: _Optional[_Union[CircularityBody, _Mapping]] = ..., product_footprint: _Optional[_Union[ProductFootprintBody, _Mapping]] = ..., offsets: _Optional[_Union[OffsetsBody, _Mapping]] = ..., carbon_management: _Optional[_Union[CarbonManagementBody, _Mapping]] = ..., verification: _Optional[_Union[Verification, _Mapping]] = ...) -> None: ...
+
+class Verification(_message.Message):
+    __slots__ = ("verifier", "statement_id", "recorded_by")
+    VERIFIER_FIELD_NUMBER: _ClassVar[int]
+    STATEMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_BY_FIELD_NUMBER: _ClassVar[int]
+    verifier: str
+    statement_id: str
+    recorded_by: str
+    def __init__(self, verifier: _Optional[str] = ..., statement_id: _Optional[str] = ..., recorded_by: _Optional[str] = ...) -> None: ...
 
 class EmissionsBody(_message.Message):
     __slots__ = ("scope1_tco2e", "scope2_location_tco2e", "scope2_market_tco2e", "scope3_tco2e", "output_value_cny", "production_volume", "production_unit")

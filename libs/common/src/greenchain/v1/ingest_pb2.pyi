@@ -37,6 +37,22 @@ ROW_OUTCOME_AMBIGUOUS: RowOutcome
 ROW_OUTCOME_DUPLICATE: RowOutcome
 ROW_OUTCOME_CONFLICT: RowOutcome
 
+class VerifyDeclarationRequest(_message.Message):
+    __slots__ = ("declaration_id", "supplier_id", "site_id", "period", "verifier", "statement_id")
+    DECLARATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
+    SITE_ID_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    VERIFIER_FIELD_NUMBER: _ClassVar[int]
+    STATEMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    declaration_id: str
+    supplier_id: str
+    site_id: str
+    period: _declaration_pb2.Period
+    verifier: str
+    statement_id: str
+    def __init__(self, declaration_id: _Optional[str] = ..., supplier_id: _Optional[str] = ..., site_id: _Optional[str] = ..., period: _Optional[_Union[_declaration_pb2.Period, _Mapping]] = ..., verifier: _Optional[str] = ..., statement_id: _Optional[str] = ...) -> None: ...
+
 class DesignationRow(_message.Message):
     __slots__ = ("row", "name", "credit_code", "province", "level", "year", "list_reference", "site_id", "kind", "status")
     ROW_FIELD_NUMBER: _ClassVar[int]

@@ -46,6 +46,11 @@ class IngestServiceStub:
                 request_serializer=greenchain_dot_v1_dot_declaration__pb2.Declaration.SerializeToString,
                 response_deserializer=greenchain_dot_v1_dot_ingest__pb2.SubmitResult.FromString,
                 _registered_method=True)
+        self.VerifyDeclaration = channel.unary_unary(
+                '/greenchain.v1.IngestService/VerifyDeclaration',
+                request_serializer=greenchain_dot_v1_dot_ingest__pb2.VerifyDeclarationRequest.SerializeToString,
+                response_deserializer=greenchain_dot_v1_dot_ingest__pb2.SubmitResult.FromString,
+                _registered_method=True)
         self.UpsertSupplier = channel.unary_unary(
                 '/greenchain.v1.IngestService/UpsertSupplier',
                 request_serializer=greenchain_dot_v1_dot_supplier__pb2.Supplier.SerializeToString,
@@ -78,6 +83,16 @@ class IngestServiceServicer:
         """Many declarations. One SubmitResult per declaration, in order; invalid declarations are
         rejected individually and the stream goes on. The server reads the next declarations only
         while fewer than its in-flight limit await Kafka, so a fast client is slowed, not buffered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyDeclaration(self, request, context):
+        """Record that a declaration was third-party verified (verifier principals; admin too). Only
+        such a record makes a declaration count as verified: a supplier's own THIRD_PARTY_VERIFIED
+        stays a claim. OK = on the declarations topic (as a Declaration with a Verification body).
+        PERMISSION_DENIED for suppliers and chains; INVALID_ARGUMENT with field violations.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -118,6 +133,11 @@ def add_IngestServiceServicer_to_server(servicer, server):
             'StreamDeclarations': grpc.stream_stream_rpc_method_handler(
                     servicer.StreamDeclarations,
                     request_deserializer=greenchain_dot_v1_dot_declaration__pb2.Declaration.FromString,
+                    response_serializer=greenchain_dot_v1_dot_ingest__pb2.SubmitResult.SerializeToString,
+            ),
+            'VerifyDeclaration': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyDeclaration,
+                    request_deserializer=greenchain_dot_v1_dot_ingest__pb2.VerifyDeclarationRequest.FromString,
                     response_serializer=greenchain_dot_v1_dot_ingest__pb2.SubmitResult.SerializeToString,
             ),
             'UpsertSupplier': grpc.unary_unary_rpc_method_handler(
@@ -189,6 +209,33 @@ class IngestService:
             target,
             '/greenchain.v1.IngestService/StreamDeclarations',
             greenchain_dot_v1_dot_declaration__pb2.Declaration.SerializeToString,
+            greenchain_dot_v1_dot_ingest__pb2.SubmitResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyDeclaration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/greenchain.v1.IngestService/VerifyDeclaration',
+            greenchain_dot_v1_dot_ingest__pb2.VerifyDeclarationRequest.SerializeToString,
             greenchain_dot_v1_dot_ingest__pb2.SubmitResult.FromString,
             options,
             channel_credentials,

@@ -44,6 +44,12 @@ class IngestServiceStub:
     rejected individually and the stream goes on. The server reads the next declarations only
     while fewer than its in-flight limit await Kafka, so a fast client is slowed, not buffered.
     """
+    VerifyDeclaration: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.VerifyDeclarationRequest, _ingest_pb2.SubmitResult]
+    """Record that a declaration was third-party verified (verifier principals; admin too). Only
+    such a record makes a declaration count as verified: a supplier's own THIRD_PARTY_VERIFIED
+    stays a claim. OK = on the declarations topic (as a Declaration with a Verification body).
+    PERMISSION_DENIED for suppliers and chains; INVALID_ARGUMENT with field violations.
+    """
     UpsertSupplier: _grpc.UnaryUnaryMultiCallable[_supplier_pb2.Supplier, _ingest_pb2.UpsertSupplierResponse]
     """Create or replace a supplier in the registry (admin only)."""
     UpsertChain: _grpc.UnaryUnaryMultiCallable[_supplier_pb2.Chain, _ingest_pb2.UpsertSupplierResponse]
@@ -67,6 +73,12 @@ class IngestServiceAsyncStub(IngestServiceStub):
     """Many declarations. One SubmitResult per declaration, in order; invalid declarations are
     rejected individually and the stream goes on. The server reads the next declarations only
     while fewer than its in-flight limit await Kafka, so a fast client is slowed, not buffered.
+    """
+    VerifyDeclaration: _aio.UnaryUnaryMultiCallable[_ingest_pb2.VerifyDeclarationRequest, _ingest_pb2.SubmitResult]  # type: ignore[assignment]
+    """Record that a declaration was third-party verified (verifier principals; admin too). Only
+    such a record makes a declaration count as verified: a supplier's own THIRD_PARTY_VERIFIED
+    stays a claim. OK = on the declarations topic (as a Declaration with a Verification body).
+    PERMISSION_DENIED for suppliers and chains; INVALID_ARGUMENT with field violations.
     """
     UpsertSupplier: _aio.UnaryUnaryMultiCallable[_supplier_pb2.Supplier, _ingest_pb2.UpsertSupplierResponse]  # type: ignore[assignment]
     """Create or replace a supplier in the registry (admin only)."""
@@ -100,6 +112,18 @@ class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
         """Many declarations. One SubmitResult per declaration, in order; invalid declarations are
         rejected individually and the stream goes on. The server reads the next declarations only
         while fewer than its in-flight limit await Kafka, so a fast client is slowed, not buffered.
+        """
+
+    @_abc_1.abstractmethod
+    def VerifyDeclaration(
+        self,
+        request: _ingest_pb2.VerifyDeclarationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.SubmitResult, _abc.Awaitable[_ingest_pb2.SubmitResult]]:
+        """Record that a declaration was third-party verified (verifier principals; admin too). Only
+        such a record makes a declaration count as verified: a supplier's own THIRD_PARTY_VERIFIED
+        stays a claim. OK = on the declarations topic (as a Declaration with a Verification body).
+        PERMISSION_DENIED for suppliers and chains; INVALID_ARGUMENT with field violations.
         """
 
     @_abc_1.abstractmethod

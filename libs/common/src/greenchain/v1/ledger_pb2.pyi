@@ -257,12 +257,11 @@ class VerifyHistoryResponse(_message.Message):
     def __init__(self, supplier_id: _Optional[str] = ..., intact: _Optional[bool] = ..., entries: _Optional[int] = ..., head_hash: _Optional[bytes] = ..., first_broken_sequence: _Optional[int] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class LogEntry(_message.Message):
-    __slots__ = ("index", "supplier_id", "sequence", "rating", "declaration_ids", "principals", "previous_hash", "entry_hash", "source_partition", "source_offset")
+    __slots__ = ("index", "supplier_id", "sequence", "rating", "principals", "previous_hash", "entry_hash", "source_partition", "source_offset")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     RATING_FIELD_NUMBER: _ClassVar[int]
-    DECLARATION_IDS_FIELD_NUMBER: _ClassVar[int]
     PRINCIPALS_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_HASH_FIELD_NUMBER: _ClassVar[int]
     ENTRY_HASH_FIELD_NUMBER: _ClassVar[int]
@@ -272,13 +271,12 @@ class LogEntry(_message.Message):
     supplier_id: str
     sequence: int
     rating: bytes
-    declaration_ids: _containers.RepeatedScalarFieldContainer[str]
     principals: _containers.RepeatedScalarFieldContainer[str]
     previous_hash: bytes
     entry_hash: bytes
     source_partition: int
     source_offset: int
-    def __init__(self, index: _Optional[int] = ..., supplier_id: _Optional[str] = ..., sequence: _Optional[int] = ..., rating: _Optional[bytes] = ..., declaration_ids: _Optional[_Iterable[str]] = ..., principals: _Optional[_Iterable[str]] = ..., previous_hash: _Optional[bytes] = ..., entry_hash: _Optional[bytes] = ..., source_partition: _Optional[int] = ..., source_offset: _Optional[int] = ...) -> None: ...
+    def __init__(self, index: _Optional[int] = ..., supplier_id: _Optional[str] = ..., sequence: _Optional[int] = ..., rating: _Optional[bytes] = ..., principals: _Optional[_Iterable[str]] = ..., previous_hash: _Optional[bytes] = ..., entry_hash: _Optional[bytes] = ..., source_partition: _Optional[int] = ..., source_offset: _Optional[int] = ...) -> None: ...
 
 class Checkpoint(_message.Message):
     __slots__ = ("note", "origin", "size", "root_hash")

@@ -158,7 +158,7 @@ class SiteStatus(_message.Message):
     def __init__(self, site_id: _Optional[str] = ..., green_factory: _Optional[_Union[_supplier_pb2.Designation, _Mapping]] = ..., zero_carbon_factory: _Optional[_Union[_supplier_pb2.Designation, _Mapping]] = ..., output_value_cny: _Optional[float] = ...) -> None: ...
 
 class SupplierRating(_message.Message):
-    __slots__ = ("supplier_id", "supplier_name", "sector_code", "chain_ids", "as_of", "window_start", "window_end", "indicators", "categories", "total_score", "grade", "readiness_tier", "zero_carbon_candidate", "score_change", "previous_tier", "coverage", "methodology_version", "declaration_ids", "insufficient_reasons", "output_value_cny", "revision", "next_tier_min_score", "sector_percentile", "thresholds", "zero_carbon_status", "zero_carbon_criteria", "sites", "green_factory_level", "credit_code", "purchases", "benchmark_version")
+    __slots__ = ("supplier_id", "supplier_name", "sector_code", "chain_ids", "as_of", "window_start", "window_end", "indicators", "categories", "total_score", "grade", "readiness_tier", "zero_carbon_candidate", "score_change", "previous_tier", "coverage", "methodology_version", "insufficient_reasons", "output_value_cny", "revision", "next_tier_min_score", "sector_percentile", "thresholds", "zero_carbon_status", "zero_carbon_criteria", "sites", "green_factory_level", "credit_code", "purchases", "declarations_digest", "benchmark_version")
     SUPPLIER_ID_FIELD_NUMBER: _ClassVar[int]
     SUPPLIER_NAME_FIELD_NUMBER: _ClassVar[int]
     SECTOR_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -176,7 +176,6 @@ class SupplierRating(_message.Message):
     PREVIOUS_TIER_FIELD_NUMBER: _ClassVar[int]
     COVERAGE_FIELD_NUMBER: _ClassVar[int]
     METHODOLOGY_VERSION_FIELD_NUMBER: _ClassVar[int]
-    DECLARATION_IDS_FIELD_NUMBER: _ClassVar[int]
     INSUFFICIENT_REASONS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_VALUE_CNY_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
@@ -189,6 +188,7 @@ class SupplierRating(_message.Message):
     GREEN_FACTORY_LEVEL_FIELD_NUMBER: _ClassVar[int]
     CREDIT_CODE_FIELD_NUMBER: _ClassVar[int]
     PURCHASES_FIELD_NUMBER: _ClassVar[int]
+    DECLARATIONS_DIGEST_FIELD_NUMBER: _ClassVar[int]
     BENCHMARK_VERSION_FIELD_NUMBER: _ClassVar[int]
     supplier_id: str
     supplier_name: str
@@ -207,7 +207,6 @@ class SupplierRating(_message.Message):
     previous_tier: ReadinessTier
     coverage: DataCoverage
     methodology_version: str
-    declaration_ids: _containers.RepeatedScalarFieldContainer[str]
     insufficient_reasons: _containers.RepeatedScalarFieldContainer[str]
     output_value_cny: float
     revision: int
@@ -220,5 +219,6 @@ class SupplierRating(_message.Message):
     green_factory_level: _supplier_pb2.DesignationLevel
     credit_code: str
     purchases: _containers.RepeatedCompositeFieldContainer[_supplier_pb2.ChainPurchase]
+    declarations_digest: str
     benchmark_version: str
-    def __init__(self, supplier_id: _Optional[str] = ..., supplier_name: _Optional[str] = ..., sector_code: _Optional[str] = ..., chain_ids: _Optional[_Iterable[str]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_start: _Optional[_Union[_declaration_pb2.Period, _Mapping]] = ..., window_end: _Optional[_Union[_declaration_pb2.Period, _Mapping]] = ..., indicators: _Optional[_Iterable[_Union[IndicatorScore, _Mapping]]] = ..., categories: _Optional[_Iterable[_Union[CategoryScore, _Mapping]]] = ..., total_score: _Optional[float] = ..., grade: _Optional[_Union[Grade, str]] = ..., readiness_tier: _Optional[_Union[ReadinessTier, str]] = ..., zero_carbon_candidate: _Optional[bool] = ..., score_change: _Optional[float] = ..., previous_tier: _Optional[_Union[ReadinessTier, str]] = ..., coverage: _Optional[_Union[DataCoverage, _Mapping]] = ..., methodology_version: _Optional[str] = ..., declaration_ids: _Optional[_Iterable[str]] = ..., insufficient_reasons: _Optional[_Iterable[str]] = ..., output_value_cny: _Optional[float] = ..., revision: _Optional[int] = ..., next_tier_min_score: _Optional[float] = ..., sector_percentile: _Optional[float] = ..., thresholds: _Optional[_Iterable[_Union[Threshold, _Mapping]]] = ..., zero_carbon_status: _Optional[_Union[ZeroCarbonStatus, str]] = ..., zero_carbon_criteria: _Optional[_Iterable[_Union[Criterion, _Mapping]]] = ..., sites: _Optional[_Iterable[_Union[SiteStatus, _Mapping]]] = ..., green_factory_level: _Optional[_Union[_supplier_pb2.DesignationLevel, str]] = ..., credit_code: _Optional[str] = ..., purchases: _Optional[_Iterable[_Union[_supplier_pb2.ChainPurchase, _Mapping]]] = ..., benchmark_version: _Optional[str] = ...) -> None: ...
+    def __init__(self, supplier_id: _Optional[str] = ..., supplier_name: _Optional[str] = ..., sector_code: _Optional[str] = ..., chain_ids: _Optional[_Iterable[str]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window_start: _Optional[_Union[_declaration_pb2.Period, _Mapping]] = ..., window_end: _Optional[_Union[_declaration_pb2.Period, _Mapping]] = ..., indicators: _Optional[_Iterable[_Union[IndicatorScore, _Mapping]]] = ..., categories: _Optional[_Iterable[_Union[CategoryScore, _Mapping]]] = ..., total_score: _Optional[float] = ..., grade: _Optional[_Union[Grade, str]] = ..., readiness_tier: _Optional[_Union[ReadinessTier, str]] = ..., zero_carbon_candidate: _Optional[bool] = ..., score_change: _Optional[float] = ..., previous_tier: _Optional[_Union[ReadinessTier, str]] = ..., coverage: _Optional[_Union[DataCoverage, _Mapping]] = ..., methodology_version: _Optional[str] = ..., insufficient_reasons: _Optional[_Iterable[str]] = ..., output_value_cny: _Optional[float] = ..., revision: _Optional[int] = ..., next_tier_min_score: _Optional[float] = ..., sector_percentile: _Optional[float] = ..., thresholds: _Optional[_Iterable[_Union[Threshold, _Mapping]]] = ..., zero_carbon_status: _Optional[_Union[ZeroCarbonStatus, str]] = ..., zero_carbon_criteria: _Optional[_Iterable[_Union[Criterion, _Mapping]]] = ..., sites: _Optional[_Iterable[_Union[SiteStatus, _Mapping]]] = ..., green_factory_level: _Optional[_Union[_supplier_pb2.DesignationLevel, str]] = ..., credit_code: _Optional[str] = ..., purchases: _Optional[_Iterable[_Union[_supplier_pb2.ChainPurchase, _Mapping]]] = ..., declarations_digest: _Optional[str] = ..., benchmark_version: _Optional[str] = ...) -> None: ...

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from greenchain.common.ratings import declarations_digest
 from greenchain.v1 import declaration_pb2 as d
 from greenchain.v1 import rating_pb2
 from greenchain.v1 import supplier_pb2 as s
@@ -130,6 +131,22 @@ def envelope(
     return decl
 
 
+def verification(
+    decl: d.Declaration, by: str = "verifier:cqc", statement_id: str = "VS-2024-001"
+) -> d.Declaration:
+    """The record ingest's VerifyDeclaration writes when ``by`` verifies ``decl``."""
+    submitted = Timestamp(seconds=decl.submitted_at.seconds + 86_400)
+    return d.Declaration(
+        declaration_id=decl.declaration_id,
+        supplier_id=decl.supplier_id,
+        site_id=decl.site_id,
+        period=decl.period,
+        submitted_at=submitted,
+        source="greenchain-ingest:VerifyDeclaration",
+        verification=d.Verification(verifier="CQC", statement_id=statement_id, recorded_by=by),
+    )
+
+
 BODY_KINDS = (
     "emissions",
     "energy",
@@ -183,7 +200,7 @@ def rating(
         grade=grade,
         readiness_tier=tier,  # type: ignore[arg-type]
         methodology_version="test",
-        declaration_ids=[f"{supplier_id}-d{revision}"],
+        declarations_digest=declarations_digest([f"{supplier_id}-d{revision}"]),
         output_value_cny=output,
         revision=revision,
     )

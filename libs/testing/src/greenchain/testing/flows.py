@@ -13,6 +13,7 @@ from kafka import KafkaProducer
 from greenchain.client import sampledata
 from greenchain.common import topics
 from greenchain.common.config import Settings
+from greenchain.common.ratings import declarations_digest
 from greenchain.connector.mapping import Mapping
 from greenchain.connector.readers import declarations_from_table
 from greenchain.scoring.engine import ScoringEngine
@@ -35,6 +36,14 @@ def sample_declarations(
     registry = {s.supplier_id: s for s in population.suppliers}
     designated = sampledata.designated_suppliers(population)  # as after the list import
     return designated, [d for d in decls if not validate_declaration(d, registry)]
+
+
+def provenance(decls: Iterable[declaration_pb2.Declaration]) -> dict[str, str]:
+    """Each supplier's ``declarations_digest`` when a rating uses every one of ``decls``."""
+    ids: dict[str, list[str]] = {}
+    for decl in decls:
+        ids.setdefault(decl.supplier_id, []).append(decl.declaration_id)
+    return {sid: declarations_digest(these) for sid, these in ids.items()}
 
 
 def produce(
@@ -141,10 +150,12 @@ def assert_same_ratings(
     problems: list[tuple[object, ...]] = []
     for sid, want in sorted(expected.items()):
         got = actual[sid]
-        if list(got.declaration_ids) != list(want.declaration_ids):
-            problems.append(
-                (sid, "declarations", sorted(set(got.declaration_ids) ^ set(want.declaration_ids)))
-            )
+        if (got.declarations_digest, got.coverage.declarations_used) != (
+            want.declarations_digest,
+            want.coverage.declarations_used,
+        ):
+            used = (got.coverage.declarations_used, want.coverage.declarations_used)
+            problems.append((sid, "declarations", *used))
         if (got.grade, got.readiness_tier) != (want.grade, want.readiness_tier):
             problems.append(
                 (

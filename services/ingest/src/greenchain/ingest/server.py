@@ -20,7 +20,14 @@ from greenchain.common.kafka import CompactedTopicReader, DurableProducer
 from greenchain.common.service import GrpcService
 from greenchain.common.telemetry import inject_headers
 from greenchain.ingest.designations import MAX_ROWS, plan_import
-from greenchain.ingest.validation import validate_chain, validate_declaration, validate_supplier
+from greenchain.ingest.quota import SupplierQuota
+from greenchain.ingest.validation import (
+    validate_chain,
+    validate_declaration,
+    validate_supplier,
+    validate_verification,
+)
+from greenchain.ingest.verification import may_verify, verification_record
 from greenchain.v1 import declaration_pb2, ingest_pb2, ingest_pb2_grpc, supplier_pb2
 
 log = logging.getLogger(__name__)
@@ -30,6 +37,7 @@ SERVICE_NAME = ingest_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name
 _UNAVAILABLE = grpc.StatusCode.UNAVAILABLE.value[0]
 _INVALID = grpc.StatusCode.INVALID_ARGUMENT.value[0]
 _DENIED = grpc.StatusCode.PERMISSION_DENIED.value[0]
+_EXHAUSTED = grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
 
 
 class KafkaUnavailable(Exception):
@@ -52,6 +60,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         self.suppliers_topic = settings.topic(topics.SUPPLIERS)
         self.chains_topic = settings.topic(topics.CHAINS)
         self.registry: dict[str, supplier_pb2.Supplier] = {}
+        self.quota = SupplierQuota(settings)  # per-supplier caps (quota.py)
         self.producer = DurableProducer(settings, "greenchain-ingest")
         self._reader = CompactedTopicReader(settings, self.suppliers_topic, self._on_supplier)
         self.send_timeout = 15.0
@@ -120,7 +129,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     def _check(
         self, decl: declaration_pb2.Declaration, principal: Principal
     ) -> ingest_pb2.Rejected | None:
-        if principal.kind == "chain" or (
+        if principal.kind not in ("supplier", "admin") or (
             principal.kind == "supplier" and principal.id != decl.supplier_id
         ):
             return ingest_pb2.Rejected(
@@ -136,6 +145,8 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                     ingest_pb2.FieldViolation(field=f, description=d) for f, d in violations
                 ],
             )
+        if (over := self.quota.admit(decl)) is not None:
+            return ingest_pb2.Rejected(code=_EXHAUSTED, message=over)
         return None
 
     # RPCs ---------------------------------------------------------------------------------
@@ -148,6 +159,8 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         if rejected is not None:
             if rejected.code == _DENIED:
                 await abort(context, grpc.StatusCode.PERMISSION_DENIED, rejected.message)
+            if rejected.code == _EXHAUSTED:
+                await abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, rejected.message)
             await abort_invalid(
                 context, rejected.message, [(v.field, v.description) for v in rejected.violations]
             )
@@ -223,6 +236,29 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                 )
         finally:
             reader.cancel()
+
+    async def VerifyDeclaration(
+        self, request: ingest_pb2.VerifyDeclarationRequest, context: Context
+    ) -> ingest_pb2.SubmitResult:
+        """A verifier's record that a declaration was verified (verification.py)."""
+        principal = await authenticate(self.tokens, context)
+        if not may_verify(principal):
+            await abort(
+                context,
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{principal} may not record verifications: only a verifier principal may",
+            )
+        violations = validate_verification(request, self.registry)
+        if violations:
+            await abort_invalid(
+                context, f"invalid verification: {len(violations)} field(s)", violations
+            )
+        record = verification_record(request, principal, datetime.now(UTC))
+        try:
+            accepted = await self._acked(await self._enqueue(record))
+        except KafkaUnavailable as exc:
+            await abort(context, grpc.StatusCode.UNAVAILABLE, f"not stored, retry: {exc}")
+        return ingest_pb2.SubmitResult(declaration_id=request.declaration_id, accepted=accepted)
 
     async def _admin(self, context: Context) -> None:
         principal = await authenticate(self.tokens, context)

@@ -15,6 +15,11 @@ Text is Unicode NFC or is rejected, never normalised: a declaration may be signe
 sender, and normalising would change the signed bytes; and two spellings of one name (or id)
 would otherwise be two keys. Every string field of the message is checked (ids are ASCII by
 their pattern, so always NFC); the violation names the field path.
+
+Every string and every repeated field is bounded (:data:`MAX_TEXT`, :data:`MAX_ITEMS`, else
+:data:`DEFAULT_MAX_TEXT` / :data:`DEFAULT_MAX_ITEMS`): what a declaration carries ends up in the
+scoring service's per-supplier state, whose size must stay far below Kafka's message limit
+(docs/methodology.md, "Bounded state"). The violation names the limit.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from greenchain.common.grpc_server import Violation
 from greenchain.ingest.designations import FIRST_LIST_YEAR, credit_code_problem
 from greenchain.v1 import declaration_pb2 as d
-from greenchain.v1 import supplier_pb2
+from greenchain.v1 import ingest_pb2, supplier_pb2
 
 ID_PATTERN = re.compile(r"\A[A-Za-z0-9._:\-]{1,128}\Z")
 SUPPLIER_ID_PATTERN = re.compile(r"\A[A-Za-z0-9._:\-]{1,64}\Z")
@@ -59,6 +64,43 @@ POLLUTANT_FIELDS = ("so2_t", "nox_t", "particulates_t", "cod_t", "ammonia_nitrog
 
 Registry = Mapping[str, supplier_pb2.Supplier]
 
+DEFAULT_MAX_TEXT = 256
+"""Characters of a string field not listed in :data:`MAX_TEXT`."""
+MAX_TEXT = {
+    # ids have their pattern (1..64 or 1..128 characters), checked on their own
+    "declaration_id": 0,
+    "supplier_id": 0,
+    "site_id": 0,
+    "source": 200,
+    "assurance.verifier": 200,
+    "assurance.statement_id": 128,
+    "statement_id": 128,  # VerifyDeclarationRequest
+    "verifier": 200,
+    "emissions.production_unit": 32,
+    "energy.grid_region": 64,
+    "product_footprint.product_id": 128,
+    "product_footprint.product_name": 256,
+    "product_footprint.declared_unit": 64,
+    "product_footprint.pact_footprint_id": 128,
+    "product_footprint.pact_spec_version": 32,
+    "product_footprint.preceding_pact_footprint_ids": 128,
+    "offsets.retirements.serial_reference": 200,
+    "offsets.retirements.registry": 200,
+    "carbon_management.accounting_standard": 500,
+    "carbon_management.disclosure_reference": 500,
+}
+"""Longest value (characters) per string field path (list indexes left out); 0 = an id with
+its own pattern."""
+DEFAULT_MAX_ITEMS = 100
+"""Items of a repeated field not listed in :data:`MAX_ITEMS`."""
+MAX_ITEMS = {
+    "product_footprint.preceding_pact_footprint_ids": 20,
+    "offsets.retirements": 100,
+    "sites": 1000,
+}
+"""Most items per repeated field path."""
+_INDEX = re.compile(r"\[\d+\]")
+
 
 def _nfc(out: list[Violation], message: Message, prefix: str = "") -> None:
     """A violation for every string in ``message`` (recursively) that is not NFC."""
@@ -76,6 +118,29 @@ def _nfc(out: list[Violation], message: Message, prefix: str = "") -> None:
                 if not unicodedata.is_normalized("NFC", text):
                     where = f"{path}[{i}]" if field.is_repeated else path
                     out.append((where, "must be Unicode NFC (normalise it before sending)"))
+
+
+def _bounds(out: list[Violation], message: Message, prefix: str = "") -> None:
+    """A violation for every string longer, and every repeated field with more items, than its
+    limit (recursively)."""
+    for field, value in message.ListFields():
+        path = prefix + field.name
+        limit_path = _INDEX.sub("", path)
+        if field.is_repeated:
+            most = MAX_ITEMS.get(limit_path, DEFAULT_MAX_ITEMS)
+            if len(value) > most:
+                out.append((path, f"{len(value)} items; at most {most} (limit of {limit_path})"))
+        items = list(value) if field.is_repeated else [value]
+        for i, item in enumerate(items):
+            where = f"{path}[{i}]" if field.is_repeated else path
+            if field.type == FieldDescriptor.TYPE_MESSAGE:
+                if field.message_type is not None and not field.message_type.GetOptions().map_entry:
+                    _bounds(out, item, where + ".")
+            elif field.type == FieldDescriptor.TYPE_STRING:
+                longest = MAX_TEXT.get(limit_path, DEFAULT_MAX_TEXT)
+                if longest and len(item) > longest:
+                    what = f"{len(item)} characters; at most {longest}"
+                    out.append((where, f"{what} (limit of {limit_path})"))
 
 
 def _submitted_at(out: list[Violation], decl: d.Declaration, now: datetime) -> None:
@@ -365,13 +430,15 @@ def _product_footprint(
 
 
 BODIES = tuple(f.name for f in d.Declaration.DESCRIPTOR.oneofs_by_name["body"].fields)
-MAX_RETIREMENTS = 100
+DECLARED = tuple(b for b in BODIES if b != "verification")
+"""The bodies a supplier declares (a verification is a verifier's record)."""
+MAX_RETIREMENTS = MAX_ITEMS["offsets.retirements"]
 OFFSET_UNITS = {d.OFFSET_KIND_CCER: "tco2e", d.OFFSET_KIND_GREEN_CERTIFICATE: "mwh"}
 
 
 def _offsets(out: list[Violation], body: d.OffsetsBody, now: datetime) -> None:
     p = "offsets.retirements"
-    if not 1 <= len(body.retirements) <= MAX_RETIREMENTS:
+    if not body.retirements:  # the most: MAX_ITEMS
         out.append((p, f"1..{MAX_RETIREMENTS} retirements"))
     for i, retirement in enumerate(body.retirements[:MAX_RETIREMENTS]):
         q = f"{p}[{i}]."
@@ -385,9 +452,9 @@ def _offsets(out: list[Violation], body: d.OffsetsBody, now: datetime) -> None:
             _quantity(out, q + "quantity", value, limit)
             if retirement.quantity <= 0 and math.isfinite(retirement.quantity):
                 out.append((q + "quantity", "must be positive"))
-        if not retirement.serial_reference.strip() or len(retirement.serial_reference) > 200:
+        if not retirement.serial_reference.strip():
             out.append((q + "serial_reference", "required: serial numbers or the retirement id"))
-        if not retirement.registry.strip() or len(retirement.registry) > 200:
+        if not retirement.registry.strip():
             out.append((q + "registry", "required: where it was retired"))
         if not 2005 <= retirement.vintage_year <= now.year:
             out.append((q + "vintage_year", f"a year from 2005 to {now.year}"))
@@ -399,9 +466,6 @@ def _carbon_management(out: list[Violation], body: d.CarbonManagementBody) -> No
         out.append((p + "accounting_standard", "required with an accounting system"))
     if body.disclosure_published and not body.disclosure_reference.strip():
         out.append((p + "disclosure_reference", "required when the disclosure is published"))
-    for name in ("accounting_standard", "disclosure_reference"):
-        if len(getattr(body, name)) > 500:
-            out.append((p + name, "at most 500 characters"))
 
 
 def validate_declaration(
@@ -430,7 +494,7 @@ def validate_declaration(
         out.append(("submitted_at", "required"))
     else:
         _submitted_at(out, decl, now)
-    if not decl.source.strip() or len(decl.source) > 200:
+    if not decl.source.strip():
         out.append(("source", "required: the producing system, at most 200 characters"))
     level = decl.assurance.level
     if level not in (d.ASSURANCE_LEVEL_SELF_DECLARED, d.ASSURANCE_LEVEL_THIRD_PARTY_VERIFIED):
@@ -439,7 +503,9 @@ def validate_declaration(
         out.append(("assurance.verifier", "required when the declaration is third-party verified"))
     kind = decl.WhichOneof("body")
     if kind is None:
-        out.append(("body", f"one of {', '.join(BODIES)} is required"))
+        out.append(("body", f"one of {', '.join(DECLARED)} is required"))
+    elif kind == "verification":
+        out.append(("verification", "recorded only by a verifier, through VerifyDeclaration"))
     elif kind == "emissions":
         _emissions(out, decl.emissions)
     elif kind == "energy":
@@ -453,7 +519,35 @@ def validate_declaration(
         _offsets(out, decl.offsets, now)
     else:
         _carbon_management(out, decl.carbon_management)
+    _bounds(out, decl)
     _nfc(out, decl)
+    return out
+
+
+def validate_verification(
+    request: ingest_pb2.VerifyDeclarationRequest, registry: Registry, now: datetime | None = None
+) -> list[Violation]:
+    """Every violation in a verifier's VerifyDeclaration request ([] = valid)."""
+    now = now or datetime.now(UTC)
+    out: list[Violation] = []
+    if not ID_PATTERN.match(request.declaration_id):
+        out.append(("declaration_id", "required: 1..128 characters of A-Z a-z 0-9 . _ : -"))
+    if not SUPPLIER_ID_PATTERN.match(request.supplier_id):
+        out.append(("supplier_id", "required: 1..64 characters of A-Z a-z 0-9 . _ : -"))
+    elif (supplier := registry.get(request.supplier_id)) is None:
+        out.append(("supplier_id", f"unknown supplier {request.supplier_id!r}"))
+    elif request.site_id not in {site.site_id for site in supplier.sites}:
+        out.append(("site_id", f"{request.site_id!r} is not a site of {request.supplier_id!r}"))
+    if not request.HasField("period"):
+        out.append(("period", "required: the verified declaration's month"))
+    else:
+        _period(out, request.period, now)
+    if not request.verifier.strip():
+        out.append(("verifier", "required: the verification body, as named in its statement"))
+    if not request.statement_id.strip():
+        out.append(("statement_id", "required: the verifier's statement or report number"))
+    _bounds(out, request)
+    _nfc(out, request)
     return out
 
 
@@ -496,6 +590,7 @@ def validate_supplier(supplier: supplier_pb2.Supplier) -> list[Violation]:
             out.append(
                 (f"purchases[{i}].annual_purchase_value_cny", "a non-negative plausible CNY amount")
             )
+    _bounds(out, supplier)
     _nfc(out, supplier)
     return out
 
@@ -520,5 +615,6 @@ def validate_chain(chain: supplier_pb2.Chain) -> list[Violation]:
         out.append(("credit_code", problem))
     if chain.HasField("green_supply_chain"):
         _designation(out, "green_supply_chain", chain.green_supply_chain)
+    _bounds(out, chain)
     _nfc(out, chain)
     return out

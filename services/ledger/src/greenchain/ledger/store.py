@@ -330,7 +330,6 @@ class LedgerStore:
             supplier_id=rating.supplier_id,
             sequence=sequence,
             rating=data,
-            declaration_ids=list(rating.declaration_ids),
             previous_hash=previous,
             entry_hash=digest,
             source_partition=source[0],

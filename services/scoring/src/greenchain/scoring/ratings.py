@@ -13,6 +13,7 @@ from greenchain.common.grades import (
     TIERS_BEST_FIRST,
     ZERO_CARBON_BY_NAME,
 )
+from greenchain.common.ratings import declarations_digest
 from greenchain.scoring.model import Methodology
 from greenchain.scoring.model.methodology import CATEGORIES, DESIGNATION_LEVELS
 from greenchain.scoring.model.rating import ZERO_CARBON_CRITERIA
@@ -217,7 +218,7 @@ def rating_from_row(
     coverage.months_present = int(row["months_present"])
     coverage.verified_share = _r(row["verified_share"] or 0.0)
     coverage.declarations_used = int(row["declarations_used"])
-    rating.declaration_ids.extend(row["declaration_ids"])
+    rating.declarations_digest = declarations_digest(row["declaration_ids"])
     rating.insufficient_reasons.extend(row["insufficient_reasons"])
     rating.output_value_cny = round(float(row["output_value_cny"] or 0.0), 2)
     rating.benchmark_version = benchmark_version(row, m)

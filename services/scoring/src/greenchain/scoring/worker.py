@@ -49,7 +49,7 @@ from greenchain.scoring.engine import Emission, ScoringEngine
 from greenchain.scoring.faust_bridge import Record, batches, table_context
 from greenchain.scoring.model import Methodology
 from greenchain.scoring.snapshots import SNAPSHOT_KEY, BenchmarkStage, follow_snapshots
-from greenchain.scoring.state import SupplierState, Unacceptable, apply, model_row
+from greenchain.scoring.state import Limits, SupplierState, Unacceptable, apply, check
 from greenchain.scoring.watchdog import STALL_SECONDS, StallWatchdog
 from greenchain.v1 import benchmark_pb2, declaration_pb2, supplier_pb2
 
@@ -96,11 +96,13 @@ class ScoringSteps:
         table: MutableMapping[str, Any],
         context: Callable[[Record], AbstractContextManager[None]] = table_context,
         assignment: Callable[[], frozenset[Any]] = _no_assignment,
+        limits: Limits | None = None,
     ) -> None:
         self.engine = engine
         self.table = table
         self.context = context
         self.assignment = assignment
+        self.limits = limits or Limits()  # per-supplier state bounds (state.py)
         self.loaded_for: frozenset[Any] | None = None  # the assignment the population is of
         self.recovered = 0  # suppliers in the table at the last (re)load
 
@@ -109,7 +111,7 @@ class ScoringSteps:
         """The declaration of ``record``, or why it cannot be rated (for the DLQ)."""
         try:
             decl = declaration_pb2.Declaration.FromString(record.value)
-            model_row(decl)  # raises Unacceptable
+            check(decl)  # raises Unacceptable
         except (DecodeError, Unacceptable) as exc:
             return f"{type(exc).__name__}: {exc}"
         return decl
@@ -128,7 +130,12 @@ class ScoringSteps:
             if state is None:
                 with self.context(record):
                     state = dict(self.table.get(sid) or {})
-            if apply(state, decl):
+            try:
+                changed = apply(state, decl, self.limits)
+            except Unacceptable as exc:  # over a per-supplier cap: state unchanged
+                batch.dead_letters.append((record, f"{type(exc).__name__}: {exc}"))
+                continue
+            if changed:
                 batch.touched[sid] = state
                 batch.latest[sid] = record
                 batch.origins[sid] = record.headers
@@ -291,7 +298,8 @@ class ScoringWorker:
             settings.topic(topics.BENCHMARKS), key_serializer="raw", value_serializer="raw"
         )
         table = self.app.Table("declarations", default=None, partitions=settings.topic_partitions)
-        self.steps = ScoringSteps(self.engine, table, assignment=self._assignment)
+        limits = Limits.from_settings(settings, self.engine.m.window_months)
+        self.steps = ScoringSteps(self.engine, table, assignment=self._assignment, limits=limits)
         self.watchdog = StallWatchdog(self.app, settings.topic(topics.DECLARATIONS), settings)
         self.lock = asyncio.Lock()  # one batch or refresh rates at a time
         self.ready = asyncio.Event()  # emitted ratings, registry and snapshot read
