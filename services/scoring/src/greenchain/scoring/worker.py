@@ -325,16 +325,20 @@ class ScoringWorker:
     async def score(self, stream: Any) -> AsyncIterator[None]:  # stream: faust.Stream
         await self.ready.wait()
         size, within = self.settings.scoring_batch_size, self.settings.scoring_batch_seconds
-        first = True
+        started: frozenset[Any] | None = None  # the assignment this run last started on
         async for records in batches(stream, size, within):
-            if first:  # where this run starts reading (see StallWatchdog._replay)
+            assignment = self._assignment()
+            fresh_start = assignment != started
+            if fresh_start:  # a (re)start or a rebalance: note where reading starts
                 await self.watchdog.mark_start()
+                started = assignment
             batch = self.steps.apply(records)
             async with self.lock:
                 await self.deliver(partial(self.steps.rate, batch), batch)
-            if first:  # a restart (state recovered): faust may skip records while recovering
-                self.watchdog.replay_pending = self.steps.recovered > 0
-                first = False
+            if fresh_start and (self.steps.recovered or self.app.rebalancing_count > 1):
+                # faust can skip records while it recovers a table after a restart or a
+                # rebalance: read this run's share again once caught up (idempotent)
+                self.watchdog.replay_pending = True
             yield None  # only now may faust ack the batch's records
 
     async def refresh(self) -> None:
