@@ -103,6 +103,7 @@ class RatingsConsumer:
         self._ratings_start_end: dict[TopicPartition, int] = {}
         self._catch_up_target: int | None = None  # sequence offset to apply before caught up
         self._last_copied = -1  # sequence offset of the latest copy this process made
+        self._copied_next: dict[int, int] = {}  # ratings positions copied and acked, in memory
 
     def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -244,6 +245,7 @@ class RatingsConsumer:
                         )
                 for metadata in await asyncio.gather(*deliveries):
                     self._last_copied = max(self._last_copied, metadata.offset)
+                self._copied_next.update(next_offsets)
             except Exception as exc:  # not acknowledged: copy again from the stored positions
                 log.warning("copying ratings to the sequence topic failed (%r); retrying", exc)
                 await asyncio.sleep(1.0)
@@ -282,7 +284,11 @@ class RatingsConsumer:
         lag = max(0, sequence_end - applied_next)
         in_log: dict[TopicPartition, int] = {}
         for tp in ratings_tps:
-            next_copy = max(copied.get(tp.partition, 0), applied.get(tp.partition, -1) + 1)
+            next_copy = max(
+                copied.get(tp.partition, 0),
+                self._copied_next.get(tp.partition, 0),
+                applied.get(tp.partition, -1) + 1,
+            )
             lag += max(0, ratings_end[tp] - next_copy)
             if tp.partition in applied:
                 in_log[tp] = applied[tp.partition] + 1

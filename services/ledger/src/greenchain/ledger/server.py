@@ -62,6 +62,7 @@ from typing import Any, ParamSpec, TypeVar
 import grpc
 from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
+from grpc_health.v1 import health_pb2
 
 from greenchain.common import topics
 from greenchain.common.auth import Principal, TokenStore, authenticate, load_store
@@ -106,6 +107,9 @@ LAG_KEY = "greenchain-ledger-lag-records"
 """Initial metadata of every answer: ratings not yet in this ledger's log."""
 READER_THREADS = 4
 """Threads running store reads (each with its own SQLite connection)."""
+LIVENESS = "liveness"
+"""Health service name that is SERVING while the process works, catching up included (for
+liveness probes; the server's own name and "" say whether it is caught up and healthy)."""
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -564,6 +568,14 @@ class LedgerServer(GrpcService):
             ),
         )
 
+    async def start(self) -> None:
+        # grpc's health servicer starts with the overall status ("") SERVING: say the truth
+        # before the server answers anything. "liveness" is SERVING while the process works,
+        # catching up included (Kubernetes' liveness and startup probes ask it)
+        await set_serving(self.health, [self.service_name], False)
+        await self.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
+        await super().start()
+
     async def start_backend(self) -> None:
         await self.consumer.start()
         await self.chains.start()
@@ -582,7 +594,7 @@ class LedgerServer(GrpcService):
         error = await self.consumer.failure
         log.error("the ledger consumer died (%r): NOT_SERVING, exiting", error)
         self.servicer.ready = False
-        await set_serving(self.health, [self.service_name], False)
+        await set_serving(self.health, [self.service_name, LIVENESS], False)
         self.failed.set()
 
     async def stop_backend(self) -> None:

@@ -65,6 +65,7 @@ from greenchain.v1 import ledger_pb2, rating_pb2
 DEFAULT_ORIGIN = "greenchain.local/ledger"
 
 GENESIS = bytes(32)
+WRITE_WAIT = 30.0
 
 MIGRATIONS: list[str] = [
     # 1: entries, the current rating per supplier, chain membership, consumer offsets
@@ -282,7 +283,11 @@ class LedgerStore:
     ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # the one writer waits up to WRITE_WAIT for a lock another process holds (a backup, an
+        # operator's shell) before its batch fails
+        self._db = sqlite3.connect(
+            self.path, timeout=WRITE_WAIT, check_same_thread=False, isolation_level=None
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, fast
         self._lock = threading.Lock()  # writers only
