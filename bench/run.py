@@ -54,6 +54,8 @@ def main() -> None:
             console.rule(f"[bold]{part}")
             started = time.monotonic()
             results[part] = runs[part]()
+            if isinstance(scale := results[part].pop("scale", None), dict):
+                results.setdefault("scale", {}).update(scale)  # issue #15's figures, one key
             console.print(results[part])
             console.print(f"[dim]{part}: {time.monotonic() - started:.0f} s")
     json_path, png_path = report.write(
