@@ -22,7 +22,7 @@ MUN = rating_pb2.READINESS_TIER_MUNICIPAL
 @pytest.fixture
 async def served(
     tmp_path: Path,
-) -> AsyncIterator[tuple[LedgerServicer, ledger_pb2_grpc.LedgerServiceStub]]:
+) -> AsyncIterator[tuple[LedgerServicer, ledger_pb2_grpc.LedgerServiceAsyncStub]]:
     store = LedgerStore(tmp_path / "ledger.sqlite3")
     store.append([Record("seq", 0, 0, rating("s0", 10.0, MUN, 1.0, ("c",)), (0, 0))])
     servicer = LedgerServicer(store, None, lag=lambda: 7, ready=False)
@@ -31,14 +31,15 @@ async def served(
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        yield servicer, ledger_pb2_grpc.LedgerServiceStub(channel)
+        stub: ledger_pb2_grpc.LedgerServiceAsyncStub = ledger_pb2_grpc.LedgerServiceStub(channel)
+        yield servicer, stub
     await server.stop(None)
     servicer.close()
     store.close()
 
 
 async def test_unavailable_until_ready_and_every_answer_says_the_lag(
-    served: tuple[LedgerServicer, ledger_pb2_grpc.LedgerServiceStub],
+    served: tuple[LedgerServicer, ledger_pb2_grpc.LedgerServiceAsyncStub],
 ) -> None:
     servicer, stub = served
     call = stub.GetRating(ledger_pb2.GetRatingRequest(supplier_id="s0"))
@@ -76,7 +77,7 @@ class Gate(list[Record]):
 
 
 async def test_rpcs_answer_while_a_batch_is_being_appended(
-    served: tuple[LedgerServicer, ledger_pb2_grpc.LedgerServiceStub],
+    served: tuple[LedgerServicer, ledger_pb2_grpc.LedgerServiceAsyncStub],
 ) -> None:
     servicer, stub = served
     servicer.ready = True
