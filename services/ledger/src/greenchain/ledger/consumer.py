@@ -155,6 +155,7 @@ class RatingsConsumer:
         while True:
             batch = await self._reader.getmany(timeout_ms=200, max_records=self.max_records)
             records: list[Record] = []
+            traced: list[trace.Span] = []  # one span per rating, over the append
             for messages in batch.values():
                 for message in messages:
                     source = _source(message.headers)
@@ -167,18 +168,22 @@ class RatingsConsumer:
                         except DecodeError:
                             log.error("undecodable rating at %s; skipped", source)
                     if rating is not None:
-                        with tracer.start_as_current_span(
+                        span = tracer.start_span(
                             "ledger append",
                             context=extract_context(message.headers),
                             kind=trace.SpanKind.CONSUMER,
                             attributes={"greenchain.supplier_id": rating.supplier_id},
-                        ):
-                            pass
+                        )
+                        traced.append(span)
                     records.append(
                         Record(tp.topic, tp.partition, message.offset, rating, source or (-1, -1))
                     )
             if records:
-                appended = await asyncio.to_thread(self.store.append, records)
+                try:
+                    appended = await asyncio.to_thread(self.store.append, records)
+                finally:  # each span ends when its rating's batch is committed (or failed)
+                    for span in traced:
+                        span.end()
                 if appended:
                     self.on_appended(appended)
                     await self._publish_checkpoint()
