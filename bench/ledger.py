@@ -1,5 +1,14 @@
 """Ledger queries: GetRating and ListRatings from concurrent clients, vs the health check on
-the same server (an empty RPC: what the gRPC stack alone can serve)."""
+the same server (an empty RPC: what the gRPC stack alone can serve).
+
+- ``list_ratings_big_chain_page_50`` (issue #15): every supplier is also in one big chain
+  (20,000 members in the full run); each call asks for a page of 50 at a random depth (page
+  tokens collected by walking the chain once), so deep pages count as much as the first;
+  reported under the ``scale`` key as ``ledger_list_ratings`` with the goal p99 <= 10 ms;
+- ``get_rating_during_append`` (issue #18): GetRating while the consumer appends a fresh
+  revision of every supplier (the checkpoint sizes before and after show how many entries were
+  appended during the load window).
+"""
 
 from __future__ import annotations
 
@@ -21,6 +30,8 @@ from greenchain.v1 import ledger_pb2, ledger_pb2_grpc, rating_pb2
 
 CLIENTS = 16
 SECONDS = 8.0
+BIG_CHAIN = "chain-big"
+LIST_GOAL_P99_MS = 10.0
 
 
 async def _load(target: str, call: Callable[[Any], Awaitable[object]]) -> dict[str, float]:
@@ -50,7 +61,7 @@ def run(bootstrap: str, workdir: Path, suppliers: int) -> dict[str, Any]:
     settings = fresh_settings(bootstrap, workdir / "ledger", topic_partitions=3)
     tiers = [rating_pb2.READINESS_TIER_NOT_YET, rating_pb2.READINESS_TIER_MUNICIPAL]
     ratings = [
-        rating(f"s{i:06d}", float(i % 100), tiers[i % 2], 1e6, (f"chain-{i % 3}",))
+        rating(f"s{i:06d}", float(i % 100), tiers[i % 2], 1e6, (f"chain-{i % 3}", BIG_CHAIN))
         for i in range(suppliers)
     ]
     produce(
@@ -93,19 +104,86 @@ def run(bootstrap: str, workdir: Path, suppliers: int) -> dict[str, Any]:
             stub = health_pb2_grpc.HealthStub(channel)
             return await stub.Check(health_pb2.HealthCheckRequest())
 
+        big = ledger_pb2.ListRatingsRequest(
+            chain_id=BIG_CHAIN, order=ledger_pb2.RATING_ORDER_SCORE_DESC, page_size=50
+        )
+        tokens = asyncio.run(_page_tokens(target, big))
+
+        async def list_big_chain(channel: Any) -> object:
+            request = ledger_pb2.ListRatingsRequest()
+            request.CopyFrom(big)
+            request.page_token = random.choice(tokens)
+            return await ledger_pb2_grpc.LedgerServiceStub(channel).ListRatings(request)
+
         results = {
             "health_check": asyncio.run(_load(target, health)),
             "get_rating": asyncio.run(_load(target, get_rating)),
             "list_ratings_page_50": asyncio.run(_load(target, list_ratings)),
+            "list_ratings_big_chain_page_50": asyncio.run(_load(target, list_big_chain)),
         }
+        # a fresh revision of every supplier: the consumer appends while GetRating is loaded
+        revised = [
+            rating(
+                r.supplier_id,
+                (r.total_score + 7) % 100,
+                r.readiness_tier,
+                1e6,
+                tuple(r.chain_ids),
+                revision=2,
+            )
+            for r in ratings
+        ]
+        before = asyncio.run(_log_size(target))
+        produce(
+            settings,
+            topics.RATINGS,
+            ((r.supplier_id.encode(), r.SerializeToString()) for r in revised),
+        )
+        results["get_rating_during_append"] = asyncio.run(_load(target, get_rating))
+        appended = asyncio.run(_log_size(target)) - before
         peak = peak_of(ledger)
     finally:
         ledger.stop()
+    big_chain = results["list_ratings_big_chain_page_50"]
     return {
         "suppliers": suppliers,
         "clients": CLIENTS,
         "queries": results,
         "get_rating_share_of_health_qps": results["get_rating"]["qps"]
         / results["health_check"]["qps"],
+        "appended_during_append_load": appended,
+        "appended_of": len(revised),
         "peak_rss_mib": {"ledger": peak},
+        "scale": {
+            "ledger_list_ratings": {
+                "chain_members": suppliers,
+                "page_size": 50,
+                "pages": len(tokens),
+                "clients": CLIENTS,
+                **big_chain,
+                "goal_p99_ms": LIST_GOAL_P99_MS,
+                "met": big_chain["p99_ms"] <= LIST_GOAL_P99_MS,
+            }
+        },
     }
+
+
+async def _page_tokens(target: str, request: ledger_pb2.ListRatingsRequest) -> list[str]:
+    """The page tokens of every page of ``request`` ('' = the first page), walking it once."""
+    tokens = [""]
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+        page = ledger_pb2.ListRatingsRequest()
+        page.CopyFrom(request)
+        while True:
+            answer = await stub.ListRatings(page)
+            if not answer.next_page_token:
+                return tokens
+            tokens.append(answer.next_page_token)
+            page.page_token = answer.next_page_token
+
+
+async def _log_size(target: str) -> int:
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+        return int((await stub.GetCheckpoint(ledger_pb2.GetCheckpointRequest())).size)

@@ -57,6 +57,8 @@ def main() -> None:
             console.rule(f"[bold]{part}")
             started = time.monotonic()
             results[part] = runs[part]()
+            if isinstance(figures := results[part].pop("scale", None), dict):
+                results.setdefault("scale", {}).update(figures)  # issue #15: one key
             console.print(results[part])
             console.print(f"[dim]{part}: {time.monotonic() - started:.0f} s")
     json_path, png_path = report.write(

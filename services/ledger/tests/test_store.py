@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from greenchain.ledger.store import GENESIS, LedgerStore, Record
+from greenchain.ledger.store import GENESIS, MIGRATIONS, LedgerStore, Record
 from greenchain.testing.builders import rating
 from greenchain.v1 import rating_pb2
 
@@ -18,7 +18,7 @@ def records(*ratings: rating_pb2.SupplierRating, start: int = 0) -> list[Record]
 
 def test_entries_form_a_hash_chain_and_offsets_are_kept(tmp_path: Path) -> None:
     store = LedgerStore(tmp_path / "ledger.sqlite3")
-    assert store.schema_version == 2
+    assert store.schema_version == len(MIGRATIONS)
     appended = store.append(
         records(*(rating("s1", 50 + i, MUN, 10.0, revision=i + 1) for i in range(3)))
     )

@@ -1,7 +1,8 @@
 """Ratings topic -> the ledger's sequence topic -> LedgerStore, resuming from stored offsets.
 
-Two loops, no consumer group (each ledger instance owns its SQLite file and reads every
-partition, so instances are independent read replicas and a fresh one rebuilds itself):
+Two loops over partitions assigned by hand, not by a consumer group (each ledger instance owns
+its SQLite file and reads every partition, so instances are independent read replicas and a
+fresh one rebuilds itself):
 
 - the **copier** reads the ratings topic (every partition) and copies each record, unchanged,
   to the sequence topic (one partition) with a ``greenchain-source`` header naming its ratings
@@ -13,6 +14,29 @@ partition, so instances are independent read replicas and a fresh one rebuilds i
 
 After each appended batch the store's new signed checkpoint is published to the compacted
 checkpoints topic, for witnesses.
+
+**Caught up** (issue #19): at start the consumer takes the end offsets of the sequence and the
+ratings topics; it is caught up once the reader has applied the sequence topic to its start end
+and every rating produced before the start (ratings end offsets) is in the log (copied, then
+applied). Until then the server answers UNAVAILABLE and health says NOT_SERVING.
+
+**Lag** (``lag``, refreshed every ``REPORT_SECONDS``): records not yet in the log = sequence
+records not yet applied + ratings records not yet copied, against the topics' end offsets.
+
+**Consumer group, for lag tools only** (issue #18). The consumed positions are committed to
+the group ``settings.group("ledger")`` every ``REPORT_SECONDS``, after the SQLite transaction
+that applied them: ratings partitions at the next offset not yet in the log, the sequence
+partition at the next offset not yet applied, so ``kafka-consumer-groups.sh --describe`` shows
+the ledger's lag. The SQLite file wins: it is the only thing read to resume, because its
+offsets commit atomically with the entries they produced (a group commit cannot join that
+transaction: it may lag behind it after a crash, and a replica on an empty disk must rebuild
+from the beginning whatever the group says). Replicas share the group, so it shows the
+position of the replica that committed last; each replica reports its own lag in its answers.
+
+**Failure**: if the reader or the copier dies (a store error, a full disk), ``failure`` gets
+the exception; the server then reports NOT_SERVING and the process exits for its supervisor,
+which restarts it from the SQLite file (nothing is retried in place: an error the store raised
+once will usually be raised again, and a restart re-checks everything).
 """
 
 from __future__ import annotations
@@ -37,6 +61,7 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("greenchain.ledger")
 
 SOURCE_HEADER = "greenchain-source"
+REPORT_SECONDS = 1.0
 
 
 def _source(headers: object) -> tuple[int, int] | None:
@@ -68,14 +93,22 @@ class RatingsConsumer:
         self.on_appended = on_appended
         self.max_records = max_records
         self.caught_up = asyncio.Event()
+        self.failure: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+        self.lag: int | None = None  # records not yet in the log (None: not measured yet)
         self._producer = DurableProducer(settings, "greenchain-ledger")
         self._reader: AIOKafkaConsumer | None = None
         self._ratings: AIOKafkaConsumer | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._sequence_read = asyncio.Event()  # the reader reached the sequence end at start
+        self._ratings_start_end: dict[TopicPartition, int] = {}
+        self._catch_up_target: int | None = None  # sequence offset to apply before caught up
+        self._last_copied = -1  # sequence offset of the latest copy this process made
+        self._copied_next: dict[int, int] = {}  # ratings positions copied and acked, in memory
 
     def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            group_id=self.settings.group("ledger"),  # commits only: partitions are assigned
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             client_id="greenchain-ledger",
@@ -94,22 +127,35 @@ class RatingsConsumer:
         end = (await reader.end_offsets([tp]))[tp]
         ratings = self._consumer()
         await start_with_retry(ratings.start, "ledger ratings copier")
-        await assign_all_partitions(ratings, self.ratings_topic)
+        ratings_tps = await assign_all_partitions(ratings, self.ratings_topic)
+        self._ratings_start_end = await ratings.end_offsets(ratings_tps)
         self._reader, self._ratings = reader, ratings
         self._tasks = [
             asyncio.create_task(self._read(tp, end), name="ledger reader"),
             asyncio.create_task(self._copy(), name="ledger copier"),
         ]
+        for task in self._tasks:
+            task.add_done_callback(self._on_task_done)
+        self._tasks.append(asyncio.create_task(self._report(tp), name="ledger lag report"))
+
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
+        """An essential loop ended: that is a failure (they run until cancelled)."""
+        if task.cancelled() or self.failure.done():
+            return
+        error = task.exception() or RuntimeError(f"{task.get_name()} ended")
+        log.error("%s died: %r", task.get_name(), error, exc_info=error)
+        self.failure.set_result(error)
 
     # reader: sequence topic -> store ----------------------------------------------------------
 
     async def _read(self, tp: TopicPartition, end: int) -> None:
         assert self._reader is not None
         if await self._reader.position(tp) >= end:
-            self.caught_up.set()
+            self._sequence_read.set()
         while True:
             batch = await self._reader.getmany(timeout_ms=200, max_records=self.max_records)
             records: list[Record] = []
+            traced: list[trace.Span] = []  # one span per rating, over the append
             for messages in batch.values():
                 for message in messages:
                     source = _source(message.headers)
@@ -122,23 +168,32 @@ class RatingsConsumer:
                         except DecodeError:
                             log.error("undecodable rating at %s; skipped", source)
                     if rating is not None:
-                        with tracer.start_as_current_span(
+                        span = tracer.start_span(
                             "ledger append",
                             context=extract_context(message.headers),
                             kind=trace.SpanKind.CONSUMER,
                             attributes={"greenchain.supplier_id": rating.supplier_id},
-                        ):
-                            pass
+                        )
+                        traced.append(span)
                     records.append(
                         Record(tp.topic, tp.partition, message.offset, rating, source or (-1, -1))
                     )
             if records:
-                appended = await asyncio.to_thread(self.store.append, records)
+                try:
+                    appended = await asyncio.to_thread(self.store.append, records)
+                finally:  # each span ends when its rating's batch is committed (or failed)
+                    for span in traced:
+                        span.end()
                 if appended:
                     self.on_appended(appended)
                     await self._publish_checkpoint()
-            if not self.caught_up.is_set() and await self._reader.position(tp) >= end:
-                self.caught_up.set()
+            if not self.caught_up.is_set():
+                position = await self._reader.position(tp)
+                if position >= end:
+                    self._sequence_read.set()
+                if self._catch_up_target is not None and position >= self._catch_up_target:
+                    log.info("caught up: %d entries in the log", self.store.size())
+                    self.caught_up.set()
 
     async def _publish_checkpoint(self) -> None:
         _, note = self.store.checkpoint()
@@ -165,9 +220,13 @@ class RatingsConsumer:
 
     async def _copy(self) -> None:
         assert self._ratings is not None
-        await self.caught_up.wait()
+        await self._sequence_read.wait()
         await self._seek_ratings()
         while True:
+            if self._catch_up_target is None and await self._copied_to_start():
+                # everything produced before the start is copied: once the reader has applied
+                # the last copy (or the sequence end at start), the ledger is caught up
+                self._catch_up_target = self._last_copied + 1
             batch = await self._ratings.getmany(timeout_ms=200, max_records=self.max_records)
             if not batch:
                 continue
@@ -189,13 +248,60 @@ class RatingsConsumer:
                                 self.sequence_topic, message.value, message.key, headers
                             )
                         )
-                await asyncio.gather(*deliveries)
+                for metadata in await asyncio.gather(*deliveries):
+                    self._last_copied = max(self._last_copied, metadata.offset)
+                self._copied_next.update(next_offsets)
             except Exception as exc:  # not acknowledged: copy again from the stored positions
                 log.warning("copying ratings to the sequence topic failed (%r); retrying", exc)
                 await asyncio.sleep(1.0)
                 await self._seek_ratings()
                 continue
             await asyncio.to_thread(self.store.save_offsets, self.ratings_topic, next_offsets)
+
+    async def _copied_to_start(self) -> bool:
+        assert self._ratings is not None
+        for tp, end in self._ratings_start_end.items():
+            if await self._ratings.position(tp) < end:
+                return False
+        return True
+
+    # lag and the consumer group ---------------------------------------------------------------
+
+    async def _report(self, sequence: TopicPartition) -> None:
+        """Every REPORT_SECONDS: measure the lag and commit the positions to the group."""
+        while True:
+            try:
+                await self._report_once(sequence)
+            except Exception as exc:  # lag reporting is for operators: never fatal
+                log.warning("lag report failed: %r", exc)
+            await asyncio.sleep(REPORT_SECONDS)
+
+    async def _report_once(self, sequence: TopicPartition) -> None:
+        assert self._reader is not None and self._ratings is not None
+        ratings_tps = list(self._ratings_start_end)
+        sequence_end = (await self._reader.end_offsets([sequence]))[sequence]
+        ratings_end = await self._ratings.end_offsets(ratings_tps)
+        applied_next = (await asyncio.to_thread(self.store.offsets, self.sequence_topic)).get(
+            sequence.partition, 0
+        )
+        copied = await asyncio.to_thread(self.store.offsets, self.ratings_topic)
+        applied = await asyncio.to_thread(self.store.applied_sources)
+        lag = max(0, sequence_end - applied_next)
+        in_log: dict[TopicPartition, int] = {}
+        for tp in ratings_tps:
+            next_copy = max(
+                copied.get(tp.partition, 0),
+                self._copied_next.get(tp.partition, 0),
+                applied.get(tp.partition, -1) + 1,
+            )
+            lag += max(0, ratings_end[tp] - next_copy)
+            if tp.partition in applied:
+                in_log[tp] = applied[tp.partition] + 1
+        self.lag = lag
+        if applied_next:
+            await self._reader.commit({sequence: applied_next})
+        if in_log:
+            await self._ratings.commit(in_log)
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -24,8 +24,21 @@ chain checks checkpoints and consistency (hashes only) itself and relies on a su
 admin (an auditor) for the inclusion of a given rating. Limits: an inclusion proof of one
 entry holds its neighbours' leaf hashes, so a chain reading two adjacent entries could test a
 guess about one against the other's proof; that needs the whole LogEntry guessed (scores,
-timestamps, purchase values), which this does not defend against formally. History is not
-limited to the chain's membership periods: no membership history is recorded yet.
+timestamps, purchase values), which this does not defend against formally. History shown to a
+chain is limited to the supplier's membership periods in it (greenchain.ledger.store: the log
+index ranges in which the supplier's ratings listed the chain): GetRatingHistory and the chain's
+progress trend leave out entries from before it joined or while it had left, and an inclusion
+proof of such an entry is PERMISSION_DENIED.
+
+**Caught up, and the lag in every answer** (issue #19). Until the consumer has read to the end
+offsets taken at start (greenchain.ledger.consumer), every RPC answers UNAVAILABLE and health
+says NOT_SERVING: a restarted ledger never serves a partial copy. Every answer to an
+authenticated caller carries initial metadata ``greenchain-ledger-lag-records``: ratings not yet
+in the log (measured every second; ``unknown`` before the first measurement).
+
+**Off the event loop** (issue #18). Every store call runs on a pool of reader threads, each with
+its own SQLite connection, while the consumer appends on another thread: queries and health
+checks answer while a batch is being appended.
 
 WatchRatings follows the log from the store, not from a queue: a watcher may resume at
 any log index, and one that falls more than ``ledger_watch_max_lag`` entries behind the entries
@@ -37,20 +50,30 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ParamSpec, TypeVar
 
 import grpc
 from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
+from grpc_health.v1 import health_pb2
 
 from greenchain.common import topics
 from greenchain.common.auth import Principal, TokenStore, authenticate, load_store
 from greenchain.common.config import Settings
-from greenchain.common.grpc_server import Context, Violation, abort, abort_invalid
+from greenchain.common.grpc_server import (
+    Context,
+    Violation,
+    abort,
+    abort_invalid,
+    set_serving,
+)
 from greenchain.common.kafka import CompactedTopicReader
 from greenchain.common.service import GrpcService
 from greenchain.common.signed_note import Checkpoint, Signer
@@ -80,6 +103,16 @@ MAX_FILTER_VALUES = 64
 """Most values in one repeated filter (``grades``, ``tiers``): there are fewer than ten of
 each; the bound keeps a query far below SQLite's 32,766 parameters."""
 RESUME_KEY = "greenchain-resume-index"
+LAG_KEY = "greenchain-ledger-lag-records"
+"""Initial metadata of every answer: ratings not yet in this ledger's log."""
+READER_THREADS = 4
+"""Threads running store reads (each with its own SQLite connection)."""
+LIVENESS = "liveness"
+"""Health service name that is SERVING while the process works, catching up included (for
+liveness probes; the server's own name and "" say whether it is caught up and healthy)."""
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def to_checkpoint(note: str) -> ledger_pb2.Checkpoint:
@@ -196,16 +229,50 @@ def list_violations(request: ledger_pb2.ListRatingsRequest) -> list[Violation]:
 
 
 class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
+    """The RPCs. ``ready`` (False: every RPC answers UNAVAILABLE) and ``lag`` (records not yet
+    in the log, None = unknown) are the server's to set."""
+
     def __init__(
-        self, store: LedgerStore, tokens: TokenStore | None, watch_max_lag: int = 10000
+        self,
+        store: LedgerStore,
+        tokens: TokenStore | None,
+        watch_max_lag: int = 10000,
+        lag: Callable[[], int | None] = lambda: 0,
+        ready: bool = True,
     ) -> None:
         self.store = store
         self.tokens = tokens
         self.chains: dict[str, supplier_pb2.Chain] = {}  # chain leaders (greenchain.chains.v1)
         self.watch_max_lag = watch_max_lag
+        self.lag = lag
+        self.ready = ready
+        self._pool = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="ledger-read")
         self._head = store.size()
         self._appended = asyncio.Event()
         self.cut_offs = 0  # watchers cut off for falling behind (each resumes losslessly)
+
+    async def _db(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``call`` (a store read) on a reader thread: the event loop never waits for SQLite."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(call, *args, **kwargs))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    async def _enter(self, context: Context) -> Principal:
+        """Every RPC's start: the caller, the lag in the initial metadata, and UNAVAILABLE while
+        the ledger has not caught up."""
+        principal = await authenticate(self.tokens, context)
+        lag = self.lag()
+        await context.send_initial_metadata(((LAG_KEY, "unknown" if lag is None else str(lag)),))
+        if not self.ready:
+            await abort(
+                context,
+                grpc.StatusCode.UNAVAILABLE,
+                f"the ledger is catching up ({'unknown' if lag is None else lag} records "
+                "behind); retry later",
+            )
+        return principal
 
     def on_chain(self, key: bytes, value: bytes | None) -> None:
         """A chain leader record: kept to show with the chain's progress."""
@@ -227,19 +294,28 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         woken, self._appended = self._appended, asyncio.Event()
         woken.set()
 
-    def _checkpoint(self) -> ledger_pb2.Checkpoint:
-        return to_checkpoint(self.store.checkpoint()[1])
+    async def _checkpoint(self) -> ledger_pb2.Checkpoint:
+        return to_checkpoint((await self._db(self.store.checkpoint))[1])
 
     # access -------------------------------------------------------------------------------
 
     async def _may_read_supplier(
-        self, principal: Principal, supplier_id: str, context: Context
+        self, principal: Principal, supplier_id: str, context: Context, index: int | None = None
     ) -> None:
+        """Aborts unless ``principal`` may read the supplier (a chain: a member now; with
+        ``index``, also when that entry was appended)."""
         if principal.is_admin:
             return
         if principal.kind == "supplier" and principal.id == supplier_id:
             return
-        if principal.kind == "chain" and self.store.in_chain(principal.id, supplier_id):
+        if (
+            principal.kind == "chain"
+            and await self._db(self.store.in_chain, principal.id, supplier_id)
+            and (
+                index is None
+                or await self._db(self.store.in_chain, principal.id, supplier_id, index)
+            )
+        ):
             return
         await abort(
             context, grpc.StatusCode.PERMISSION_DENIED, f"{principal} may not read {supplier_id!r}"
@@ -268,20 +344,20 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     async def GetRating(
         self, request: ledger_pb2.GetRatingRequest, context: Context
     ) -> ledger_pb2.LedgerEntry:
-        principal = await authenticate(self.tokens, context)
+        principal = await self._enter(context)
         await self._valid_id("supplier_id", request.supplier_id, context)
         await self._may_read_supplier(principal, request.supplier_id, context)
-        entry = self.store.current(request.supplier_id)
+        entry = await self._db(self.store.current, request.supplier_id)
         if entry is None:
             await abort(
                 context, grpc.StatusCode.NOT_FOUND, f"no rating for {request.supplier_id!r} yet"
             )
-        return to_entry(entry, self._checkpoint(), principal)
+        return to_entry(entry, await self._checkpoint(), principal)
 
     async def ListRatings(
         self, request: ledger_pb2.ListRatingsRequest, context: Context
     ) -> ledger_pb2.ListRatingsResponse:
-        principal = await authenticate(self.tokens, context)
+        principal = await self._enter(context)
         violations = list_violations(request)
         if violations:
             await abort_invalid(context, "invalid request", violations)
@@ -289,7 +365,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         after = decode_token(request)
         limit = request.page_size or DEFAULT_PAGE
         order = ORDERS.get(request.order, "score_desc")
-        ratings, total = self.store.query_current(
+        ratings, total = await self._db(
+            self.store.query_current,
             chain,
             request.sector_code,
             list(request.grades),
@@ -303,7 +380,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         response = ledger_pb2.ListRatingsResponse(
             ratings=[redact(r, principal) for r in ratings[:limit]],
             total_size=total,
-            checkpoint=self._checkpoint(),
+            checkpoint=await self._checkpoint(),
         )
         if len(ratings) > limit:
             last = ratings[limit - 1]
@@ -313,20 +390,23 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     async def GetRatingHistory(
         self, request: ledger_pb2.GetRatingHistoryRequest, context: Context
     ) -> ledger_pb2.GetRatingHistoryResponse:
-        principal = await authenticate(self.tokens, context)
+        principal = await self._enter(context)
         await self._valid_id("supplier_id", request.supplier_id, context)
         await self._may_read_supplier(principal, request.supplier_id, context)
         since = request.since.ToNanoseconds() / 1e9 if request.HasField("since") else None
         until = request.until.ToNanoseconds() / 1e9 if request.HasField("until") else None
-        entries = self.store.history(request.supplier_id, since, until)
+        # a chain sees the supplier's entries from its membership periods only
+        member_of = principal.id if principal.kind == "chain" else ""
+        entries = await self._db(self.store.history, request.supplier_id, since, until, member_of)
         return ledger_pb2.GetRatingHistoryResponse(
-            entries=[to_entry(e, None, principal) for e in entries], checkpoint=self._checkpoint()
+            entries=[to_entry(e, None, principal) for e in entries],
+            checkpoint=await self._checkpoint(),
         )
 
     async def WatchRatings(
         self, request: ledger_pb2.WatchRatingsRequest, context: Context
     ) -> AsyncIterator[ledger_pb2.LedgerEntry]:
-        principal = await authenticate(self.tokens, context)
+        principal = await self._enter(context)
         await self._valid_id("chain_id", request.chain_id, context, required=False)
         chain = await self._chain_for(principal, request.chain_id, context)
         if request.HasField("from_index") and request.from_index < 0:
@@ -335,11 +415,11 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         next_index = request.from_index if request.HasField("from_index") else connected_head
         while True:
             appended = self._appended  # taken before reading: no wake-up can be missed
-            entries = self.store.entries_from(next_index, WATCH_PAGE)
+            entries = await self._db(self.store.entries_from, next_index, WATCH_PAGE)
             if not entries:
                 await appended.wait()
                 continue
-            checkpoint = self._checkpoint()
+            checkpoint = await self._checkpoint()
             for entry in entries:
                 # entries that arrived while connected and are still unsent: the backlog the
                 # caller asked for (from_index) is its own to read at its pace
@@ -362,23 +442,23 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     async def GetChainProgress(
         self, request: ledger_pb2.GetChainProgressRequest, context: Context
     ) -> ledger_pb2.ChainProgress:
-        principal = await authenticate(self.tokens, context)
+        principal = await self._enter(context)
         await self._valid_id("chain_id", request.chain_id, context)
         chain = await self._chain_for(principal, request.chain_id, context)
-        return chain_progress(
-            chain,
-            self.store.current_of_chain(chain),
-            self.store.chain_entries(chain),
-            self.chains.get(chain),
+        leader = self.chains.get(chain)
+        return await self._db(
+            lambda: chain_progress(
+                chain, self.store.current_of_chain(chain), self.store.chain_entries(chain), leader
+            )
         )
 
     async def VerifyHistory(
         self, request: ledger_pb2.VerifyHistoryRequest, context: Context
     ) -> ledger_pb2.VerifyHistoryResponse:
-        principal = await authenticate(self.tokens, context)
+        principal = await self._enter(context)
         await self._valid_id("supplier_id", request.supplier_id, context)
         await self._may_read_supplier(principal, request.supplier_id, context)
-        result = self.store.verify(request.supplier_id)
+        result = await self._db(self.store.verify, request.supplier_id)
         return ledger_pb2.VerifyHistoryResponse(
             supplier_id=request.supplier_id,
             intact=result.intact,
@@ -393,12 +473,12 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     async def GetCheckpoint(
         self, request: ledger_pb2.GetCheckpointRequest, context: Context
     ) -> ledger_pb2.Checkpoint:
-        await authenticate(self.tokens, context)
-        return self._checkpoint()
+        await self._enter(context)
+        return await self._checkpoint()
 
     async def _tree_size(self, requested: int, context: Context) -> tuple[int, str]:
         """The tree size a proof is asked for (0 = the latest checkpoint's) and that note."""
-        size, note = self.store.checkpoint()
+        size, note = await self._db(self.store.checkpoint)
         if requested < 0 or requested > size:
             await abort_invalid(
                 context,
@@ -410,19 +490,19 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     async def GetInclusionProof(
         self, request: ledger_pb2.GetInclusionProofRequest, context: Context
     ) -> ledger_pb2.InclusionProof:
-        principal = await authenticate(self.tokens, context)
+        principal = await self._enter(context)
         kind = request.WhichOneof("entry")
         if kind == "index":
-            entry = self.store.entry_at(request.index)
+            entry = await self._db(self.store.entry_at, request.index)
         elif kind == "supplier_entry":
             wanted = request.supplier_entry
             await self._valid_id("supplier_entry.supplier_id", wanted.supplier_id, context)
-            entry = self.store.entry_of(wanted.supplier_id, wanted.sequence)
+            entry = await self._db(self.store.entry_of, wanted.supplier_id, wanted.sequence)
         else:
             await abort_invalid(context, "index or supplier_entry is required", [("entry", "")])
         if entry is None:
             await abort(context, grpc.StatusCode.NOT_FOUND, "no such entry")
-        await self._may_read_supplier(principal, entry.supplier_id, context)
+        await self._may_read_supplier(principal, entry.supplier_id, context, entry.index)
         # read after the entry: the latest checkpoint then covers it
         size, note = await self._tree_size(request.tree_size, context)
         if entry.index >= size:
@@ -435,7 +515,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         return ledger_pb2.InclusionProof(
             index=entry.index,
             tree_size=size,
-            hashes=self.store.inclusion_proof(entry.index, size),
+            hashes=await self._db(self.store.inclusion_proof, entry.index, size),
             entry=to_entry(entry, checkpoint, principal),
             checkpoint=checkpoint,
         )
@@ -443,7 +523,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     async def GetConsistencyProof(
         self, request: ledger_pb2.GetConsistencyProofRequest, context: Context
     ) -> ledger_pb2.ConsistencyProof:
-        await authenticate(self.tokens, context)
+        await self._enter(context)
         second, note = await self._tree_size(request.second_size, context)
         if not 0 <= request.first_size <= second:
             await abort_invalid(
@@ -452,24 +532,33 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         return ledger_pb2.ConsistencyProof(
             first_size=request.first_size,
             second_size=second,
-            hashes=self.store.consistency_proof(request.first_size, second),
+            hashes=await self._db(self.store.consistency_proof, request.first_size, second),
             checkpoint=to_checkpoint(note),
         )
 
 
 class LedgerServer(GrpcService):
     """The ledger: consumer + store + gRPC server; ``async with`` runs it. It serves what is
-    stored while Kafka is unreachable."""
+    stored while Kafka is unreachable, once it has caught up at start (``start`` returns then;
+    until then RPCs answer UNAVAILABLE and health NOT_SERVING). If the consumer dies, health
+    turns NOT_SERVING, RPCs UNAVAILABLE, and ``failed`` is set: the process exits for its
+    supervisor (greenchain.ledger.__main__)."""
 
     def __init__(self, settings: Settings, listen: str | None = None) -> None:
         self.store = LedgerStore(settings.ledger_db, load_signer(settings), settings.ledger_origin)
         self.servicer = LedgerServicer(
-            self.store, load_store(settings.tokens_file), settings.ledger_watch_max_lag
+            self.store,
+            load_store(settings.tokens_file),
+            settings.ledger_watch_max_lag,
+            lag=lambda: self.consumer.lag,
+            ready=False,
         )
         self.consumer = RatingsConsumer(settings, self.store, self.servicer.publish)
         self.chains = CompactedTopicReader(
             settings, settings.topic(topics.CHAINS), self.servicer.on_chain
         )
+        self.failed = asyncio.Event()
+        self._watch: asyncio.Task[None] | None = None
         super().__init__(
             settings,
             listen or settings.ledger_listen,
@@ -479,11 +568,39 @@ class LedgerServer(GrpcService):
             ),
         )
 
+    async def start(self) -> None:
+        # grpc's health servicer starts with the overall status ("") SERVING: say the truth
+        # before the server answers anything. "liveness" is SERVING while the process works,
+        # catching up included (Kubernetes' liveness and startup probes ask it)
+        await set_serving(self.health, [self.service_name], False)
+        await self.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
+        await super().start()
+
     async def start_backend(self) -> None:
         await self.consumer.start()
         await self.chains.start()
+        caught_up = asyncio.create_task(self.consumer.caught_up.wait())
+        either: set[asyncio.Future[Any]] = {caught_up, self.consumer.failure}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        if not caught_up.done():
+            caught_up.cancel()
+            raise RuntimeError("the ledger consumer died while catching up") from (
+                self.consumer.failure.result()
+            )
+        self.servicer.ready = True
+        self._watch = asyncio.create_task(self._watch_consumer(), name="ledger health")
+
+    async def _watch_consumer(self) -> None:
+        error = await self.consumer.failure
+        log.error("the ledger consumer died (%r): NOT_SERVING, exiting", error)
+        self.servicer.ready = False
+        await set_serving(self.health, [self.service_name, LIVENESS], False)
+        self.failed.set()
 
     async def stop_backend(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         await self.chains.stop()
         await self.consumer.stop()
+        self.servicer.close()
         self.store.close()

@@ -24,6 +24,25 @@ whose ratings-topic position was already applied (a second copy) is skipped, and
 whose fingerprint equals the supplier's latest entry (scoring is at-least-once). Kafka offsets
 are saved in the same transaction as the entries they produced: a crash never loses or
 duplicates an entry.
+
+**Readers never wait for the writer** (issue #18). One writer connection, used by the consumer
+under a lock that only writers take; every reading thread has its own read-only connection
+(``query_only``). In WAL mode a reader sees the last committed batch while a batch is being
+appended, so queries and health checks go on while the ledger rebuilds. Every method is
+blocking: the server calls them on its reader threads, the consumer on a worker thread.
+
+**Listing in constant time per page** (issue #15). ``listing`` holds one row per (chain,
+current rating), plus a row under chain ``''`` for every supplier (the "all suppliers" list),
+with indexes in each page order, ``(chain_id, -score, supplier_id)``,
+``(chain_id, score, supplier_id)`` and the primary key ``(chain_id, supplier_id)``. A page is a
+keyset range scan of one index (row-value comparison, never OFFSET), and the unfiltered total
+is a counter kept in ``chain_counts``: a page of 50 in a 20,000-member chain reads about 50 rows.
+
+**Membership periods** (issue #19). ``memberships`` records, per chain and supplier, the log
+index range in which the supplier's ratings listed the chain (``first_index`` .. ``end_index``
+exclusive, NULL while open). Membership is what the ratings said when the ledger appended them
+(the log is the clock; the registry is not consulted), so every replica derives the same
+periods. A chain principal sees a supplier's history only inside those periods.
 """
 
 from __future__ import annotations
@@ -32,7 +51,8 @@ import hashlib
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +65,7 @@ from greenchain.v1 import ledger_pb2, rating_pb2
 DEFAULT_ORIGIN = "greenchain.local/ledger"
 
 GENESIS = bytes(32)
+WRITE_WAIT = 30.0
 
 MIGRATIONS: list[str] = [
     # 1: entries, the current rating per supplier, chain membership, consumer offsets
@@ -136,7 +157,66 @@ MIGRATIONS: list[str] = [
     );
     """
     + merkle.SCHEMA,
+    # 3: listing (pages in constant time), per-chain counts and membership periods
+    """
+    CREATE TABLE listing (
+        chain_id       TEXT    NOT NULL,  -- '' = every supplier
+        supplier_id    TEXT    NOT NULL,
+        sequence       INTEGER NOT NULL,
+        neg_score      REAL    NOT NULL,  -- -total_score: score DESC, supplier_id ASC as one key
+        total_score    REAL    NOT NULL,
+        sector_code    TEXT    NOT NULL,
+        grade          INTEGER NOT NULL,
+        readiness_tier INTEGER NOT NULL,
+        PRIMARY KEY (chain_id, supplier_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX listing_score_desc ON listing (chain_id, neg_score, supplier_id);
+    CREATE INDEX listing_score_asc ON listing (chain_id, total_score, supplier_id);
+    INSERT INTO listing
+        SELECT '', supplier_id, sequence, -total_score, total_score, sector_code, grade,
+               readiness_tier FROM current;
+    INSERT INTO listing
+        SELECT m.chain_id, c.supplier_id, c.sequence, -c.total_score, c.total_score,
+               c.sector_code, c.grade, c.readiness_tier
+        FROM chain_members m JOIN current c ON c.supplier_id = m.supplier_id;
+    CREATE TABLE chain_counts (
+        chain_id TEXT PRIMARY KEY,
+        members  INTEGER NOT NULL
+    );
+    INSERT INTO chain_counts SELECT chain_id, COUNT(*) FROM listing GROUP BY chain_id;
+    CREATE TABLE memberships (
+        chain_id    TEXT    NOT NULL,
+        supplier_id TEXT    NOT NULL,
+        first_index INTEGER NOT NULL,
+        end_index   INTEGER,          -- exclusive; NULL = still a member
+        PRIMARY KEY (chain_id, supplier_id, first_index)
+    );
+    CREATE INDEX memberships_open ON memberships (supplier_id, end_index);
+    """,
 ]
+
+
+def _backfill_memberships(db: sqlite3.Connection) -> None:
+    """Migration 3's membership periods, replayed from the stored entries in log order."""
+    open_since: dict[tuple[str, str], int] = {}
+    rows: list[tuple[str, str, int, int | None]] = []
+    members: dict[str, set[str]] = {}
+    for supplier_id, index, data in db.execute(
+        "SELECT supplier_id, log_index, rating FROM entries ORDER BY log_index"
+    ):
+        chains = set(rating_pb2.SupplierRating.FromString(data).chain_ids)
+        before = members.get(supplier_id, set())
+        for chain in before - chains:
+            rows.append((chain, supplier_id, open_since.pop((chain, supplier_id)), int(index)))
+        for chain in chains - before:
+            open_since[(chain, supplier_id)] = int(index)
+        members[supplier_id] = chains
+    rows.extend((c, sid, first, None) for (c, sid), first in open_since.items())
+    db.executemany("INSERT INTO memberships VALUES (?, ?, ?, ?)", rows)
+
+
+POST_MIGRATION: dict[int, Callable[[sqlite3.Connection], None]] = {3: _backfill_memberships}
+"""Steps in Python that run inside a migration's transaction, after its SQL."""
 
 
 @dataclass(frozen=True)
@@ -172,12 +252,27 @@ class Verification:
     detail: str
 
 
+def _statements(script: str) -> Iterator[str]:
+    """The SQL statements of a migration script, one by one (executescript would commit)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.strip():
+                yield pending
+            pending = ""
+    if pending.strip():
+        yield pending
+
+
 def entry_hash(previous: bytes, rating_bytes: bytes) -> bytes:
     return hashlib.sha256(previous + rating_bytes).digest()
 
 
 class LedgerStore:
-    """Thread-safe: one connection, serialised by a lock (writes are batched by the consumer).
+    """Thread-safe. Writes go through one connection serialised by a lock (the consumer batches
+    them); reads use one read-only connection per thread and take no lock (WAL: they see the
+    last committed batch while a batch is appended).
 
     ``signer`` signs the checkpoints of the log named ``origin``; without one, a key made up for
     this process signs what this process appends (checkpoints nobody can verify later: for tests
@@ -188,10 +283,17 @@ class LedgerStore:
     ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # the one writer waits up to WRITE_WAIT for a lock another process holds (a backup, an
+        # operator's shell) before its batch fails
+        self._db = sqlite3.connect(
+            self.path, timeout=WRITE_WAIT, check_same_thread=False, isolation_level=None
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, fast
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # writers only
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         self.signer = signer or Signer.generate("ephemeral")
         self.origin = origin
         self.tree = merkle.MerkleTree(self._db)
@@ -201,24 +303,61 @@ class LedgerStore:
 
     def _migrate(self) -> None:
         with self._lock:
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            db = self._db
+            version = db.execute("PRAGMA user_version").fetchone()[0]
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                self._db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+                db.execute("BEGIN")
+                try:
+                    for statement in _statements(script):
+                        db.execute(statement)
+                    if step := POST_MIGRATION.get(number):
+                        step(db)
+                    db.execute(f"PRAGMA user_version = {number}")
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+
+    def _read(self) -> sqlite3.Connection:
+        """This thread's read-only connection (opened on first use)."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA query_only = ON")
+            self._local.db = db
+            with self._readers_lock:
+                self._readers.append(db)
+        return db
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: the statements inside see one committed state."""
+        db = self._read()
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("COMMIT")
 
     @property
     def schema_version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        return int(self._read().execute("PRAGMA user_version").fetchone()[0])
 
     def close(self) -> None:
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for db in readers:
+            db.close()
         self._db.close()
 
     # writing ----------------------------------------------------------------------------
 
     def offsets(self, topic: str) -> dict[int, int]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT partition, next_offset FROM offsets WHERE topic = ?", (topic,)
-            ).fetchall()
+        rows = (
+            self._read()
+            .execute("SELECT partition, next_offset FROM offsets WHERE topic = ?", (topic,))
+            .fetchall()
+        )
         return {int(p): int(o) for p, o in rows}
 
     def save_offsets(self, topic: str, next_offsets: dict[int, int]) -> None:
@@ -232,8 +371,7 @@ class LedgerStore:
 
     def applied_sources(self) -> dict[int, int]:
         """The highest ratings-topic offset applied to the log, per partition."""
-        with self._lock:
-            rows = self._db.execute("SELECT partition, applied_offset FROM sources").fetchall()
+        rows = self._read().execute("SELECT partition, applied_offset FROM sources").fetchall()
         return {int(p): int(o) for p, o in rows}
 
     def append(self, records: Sequence[Record]) -> list[Entry]:
@@ -390,18 +528,70 @@ class LedgerStore:
                 rating.readiness_tier,
             ),
         )
-        db.execute("DELETE FROM chain_members WHERE supplier_id = ?", (rating.supplier_id,))
-        db.executemany(
-            "INSERT INTO chain_members VALUES (?, ?)",
-            [(chain, rating.supplier_id) for chain in set(rating.chain_ids)],
-        )
+        self._update_membership(rating, sequence, index, head is None)
         return Entry(rating.supplier_id, sequence, rating, previous, digest, now, index, leaf)
 
-    # reading ----------------------------------------------------------------------------
+    def _update_membership(
+        self, rating: rating_pb2.SupplierRating, sequence: int, index: int, first: bool
+    ) -> None:
+        """Chain membership, membership periods, listing rows and counts after the supplier's
+        entry ``index`` (inside the append transaction)."""
+        db, sid = self._db, rating.supplier_id
+        before = {
+            str(r[0])
+            for r in db.execute("SELECT chain_id FROM chain_members WHERE supplier_id = ?", (sid,))
+        }
+        after = set(rating.chain_ids)
+        left, joined = before - after, after - before
+        db.executemany(
+            "DELETE FROM chain_members WHERE chain_id = ? AND supplier_id = ?",
+            [(c, sid) for c in left],
+        )
+        db.executemany("INSERT INTO chain_members VALUES (?, ?)", [(c, sid) for c in joined])
+        db.executemany(
+            "UPDATE memberships SET end_index = ? "
+            "WHERE chain_id = ? AND supplier_id = ? AND end_index IS NULL",
+            [(index, c, sid) for c in left],
+        )
+        db.executemany(
+            "INSERT INTO memberships VALUES (?, ?, ?, NULL)", [(c, sid, index) for c in joined]
+        )
+        db.executemany(
+            "DELETE FROM listing WHERE chain_id = ? AND supplier_id = ?",
+            [(c, sid) for c in left],
+        )
+        score = rating.total_score
+        db.executemany(
+            "INSERT INTO listing VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (chain_id, supplier_id) DO UPDATE SET sequence = excluded.sequence, "
+            "neg_score = excluded.neg_score, total_score = excluded.total_score, "
+            "sector_code = excluded.sector_code, grade = excluded.grade, "
+            "readiness_tier = excluded.readiness_tier",
+            [
+                (
+                    c,
+                    sid,
+                    sequence,
+                    -score,
+                    score,
+                    rating.sector_code,
+                    rating.grade,
+                    rating.readiness_tier,
+                )
+                for c in ("", *after)
+            ],
+        )
+        changes = [(c, 1) for c in joined] + [(c, -1) for c in left] + ([("", 1)] if first else [])
+        db.executemany(
+            "INSERT INTO chain_counts VALUES (?, ?) ON CONFLICT (chain_id) "
+            "DO UPDATE SET members = members + excluded.members",
+            changes,
+        )
+
+    # reading (no lock: this thread's read connection) -------------------------------------
 
     def _entries(self, sql: str, args: Iterable[object]) -> list[Entry]:
-        with self._lock:
-            rows = self._db.execute(sql, tuple(args)).fetchall()
+        rows = self._read().execute(sql, tuple(args)).fetchall()
         return [
             Entry(
                 r[0],
@@ -421,6 +611,12 @@ class LedgerStore:
         "log_index, leaf FROM entries"
     )
 
+    _IN_PERIOD = (
+        " AND EXISTS (SELECT 1 FROM memberships m WHERE m.chain_id = ? "
+        "AND m.supplier_id = entries.supplier_id AND entries.log_index >= m.first_index "
+        "AND (m.end_index IS NULL OR entries.log_index < m.end_index))"
+    )
+
     def current(self, supplier_id: str) -> Entry | None:
         found = self._entries(
             self._ENTRY + " WHERE supplier_id = ? ORDER BY sequence DESC LIMIT 1", (supplier_id,)
@@ -428,8 +624,14 @@ class LedgerStore:
         return found[0] if found else None
 
     def history(
-        self, supplier_id: str, since: float | None = None, until: float | None = None
+        self,
+        supplier_id: str,
+        since: float | None = None,
+        until: float | None = None,
+        chain_id: str = "",
     ) -> list[Entry]:
+        """The supplier's entries in order; with ``chain_id``, only those appended while the
+        supplier was a member of that chain (its membership periods)."""
         sql = self._ENTRY + " WHERE supplier_id = ?"
         args: list[object] = [supplier_id]
         if since is not None:
@@ -438,15 +640,108 @@ class LedgerStore:
         if until is not None:
             sql += " AND recorded_at < ?"
             args.append(until)
+        if chain_id:
+            sql += self._IN_PERIOD
+            args.append(chain_id)
         return self._entries(sql + " ORDER BY sequence", args)
 
-    def in_chain(self, chain_id: str, supplier_id: str) -> bool:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT 1 FROM chain_members WHERE chain_id = ? AND supplier_id = ?",
+    def memberships(self, chain_id: str, supplier_id: str) -> list[tuple[int, int | None]]:
+        """The supplier's membership periods in the chain: (first log index, end index
+        exclusive or None while a member), oldest first."""
+        rows = (
+            self._read()
+            .execute(
+                "SELECT first_index, end_index FROM memberships "
+                "WHERE chain_id = ? AND supplier_id = ? ORDER BY first_index",
                 (chain_id, supplier_id),
-            ).fetchone()
+            )
+            .fetchall()
+        )
+        return [(int(r[0]), None if r[1] is None else int(r[1])) for r in rows]
+
+    def in_chain(self, chain_id: str, supplier_id: str, index: int | None = None) -> bool:
+        """Whether the supplier is a member of the chain now, or (``index``) was when entry
+        ``index`` was appended."""
+        if index is None:
+            row = (
+                self._read()
+                .execute(
+                    "SELECT 1 FROM chain_members WHERE chain_id = ? AND supplier_id = ?",
+                    (chain_id, supplier_id),
+                )
+                .fetchone()
+            )
+        else:
+            row = (
+                self._read()
+                .execute(
+                    "SELECT 1 FROM memberships WHERE chain_id = ? AND supplier_id = ? "
+                    "AND first_index <= ? AND (end_index IS NULL OR end_index > ?)",
+                    (chain_id, supplier_id, index, index),
+                )
+                .fetchone()
+            )
         return row is not None
+
+    def list_query(
+        self,
+        chain_id: str,
+        sector_code: str,
+        grades: Sequence[int],
+        tiers: Sequence[int],
+        min_score: float | None,
+        max_score: float | None,
+        order: str,
+        after: tuple[float, str] | None,
+        limit: int,
+    ) -> tuple[str, list[object], str, list[object]]:
+        """(page SQL, its arguments, count SQL, its arguments) of :meth:`query_current`: a keyset
+        range of one ``listing`` index (``''`` = every supplier); the count reads the kept
+        counter when there is no filter."""
+        where = ["l.chain_id = ?"]
+        args: list[object] = [chain_id]
+        if sector_code:
+            where.append("l.sector_code = ?")
+            args.append(sector_code)
+        if grades:
+            where.append(f"l.grade IN ({','.join('?' * len(grades))})")
+            args.extend(grades)
+        if tiers:
+            where.append(f"l.readiness_tier IN ({','.join('?' * len(tiers))})")
+            args.extend(tiers)
+        if min_score is not None:
+            where.append("l.total_score >= ?")
+            args.append(min_score)
+        if max_score is not None:
+            where.append("l.total_score <= ?")
+            args.append(max_score)
+        if len(where) == 1:
+            count = "SELECT COALESCE(MAX(members), 0) FROM chain_counts WHERE chain_id = ?"
+        else:
+            count = f"SELECT COUNT(*) FROM listing l WHERE {' AND '.join(where)}"
+        count_args = list(args)
+        if order == "supplier_id":
+            key, index, bound = "l.supplier_id", "", ["l.supplier_id > ?"]
+            bound_args: list[object] = [] if after is None else [after[1]]
+        elif order == "score_asc":
+            key, index = "l.total_score, l.supplier_id", "listing_score_asc"
+            bound = ["(l.total_score, l.supplier_id) > (?, ?)"]
+            bound_args = [] if after is None else [after[0], after[1]]
+        else:  # score_desc, ties by supplier id: ascending in (-score, supplier_id)
+            key, index = "l.neg_score, l.supplier_id", "listing_score_desc"
+            bound = ["(l.neg_score, l.supplier_id) > (?, ?)"]
+            bound_args = [] if after is None else [-after[0], after[1]]
+        if after is not None:
+            where += bound
+            args += bound_args
+        page = (
+            # the primary key serves supplier_id order; the score orders name their index, so
+            # a filter never makes the planner sort instead
+            f"SELECT e.rating FROM listing l {index and f'INDEXED BY {index}'} JOIN entries e "
+            f"ON e.supplier_id = l.supplier_id AND e.sequence = l.sequence "
+            f"WHERE {' AND '.join(where)} ORDER BY {key} LIMIT ?"
+        )
+        return page, [*args, limit], count, count_args
 
     def query_current(
         self,
@@ -460,86 +755,57 @@ class LedgerStore:
         after: tuple[float, str] | None,
         limit: int,
     ) -> tuple[list[rating_pb2.SupplierRating], int]:
-        """Current ratings matching the filters, keyset-paginated; and the total count."""
-        where = ["1 = 1"]
-        args: list[object] = []
-        if chain_id:
-            where.append(
-                "c.supplier_id IN (SELECT supplier_id FROM chain_members WHERE chain_id = ?)"
-            )
-            args.append(chain_id)
-        if sector_code:
-            where.append("c.sector_code = ?")
-            args.append(sector_code)
-        if grades:
-            where.append(f"c.grade IN ({','.join('?' * len(grades))})")
-            args.extend(grades)
-        if tiers:
-            where.append(f"c.readiness_tier IN ({','.join('?' * len(tiers))})")
-            args.extend(tiers)
-        if min_score is not None:
-            where.append("c.total_score >= ?")
-            args.append(min_score)
-        if max_score is not None:
-            where.append("c.total_score <= ?")
-            args.append(max_score)
-        base = " AND ".join(where)
-        page_where, page_args = base, list(args)
-        if order == "supplier_id":
-            order_by = "c.supplier_id"
-            if after is not None:
-                page_where += " AND c.supplier_id > ?"
-                page_args.append(after[1])
-        else:
-            descending = order == "score_desc"
-            order_by = f"c.total_score {'DESC' if descending else 'ASC'}, c.supplier_id"
-            if after is not None:
-                op = "<" if descending else ">"
-                page_where += (
-                    f" AND (c.total_score {op} ? OR (c.total_score = ? AND c.supplier_id > ?))"
-                )
-                page_args.extend([after[0], after[0], after[1]])
-        with self._lock:
-            total = self._db.execute(
-                f"SELECT COUNT(*) FROM current c WHERE {base}", args
-            ).fetchone()[0]
-            rows = self._db.execute(
-                f"SELECT e.rating FROM current c JOIN entries e "
-                f"ON e.supplier_id = c.supplier_id AND e.sequence = c.sequence "
-                f"WHERE {page_where} ORDER BY {order_by} LIMIT ?",
-                [*page_args, limit],
-            ).fetchall()
+        """Current ratings matching the filters (``chain_id`` '' = every supplier),
+        keyset-paginated; and the total count."""
+        page, args, count, count_args = self.list_query(
+            chain_id, sector_code, grades, tiers, min_score, max_score, order, after, limit
+        )
+        with self._snapshot() as db:
+            total = db.execute(count, count_args).fetchone()[0]
+            rows = db.execute(page, args).fetchall()
         return [rating_pb2.SupplierRating.FromString(r[0]) for r in rows], int(total)
 
     def chain_entries(self, chain_id: str) -> list[tuple[int, int, rating_pb2.SupplierRating]]:
-        """(sequence, window_end month, rating) of every entry of the chain's current members,
-        for the monthly trend of chain progress."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT e.sequence, e.window_end, e.rating FROM entries e "
-                "WHERE e.supplier_id IN (SELECT supplier_id FROM chain_members WHERE chain_id = ?)",
+        """(sequence, window_end month, rating) of the entries of the chain's current members
+        appended while they were members, for the monthly trend of chain progress."""
+        rows = (
+            self._read()
+            .execute(
+                "SELECT e.sequence, e.window_end, e.rating FROM chain_members c "
+                "JOIN memberships m ON m.chain_id = c.chain_id AND m.supplier_id = c.supplier_id "
+                "JOIN entries e ON e.supplier_id = m.supplier_id AND e.log_index >= m.first_index "
+                "AND (m.end_index IS NULL OR e.log_index < m.end_index) "
+                "WHERE c.chain_id = ?",
                 (chain_id,),
-            ).fetchall()
+            )
+            .fetchall()
+        )
         return [(r[0], r[1], rating_pb2.SupplierRating.FromString(r[2])) for r in rows]
 
     def current_of_chain(self, chain_id: str) -> list[rating_pb2.SupplierRating]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT e.rating FROM current c JOIN entries e "
-                "ON e.supplier_id = c.supplier_id AND e.sequence = c.sequence "
-                "WHERE c.supplier_id IN (SELECT supplier_id FROM chain_members WHERE chain_id = ?)",
+        rows = (
+            self._read()
+            .execute(
+                "SELECT e.rating FROM listing l JOIN entries e "
+                "ON e.supplier_id = l.supplier_id AND e.sequence = l.sequence "
+                "WHERE l.chain_id = ?",
                 (chain_id,),
-            ).fetchall()
+            )
+            .fetchall()
+        )
         return [rating_pb2.SupplierRating.FromString(r[0]) for r in rows]
 
     def verify(self, supplier_id: str) -> Verification:
         """Recomputes the supplier's chain from the stored bytes; reports the first bad entry."""
-        with self._lock:
-            rows = self._db.execute(
+        rows = (
+            self._read()
+            .execute(
                 "SELECT sequence, rating, previous_hash, entry_hash FROM entries "
                 "WHERE supplier_id = ? ORDER BY sequence",
                 (supplier_id,),
-            ).fetchall()
+            )
+            .fetchall()
+        )
         previous = GENESIS
         for expected_sequence, (sequence, data, stored_previous, stored_hash) in enumerate(
             rows, start=1
@@ -559,16 +825,16 @@ class LedgerStore:
     # the Merkle log -----------------------------------------------------------------------
 
     def size(self) -> int:
-        with self._lock:
-            return self.tree.size()
+        return merkle.MerkleTree(self._read()).size()
 
     def checkpoint(self) -> tuple[int, str]:
         """(size, signed note) of the latest checkpoint. Entries read before this call are all
         inside it: checkpoints are signed in the transaction that appends."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1"
-            ).fetchone()
+        row = (
+            self._read()
+            .execute("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")
+            .fetchone()
+        )
         return int(row[0]), str(row[1])
 
     def entry_at(self, index: int) -> Entry | None:
@@ -591,16 +857,19 @@ class LedgerStore:
         )
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        with self._lock:
-            self._check_size(size)
-            return self.tree.inclusion_proof(index, size)
+        with self._snapshot() as db:
+            tree = merkle.MerkleTree(db)
+            self._check_size(tree, size)
+            return tree.inclusion_proof(index, size)
 
     def consistency_proof(self, first: int, second: int) -> list[bytes]:
-        with self._lock:
-            self._check_size(second)
-            return self.tree.consistency_proof(first, second)
+        with self._snapshot() as db:
+            tree = merkle.MerkleTree(db)
+            self._check_size(tree, second)
+            return tree.consistency_proof(first, second)
 
-    def _check_size(self, size: int) -> None:
-        current = self.tree.size()
+    @staticmethod
+    def _check_size(tree: merkle.MerkleTree, size: int) -> None:
+        current = tree.size()
         if size > current:
             raise ValueError(f"the log has {current} entries, not {size}")
