@@ -103,7 +103,7 @@ def test_prod_serves_tls_from_a_secret_and_probes_over_it() -> None:
     assert "GREENCHAIN_INSECURE_DEV" not in config
     mounted = {}
     for o in objects:
-        if o["kind"] != "Deployment":
+        if o["kind"] not in ("Deployment", "StatefulSet"):
             continue
         pod = o["spec"]["template"]["spec"]
         secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
@@ -118,8 +118,10 @@ def test_prod_serves_tls_from_a_secret_and_probes_over_it() -> None:
             for setting in ("CERT", "KEY"):
                 assert env[f"GREENCHAIN_TLS_{setting}_FILE"].startswith("/etc/greenchain/tls/")
     assert config["GREENCHAIN_TLS_CA_FILE"].startswith("/etc/greenchain/tls/")
-    assert mounted == {
+    assert mounted == {  # scoring and Kafka serve no gRPC and call none
         "ingest": "greenchain-tls",
         "ledger": "greenchain-tls",
         "console": "greenchain-tls",
+        "scoring": None,
+        "kafka": None,
     }

@@ -1,4 +1,4 @@
-"""``greenchain-health HOST:PORT``: the gRPC health check as a command, for container health
+"""``greenchain-health HOST:PORT [SERVICE]``: the gRPC health check as a command, for container health
 checks (every service image has it). Exit 0 when the service answers SERVING, 1 otherwise.
 With ``GREENCHAIN_TLS_CA_FILE`` set it checks over TLS, trusting that CA (and presents
 ``GREENCHAIN_TLS_CLIENT_CERT_FILE`` when set, for a service that requires mTLS)."""
@@ -18,6 +18,7 @@ def check(
     root_certificates: bytes | None = None,
     certificate_chain: bytes | None = None,
     private_key: bytes | None = None,
+    service: str = "",
 ) -> tuple[bool, str]:
     """(serving?, what to print) for the service at ``target``; TLS when ``root_certificates``
     (PEM) are given, presenting ``certificate_chain``/``private_key`` when given (mTLS)."""
@@ -32,7 +33,7 @@ def check(
     with channel:
         try:
             answer = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(), timeout=timeout
+                health_pb2.HealthCheckRequest(service=service), timeout=timeout
             )
         except grpc.RpcError as err:
             return False, f"{target}: {err.code().name}"
@@ -44,8 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from greenchain.common.config import Settings
 
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1:
-        print("usage: greenchain-health HOST:PORT", file=sys.stderr)
+    if len(args) not in (1, 2):
+        print("usage: greenchain-health HOST:PORT [SERVICE]", file=sys.stderr)
         return 2
     from greenchain.common.tls import ClientTls, TlsConfigError
 
@@ -55,7 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"greenchain-health: {exc}", file=sys.stderr)
         return 2
     serving, text = check(
-        args[0], 3.0, tls.root_certificates, tls.certificate_chain, tls.private_key
+        args[0],
+        3.0,
+        tls.root_certificates,
+        tls.certificate_chain,
+        tls.private_key,
+        service=args[1] if len(args) == 2 else "",
     )
     print(text)
     return 0 if serving else 1
