@@ -1,5 +1,6 @@
-"""``greenchain-health HOST:PORT [SERVICE]``: the gRPC health check as a command, for container health
-checks (every service image has it). Exit 0 when the service answers SERVING, 1 otherwise.
+"""``greenchain-health HOST:PORT [SERVICE]``: the gRPC health check as a command, for container
+health checks (every service image has it). Exit 0 when the service (the server as a whole, or
+the named health service) answers SERVING, 1 otherwise.
 With ``GREENCHAIN_TLS_CA_FILE`` set it checks over TLS, trusting that CA (and presents
 ``GREENCHAIN_TLS_CLIENT_CERT_FILE`` when set, for a service that requires mTLS)."""
 
