@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Callable, MutableMapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -39,6 +40,15 @@ from tenacity import AsyncRetrying, stop_after_delay, wait_exponential_jitter
 from greenchain.common import topics
 from greenchain.common.config import Settings
 from greenchain.common.kafka import CompactedTopicReader
+from greenchain.common.metrics import (
+    DEAD_LETTERS,
+    HEALTH_CHECKS,
+    RATINGS_EMITTED,
+    SCORING_BATCH_SECONDS,
+    SCORING_BATCH_SIZE,
+    observe_delivery,
+)
+from greenchain.common.supervision import supervise
 from greenchain.common.telemetry import extract_context, inject_headers
 from greenchain.scoring.engine import ScoringEngine
 from greenchain.scoring.faust_bridge import Record, batches, table_context
@@ -51,6 +61,9 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("greenchain.scoring")
 
 EXIT_SOFTWARE = 70  # sysexits.h: the worker could not do its job; the supervisor restarts it
+
+ALIVE_SECONDS = 60.0
+"""Liveness: the worker's timers must have ticked within this long (else its loop is stuck)."""
 
 REFRESH_SECONDS = 2.0
 """How often the timer refreshes population benchmarks and registry changes (when any)."""
@@ -177,8 +190,8 @@ async def preload(settings: Settings, engine: ScoringEngine) -> None:
     )
     await registry.start()
     await emitted.start()
-    await registry.caught_up.wait()
-    await emitted.caught_up.wait()
+    await registry.wait_caught_up()
+    await emitted.wait_caught_up()
     await registry.stop()
     await emitted.stop()
     log.info(
@@ -232,6 +245,9 @@ class ScoringWorker:
         self.watchdog = StallWatchdog(self.app, settings.topic(topics.DECLARATIONS), settings)
         self.lock = asyncio.Lock()  # one batch or refresh rates at a time
         self.ready = asyncio.Event()  # registry and emitted ratings read
+        self.heartbeat: float | None = None  # monotonic time of the last timer tick
+        HEALTH_CHECKS["/healthz"] = self.alive
+        HEALTH_CHECKS["/readyz"] = self.is_ready
 
         self.app.task(self.start_readers)
         self.app.agent(self.declarations, name="score")(self.score)
@@ -251,17 +267,30 @@ class ScoringWorker:
             lambda k, v: _on_supplier(self.engine, k, v),
         )
         await follower.start()
+        # ratings of new or changed suppliers depend on it: without it, restart
+        supervise(follower.task, _exit_for_restart)
+
+    def alive(self) -> bool:
+        """Liveness (HTTP /healthz, from another thread): the event loop still runs timers."""
+        return self.heartbeat is None or time.monotonic() - self.heartbeat < ALIVE_SECONDS
+
+    def is_ready(self) -> bool:
+        """Readiness (HTTP /readyz): registry and emitted ratings read, and alive."""
+        return self.ready.is_set() and self.heartbeat is not None and self.alive()
 
     async def score(self, stream: Any) -> AsyncIterator[None]:  # stream: faust.Stream
         await self.ready.wait()
         size, within = self.settings.scoring_batch_size, self.settings.scoring_batch_seconds
         async for records in batches(stream, size, within):
+            started = time.perf_counter()
+            SCORING_BATCH_SIZE.observe(len(records))
             batch = self.steps.apply(records)
             async with self.lock:
                 first = not self.steps.loaded
                 await self.deliver(partial(self.steps.rate, batch), batch)
                 if first:
                     self.watchdog.replay_pending = self.steps.recovered > 0
+            SCORING_BATCH_SECONDS.observe(time.perf_counter() - started)
             yield None  # only now may faust ack the batch's records
 
     async def refresh(self) -> None:
@@ -272,6 +301,7 @@ class ScoringWorker:
             await self.deliver(self.steps.refresh, Batch())
 
     async def check_progress(self) -> None:
+        self.heartbeat = time.monotonic()
         if self.ready.is_set() and self.steps.loaded:
             await self.watchdog.check()
 
@@ -308,6 +338,7 @@ class ScoringWorker:
                         self.steps.discard()
                         raise
                     self.steps.confirm(ratings)
+                    RATINGS_EMITTED.inc(len(ratings))
         except Exception:
             log.exception(
                 "could not rate and emit a batch within %.0f s: stopping the worker with the "
@@ -330,7 +361,9 @@ class ScoringWorker:
                 ("source.offset", str(record.offset).encode()),
             ],
         )
+        observe_delivery(delivery, "greenchain-scoring")
         await delivery
+        DEAD_LETTERS.inc()
 
     async def emit(
         self, ratings: list[rating_pb2.SupplierRating], origins: dict[str, Headers]
@@ -349,15 +382,21 @@ class ScoringWorker:
                     "greenchain.revision": rating.revision,
                 },
             ):
-                deliveries.append(
-                    await self.ratings_topic.send(
-                        key=rating.supplier_id.encode(),
-                        value=rating.SerializeToString(),
-                        headers=inject_headers(),
-                    )
+                delivery = await self.ratings_topic.send(
+                    key=rating.supplier_id.encode(),
+                    value=rating.SerializeToString(),
+                    headers=inject_headers(),
                 )
+                observe_delivery(delivery, "greenchain-scoring")
+                deliveries.append(delivery)
         for delivery in deliveries:
             await delivery
+
+
+def _exit_for_restart(reason: str) -> None:
+    log.critical("%s: stopping the worker for a restart", reason)
+    logging.shutdown()
+    os._exit(EXIT_SOFTWARE)
 
 
 def run_worker(settings: Settings) -> None:
@@ -365,4 +404,7 @@ def run_worker(settings: Settings) -> None:
     from faust.worker import Worker
 
     topics.ensure_topics(settings)
-    Worker(ScoringWorker(settings).app, loglevel="INFO", quiet=True).execute_from_commandline()
+    # override_logging=False: keep the JSON/console logging service_settings set up
+    Worker(
+        ScoringWorker(settings).app, loglevel="INFO", quiet=True, override_logging=False
+    ).execute_from_commandline()
