@@ -143,8 +143,7 @@ async def test_an_essential_task_that_dies_turns_health_not_serving() -> None:
             raise ConnectionError("consumer lost")
 
         service.supervise(asyncio.create_task(reader(), name="registry reader"))
-        await asyncio.wait_for(service.failed.wait(), 5)
-        await asyncio.sleep(0.05)  # the health update runs as its own task
+        await asyncio.wait_for(service.failed.wait(), 5)  # set once health says so
         assert await asyncio.to_thread(check, target) == (False, f"{target}: NOT_SERVING")
         assert service.failure is not None and "consumer lost" in service.failure
         assert TASK_FAILURES.labels("registry reader")._value.get() == before + 1
@@ -189,3 +188,30 @@ async def test_the_runner_exits_non_zero_after_a_failure() -> None:
     assert code == EXIT_SOFTWARE
     serving, text = await asyncio.to_thread(check, f"127.0.0.1:{made[0].port}", 1.0)
     assert not serving and text.endswith("UNAVAILABLE")  # stopped: nothing answers any more
+
+
+def test_the_grafana_dashboard_uses_only_metrics_the_services_declare() -> None:
+    import re
+    from pathlib import Path
+
+    from prometheus_client import REGISTRY
+
+    dashboard = Path(__file__).parents[3] / "deploy" / "grafana" / "greenchain.json"
+    data = json.loads(dashboard.read_text())
+    exprs = [
+        t["expr"]
+        for row in data["panels"]
+        for t in row.get("targets", [])  # rows have none
+    ]
+    used = {m for e in exprs for m in re.findall(r"\b((?:greenchain|grpc_server)_\w+)", e)}
+    declared = {
+        sample
+        for family in REGISTRY.collect()
+        for sample in [family.name, *(s.name for s in family.samples)]
+    }
+    # families of this registry without a sample yet still declare their series names
+    declared |= {
+        f"{name}{suffix}" for name in declared for suffix in ("_bucket", "_sum", "_count", "_total")
+    }
+    assert len(exprs) >= 15 and used
+    assert used <= declared, used - declared

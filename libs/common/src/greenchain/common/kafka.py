@@ -114,7 +114,7 @@ async def start_with_retry(start: Callable[[], object], what: str, attempts: int
     backoff up to 5 s (jitter: replicas restarted together do not retry in lockstep)."""
     async for attempt in AsyncRetrying(
         stop=stop_after_attempt(attempts) if attempts else stop_never,
-        wait=wait_exponential_jitter(initial=0.2, max=5.0, jitter=0.5),
+        wait=wait_exponential_jitter(multiplier=0.2, max=5.0, jitter=0.5),
         before_sleep=lambda state: log.warning(
             "%s: Kafka not reachable (%s); retrying in %.1f s",
             what,

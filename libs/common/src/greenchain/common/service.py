@@ -52,7 +52,7 @@ class GrpcService:
             f"{self.service_name} topics",
         )
         await self.start_backend()
-        if not self.failed.is_set():
+        if self.failure is None:
             await set_serving(self.health, [self.service_name], True)
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -66,17 +66,20 @@ class GrpcService:
         supervise(task, self.fail)
 
     def fail(self, reason: str) -> None:
-        """The service cannot do its job any more: NOT_SERVING, and :attr:`failed` set."""
-        if self.failed.is_set():
+        """The service cannot do its job any more: NOT_SERVING, then :attr:`failed` is set."""
+        if self.failure is not None:
             return
         self.failure = reason
         log.critical("%s cannot serve: %s", self.service_name, reason)
-        update = asyncio.get_running_loop().create_task(
-            set_serving(self.health, [self.service_name], False)
-        )
+        update = asyncio.get_running_loop().create_task(self._report_failure())
         self._health_updates.add(update)  # keep a reference until it ran
         update.add_done_callback(self._health_updates.discard)
-        self.failed.set()
+
+    async def _report_failure(self) -> None:
+        try:
+            await set_serving(self.health, [self.service_name], False)
+        finally:
+            self.failed.set()
 
     async def start_backend(self) -> None:
         """Start what the servicer needs (Kafka clients, stores)."""

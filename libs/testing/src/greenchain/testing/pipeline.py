@@ -28,7 +28,11 @@ class Pipeline:
 
     def __init__(self, settings: Settings, workdir: Path) -> None:
         self.settings = settings.with_(
-            ingest_listen=f"127.0.0.1:{free_port()}", ledger_listen=f"127.0.0.1:{free_port()}"
+            ingest_listen=f"127.0.0.1:{free_port()}",
+            ledger_listen=f"127.0.0.1:{free_port()}",
+            ingest_metrics_port=free_port(),
+            scoring_metrics_port=free_port(),
+            ledger_metrics_port=free_port(),
         )
         workdir.mkdir(parents=True, exist_ok=True)
         self.services = {
@@ -40,6 +44,10 @@ class Pipeline:
             self.services[name].start()
         for name in names or SERVICES:
             self.services[name].wait_for_log(READY_LOG[name], within=90)
+
+    def metrics_url(self, name: str) -> str:
+        """Where service ``name`` serves its Prometheus metrics."""
+        return f"http://127.0.0.1:{self.settings.metrics_port(name)}/metrics"
 
     def kill(self, name: str) -> None:
         self.services[name].kill()

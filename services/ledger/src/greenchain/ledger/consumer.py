@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -29,6 +30,7 @@ from opentelemetry import trace
 from greenchain.common import topics
 from greenchain.common.config import Settings
 from greenchain.common.kafka import DurableProducer, assign_all_partitions, start_with_retry
+from greenchain.common.metrics import LEDGER_APPEND_SECONDS, LEDGER_ENTRIES, record_consumer_lag
 from greenchain.common.telemetry import extract_context
 from greenchain.ledger.store import Entry, LedgerStore, Record
 from greenchain.v1 import rating_pb2
@@ -133,12 +135,16 @@ class RatingsConsumer:
                         Record(tp.topic, tp.partition, message.offset, rating, source or (-1, -1))
                     )
             if records:
+                started = time.perf_counter()
                 appended = await asyncio.to_thread(self.store.append, records)
+                LEDGER_APPEND_SECONDS.observe(time.perf_counter() - started)
+                LEDGER_ENTRIES.inc(len(appended))
                 if appended:
                     self.on_appended(appended)
                     await self._publish_checkpoint()
             if not self.caught_up.is_set() and await self._reader.position(tp) >= end:
                 self.caught_up.set()
+            await record_consumer_lag("ledger", self._reader)
 
     async def _publish_checkpoint(self) -> None:
         _, note = self.store.checkpoint()
@@ -169,6 +175,7 @@ class RatingsConsumer:
         await self._seek_ratings()
         while True:
             batch = await self._ratings.getmany(timeout_ms=200, max_records=self.max_records)
+            await record_consumer_lag("ledger", self._ratings)
             if not batch:
                 continue
             applied = self.store.applied_sources()

@@ -482,6 +482,7 @@ class LedgerServer(GrpcService):
     async def start_backend(self) -> None:
         await self.consumer.start()
         await self.chains.start()
+        self.supervise(self.chains.task)  # chains' memberships decide who may read what
 
     async def stop_backend(self) -> None:
         await self.chains.stop()
