@@ -16,6 +16,7 @@ from aiokafka.errors import (
 from aiokafka.structs import ConsumerRecord, RecordMetadata
 from tenacity import (
     AsyncRetrying,
+    retry_if_result,
     stop_after_attempt,
     stop_never,
     wait_exponential_jitter,
@@ -128,12 +129,19 @@ async def start_with_retry(start: Callable[[], object], what: str, attempts: int
 
 
 async def assign_all_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    """Assigns every partition of ``topic`` to ``consumer`` (no group), once they are known."""
-    partitions = consumer.partitions_for_topic(topic)
-    while not partitions:
-        await asyncio.sleep(0.2)
-        await consumer._client.force_metadata_update()
+    """Assigns every partition of ``topic`` to ``consumer`` (no group), once they are known
+    (a topic just created may take a few metadata refreshes to show up)."""
+
+    async def known() -> set[int]:
         partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()
+        return set(partitions or ())
+
+    partitions: set[int] = await AsyncRetrying(
+        retry=retry_if_result(lambda found: not found),
+        wait=wait_exponential_jitter(multiplier=0.1, max=2.0, jitter=0.2),
+    )(known)
     assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
     consumer.assign(assigned)
     return assigned
