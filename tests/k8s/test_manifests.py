@@ -89,6 +89,10 @@ def test_pods_are_non_root_read_only_limited_and_probed(overlay: str) -> None:
             if workload["metadata"]["name"] in ("ingest", "ledger"):
                 assert grpc_probe(container["readinessProbe"]), name
                 assert grpc_probe(container["livenessProbe"]), name
+            if workload["metadata"]["name"] == "scoring":  # no gRPC: its metrics port
+                assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
+                assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
+                assert container["livenessProbe"]["httpGet"]["port"] == "metrics", name
             if workload["metadata"]["name"] == "console":
                 assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
                 assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name

@@ -7,7 +7,6 @@ stream, a deadline) is retried with the same declaration id, so nothing is lost 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 import grpc
 from opentelemetry import trace
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
+from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt, wait_exponential_jitter
 
 from greenchain.common import tls
 from greenchain.connector.readers import Item
@@ -80,32 +80,36 @@ class Connector:
         """Sends every item until it is accepted or finally rejected."""
         summary = Summary()
         todo = list(items)
-        backoff = 0.5
         with tracer.start_as_current_span(
             "connector.send", attributes={"declarations": len(items)}
         ):
             async with self.channel() as channel:
                 stub = ingest_pb2_grpc.IngestServiceStub(channel)
-                while todo:
+
+                async def attempt() -> list[Item]:
+                    """Sends what is not stored yet; returns what is still not stored."""
+                    nonlocal todo
                     summary.attempts += 1
                     retry: list[Item] = []
                     for start in range(0, len(todo), self.chunk_size):
                         chunk = todo[start : start + self.chunk_size]
                         retry.extend(await self._send_chunk(stub, chunk, summary, on_progress))
-                    if not retry:
-                        break
-                    if summary.attempts >= self.max_attempts:
-                        for item in retry:
-                            summary.rejected[item.origin] = (
-                                "not stored after retries (ingest unavailable)"
-                            )
-                        break
-                    log.warning(
-                        "%d declarations not stored yet; retrying in %.1f s", len(retry), backoff
-                    )
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
                     todo = retry
+                    return retry
+
+                left: list[Item] = await AsyncRetrying(
+                    retry=retry_if_result(bool),  # something is left to send
+                    stop=stop_after_attempt(self.max_attempts),
+                    wait=wait_exponential_jitter(multiplier=0.5, max=self.max_backoff),
+                    before_sleep=lambda state: log.warning(
+                        "%d declarations not stored yet; retrying in %.1f s",
+                        len(todo),
+                        state.upcoming_sleep,
+                    ),
+                    retry_error_callback=lambda state: todo,  # attempts used up
+                )(attempt)
+                for item in left:
+                    summary.rejected[item.origin] = "not stored after retries (ingest unavailable)"
         return summary
 
     async def _send_chunk(

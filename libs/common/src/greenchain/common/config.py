@@ -43,6 +43,27 @@ class Settings:
     otel_endpoint: str = _env(
         "OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317", "OTLP/gRPC collector endpoint"
     )
+    log_format: str = _env(
+        "GREENCHAIN_LOG_FORMAT",
+        "console",
+        "log lines: console (readable) | json (one object per line, with trace_id/span_id)",
+    )
+    metrics_host: str = _env(
+        "GREENCHAIN_METRICS_HOST",
+        "127.0.0.1",
+        "address the services' Prometheus endpoints (/metrics, /healthz, /readyz) listen on",
+    )
+    ingest_metrics_port: int = _env(
+        "GREENCHAIN_INGEST_METRICS_PORT", 0, "ingest's Prometheus endpoint port; 0 = off"
+    )
+    scoring_metrics_port: int = _env(
+        "GREENCHAIN_SCORING_METRICS_PORT",
+        0,
+        "scoring's Prometheus endpoint port (also its /healthz and /readyz probes); 0 = off",
+    )
+    ledger_metrics_port: int = _env(
+        "GREENCHAIN_LEDGER_METRICS_PORT", 0, "ledger's Prometheus endpoint port; 0 = off"
+    )
     tokens_file: str = _env(
         "GREENCHAIN_TOKENS_FILE",
         "",
@@ -193,6 +214,8 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
+        if self.log_format not in ("console", "json"):
+            raise ValueError(f"GREENCHAIN_LOG_FORMAT={self.log_format!r}: use console or json")
         namespace = self.topic_namespace
         if namespace and not _NAMESPACE.fullmatch(namespace):
             raise ValueError(
@@ -232,6 +255,15 @@ class Settings:
     def group(self, service: str) -> str:
         """The consumer group id of ``service`` in this namespace."""
         return f"{self.topic_namespace}greenchain-{service}"
+
+    def metrics_port(self, service: str) -> int:
+        """The Prometheus endpoint port of ``service`` (0 = off, also for services without)."""
+        ports = {
+            "ingest": self.ingest_metrics_port,
+            "scoring": self.scoring_metrics_port,
+            "ledger": self.ledger_metrics_port,
+        }
+        return ports.get(service, 0)
 
     @property
     def ingest_address(self) -> str:

@@ -3,7 +3,9 @@ and the error helpers that turn problems into proper status codes."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, NoReturn
 
@@ -16,6 +18,7 @@ from grpc_status import rpc_status
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 from greenchain.common.config import Settings
+from greenchain.common.metrics import GRPC_HANDLED, GRPC_HANDLING_SECONDS
 from greenchain.common.tls import ServerTls, listen_address
 
 log = logging.getLogger(__name__)
@@ -157,13 +160,120 @@ class UndecodableRequests(grpc.aio.ServerInterceptor):
         return handler  # stream-unary: none in greenchain
 
 
+class _Call:
+    """One RPC being measured: counted and timed when it finishes, and logged (DEBUG, or INFO
+    when it failed) inside its trace. Never logs metadata (bearer tokens)."""
+
+    def __init__(self, details: grpc.HandlerCallDetails, kind: str) -> None:
+        name = str(details.method)
+        self.method = name
+        self.service, _, self.rpc = name.lstrip("/").rpartition("/")
+        self.kind = kind
+        self.started = time.perf_counter()
+
+    def done(self, context: Context, error: BaseException | None) -> None:
+        elapsed = time.perf_counter() - self.started
+        code = context.code()
+        if not isinstance(code, grpc.StatusCode):
+            if error is None:
+                code = grpc.StatusCode.OK
+            elif isinstance(error, grpc.aio.AbortError):
+                code = grpc.StatusCode.UNKNOWN
+            else:
+                # CancelledError: the client went away; anything else grpc answers UNKNOWN
+                code = (
+                    grpc.StatusCode.CANCELLED
+                    if isinstance(error, asyncio.CancelledError)
+                    else grpc.StatusCode.UNKNOWN
+                )
+        GRPC_HANDLED.labels(self.service, self.rpc, self.kind, code.name).inc()
+        GRPC_HANDLING_SECONDS.labels(self.service, self.rpc, self.kind).observe(elapsed)
+        level = logging.DEBUG if code == grpc.StatusCode.OK else logging.INFO
+        if log.isEnabledFor(level):
+            log.log(
+                level,
+                "rpc %s %s in %.1f ms from %s",
+                self.method,
+                code.name,
+                elapsed * 1000,
+                context.peer(),
+            )
+
+
+class ServerMetrics(grpc.aio.ServerInterceptor):
+    """Prometheus ``grpc_server_handled_total`` and ``grpc_server_handling_seconds`` per method
+    and status code, and an access log line per failed RPC."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        details = handler_call_details
+        parse, respond = handler.request_deserializer, handler.response_serializer
+        if handler.unary_unary is not None:
+            unary_unary: Any = handler.unary_unary
+
+            async def timed_unary_unary(request: Any, context: Context) -> Any:
+                call, error = _Call(details, "unary"), None
+                try:
+                    return await unary_unary(request, context)
+                except BaseException as exc:
+                    error = exc
+                    raise
+                finally:
+                    call.done(context, error)
+
+            return grpc.unary_unary_rpc_method_handler(timed_unary_unary, parse, respond)
+        if handler.unary_stream is not None:
+            unary_stream: Any = handler.unary_stream
+
+            async def timed_unary_stream(request: Any, context: Context) -> AsyncIterator[Any]:
+                call, error = _Call(details, "server_stream"), None
+                try:
+                    async for response in unary_stream(request, context):
+                        yield response
+                except BaseException as exc:
+                    error = exc
+                    raise
+                finally:
+                    call.done(context, error)
+
+            return grpc.unary_stream_rpc_method_handler(timed_unary_stream, parse, respond)
+        if handler.stream_stream is not None:
+            stream_stream: Any = handler.stream_stream
+
+            async def timed_stream_stream(
+                requests: AsyncIterator[Any], context: Context
+            ) -> AsyncIterator[Any]:
+                call, error = _Call(details, "bidi_stream"), None
+                try:
+                    async for response in stream_stream(requests, context):
+                        yield response
+                except BaseException as exc:
+                    error = exc
+                    raise
+                finally:
+                    call.done(context, error)
+
+            return grpc.stream_stream_rpc_method_handler(timed_stream_stream, parse, respond)
+        return handler  # stream-unary: none in greenchain
+
+
 def make_server(settings: Settings) -> grpc.aio.Server:
-    """A grpc.aio server with message-size limits, OpenTelemetry server spans, INVALID_ARGUMENT
-    for undecodable requests and per-principal rate limits (with a tokens file)."""
+    """A grpc.aio server with message-size limits, OpenTelemetry server spans, Prometheus
+    metrics per method, INVALID_ARGUMENT for undecodable requests and per-principal rate limits
+    (with a tokens file)."""
     from greenchain.common.auth import rate_limits  # auth builds on this module's helpers
 
     interceptors: list[grpc.aio.ServerInterceptor] = [
         aio_server_interceptor(),
+        ServerMetrics(),
         UndecodableRequests(),
     ]
     limits = rate_limits(settings)

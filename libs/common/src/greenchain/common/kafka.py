@@ -13,9 +13,17 @@ from aiokafka.errors import (
     ProducerFenced,
     UnknownProducerId,
 )
-from aiokafka.structs import RecordMetadata
+from aiokafka.structs import ConsumerRecord, RecordMetadata
+from tenacity import (
+    AsyncRetrying,
+    retry_if_result,
+    stop_after_attempt,
+    stop_never,
+    wait_exponential_jitter,
+)
 
 from greenchain.common.config import Settings
+from greenchain.common.metrics import SKIPPED_RECORDS, observe_delivery
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +82,7 @@ class DurableProducer:
             topic, value=value, key=key, headers=headers
         )
         delivery.add_done_callback(lambda done: self._check(done, producer))
+        observe_delivery(delivery, self._client_id)
         return delivery
 
     async def send_and_wait(
@@ -102,28 +111,37 @@ class DurableProducer:
 
 
 async def start_with_retry(start: Callable[[], object], what: str, attempts: int = 0) -> None:
-    """Await ``start()`` until it succeeds (``attempts`` 0 = forever), backing off to 5 s."""
-    delay, tried = 0.2, 0
-    while True:
-        try:
+    """Await ``start()`` until it succeeds (``attempts`` 0 = forever), with jittered exponential
+    backoff up to 5 s (jitter: replicas restarted together do not retry in lockstep)."""
+    async for attempt in AsyncRetrying(
+        stop=stop_after_attempt(attempts) if attempts else stop_never,
+        wait=wait_exponential_jitter(multiplier=0.2, max=5.0, jitter=0.5),
+        before_sleep=lambda state: log.warning(
+            "%s: Kafka not reachable (%s); retrying in %.1f s",
+            what,
+            state.outcome.exception() if state.outcome else "?",
+            state.upcoming_sleep,
+        ),
+        reraise=True,
+    ):
+        with attempt:
             await start()  # type: ignore[misc]
-            return
-        except Exception as exc:
-            tried += 1
-            if attempts and tried >= attempts:
-                raise
-            log.warning("%s: Kafka not reachable (%s); retrying in %.1f s", what, exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
 
 
 async def assign_all_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    """Assigns every partition of ``topic`` to ``consumer`` (no group), once they are known."""
-    partitions = consumer.partitions_for_topic(topic)
-    while not partitions:
-        await asyncio.sleep(0.2)
-        await consumer._client.force_metadata_update()
+    """Assigns every partition of ``topic`` to ``consumer`` (no group), once they are known
+    (a topic just created may take a few metadata refreshes to show up)."""
+
+    async def known() -> set[int]:
         partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer._client.force_metadata_update()
+        return set(partitions or ())
+
+    partitions: set[int] = await AsyncRetrying(
+        retry=retry_if_result(lambda found: not found),
+        wait=wait_exponential_jitter(multiplier=0.1, max=2.0, jitter=0.2),
+    )(known)
     assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
     consumer.assign(assigned)
     return assigned
@@ -131,7 +149,14 @@ async def assign_all_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[
 
 class CompactedTopicReader:
     """Reads a whole (compacted) topic into memory and follows it, without a consumer group:
-    every replica of a service sees every key. ``on_record(key, value)``; value None = deleted."""
+    every replica of a service sees every key. ``on_record(key, value)``; value None = deleted.
+
+    A record ``on_record`` cannot take (undecodable bytes, a key that is not UTF-8, a value the
+    service's model refuses: any exception it raises) is logged with its position, counted in
+    ``greenchain_kafka_skipped_records_total`` and skipped: one bad record must not stop a
+    service from reading its registry. Anything else that ends the reading task ends it for
+    good; a service makes :attr:`task` essential (``GrpcService.supervise``) to report
+    NOT_SERVING and exit then."""
 
     def __init__(
         self,
@@ -145,6 +170,14 @@ class CompactedTopicReader:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self.caught_up = asyncio.Event()
+        self.skipped = 0
+
+    @property
+    def task(self) -> asyncio.Task[None]:
+        """The task that reads and follows the topic (after :meth:`start`)."""
+        if self._task is None:
+            raise RuntimeError(f"the reader of {self._topic} is not started")
+        return self._task
 
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
@@ -158,6 +191,33 @@ class CompactedTopicReader:
         self._consumer = consumer
         self._task = asyncio.create_task(self._run(assigned), name=f"read {self._topic}")
 
+    async def wait_caught_up(self) -> None:
+        """Returns once the reader has read everything that was on the topic when it started;
+        raises :class:`RuntimeError` if the reading task ended before that."""
+        caught_up = asyncio.create_task(self.caught_up.wait())
+        try:
+            await asyncio.wait([caught_up, self.task], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            caught_up.cancel()
+        if not self.caught_up.is_set():
+            error = None if self.task.cancelled() else self.task.exception()
+            raise RuntimeError(f"the reader of {self._topic} ended before catching up") from error
+
+    def _take(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            self._on_record(record.key, record.value)
+        except Exception as exc:
+            self.skipped += 1
+            SKIPPED_RECORDS.labels(self._topic).inc()
+            log.warning(
+                "%s partition %d offset %d: skipped a record that cannot be read (%s: %s)",
+                record.topic,
+                record.partition,
+                record.offset,
+                type(exc).__name__,
+                exc,
+            )
+
     async def _run(self, assigned: list[TopicPartition]) -> None:
         assert self._consumer is not None
         end = await self._consumer.end_offsets(assigned)
@@ -165,7 +225,7 @@ class CompactedTopicReader:
             batch = await self._consumer.getmany(timeout_ms=500, max_records=5000)
             for records in batch.values():
                 for record in records:
-                    self._on_record(record.key, record.value)
+                    self._take(record)
             if not self.caught_up.is_set() and all(
                 await asyncio.gather(*(self._at_least(tp, end[tp]) for tp in assigned))
             ):

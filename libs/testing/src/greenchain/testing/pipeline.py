@@ -33,7 +33,11 @@ class Pipeline:
 
     def __init__(self, settings: Settings, workdir: Path, scoring_workers: int = 1) -> None:
         self.settings = settings.with_(
-            ingest_listen=f"127.0.0.1:{free_port()}", ledger_listen=f"127.0.0.1:{free_port()}"
+            ingest_listen=f"127.0.0.1:{free_port()}",
+            ledger_listen=f"127.0.0.1:{free_port()}",
+            ingest_metrics_port=free_port(),
+            scoring_metrics_port=free_port(),
+            ledger_metrics_port=free_port(),
         )
         workdir.mkdir(parents=True, exist_ok=True)
         self.killed: set[str] = set()  # stopped on purpose (kill), not expected to run
@@ -53,6 +57,10 @@ class Pipeline:
         for name in names or self.services:
             service = self.services[name]
             service.wait_for_log(READY_LOG[service.service], within=90)
+
+    def metrics_url(self, name: str) -> str:
+        """Where service ``name`` serves its Prometheus metrics."""
+        return f"http://127.0.0.1:{self.settings.metrics_port(name)}/metrics"
 
     def kill(self, name: str) -> None:
         self.killed.add(name)

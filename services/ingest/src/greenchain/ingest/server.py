@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import grpc
 from aiokafka.structs import RecordMetadata
+from google.rpc import code_pb2
 from opentelemetry import trace
 
 from greenchain.common import topics
@@ -17,6 +18,7 @@ from greenchain.common.auth import Principal, TokenStore, authenticate, load_sto
 from greenchain.common.config import Settings
 from greenchain.common.grpc_server import Context, abort, abort_invalid
 from greenchain.common.kafka import CompactedTopicReader, DurableProducer
+from greenchain.common.metrics import DECLARATIONS
 from greenchain.common.service import GrpcService
 from greenchain.common.telemetry import inject_headers
 from greenchain.ingest.designations import MAX_ROWS, plan_import
@@ -38,6 +40,15 @@ _UNAVAILABLE = grpc.StatusCode.UNAVAILABLE.value[0]
 _INVALID = grpc.StatusCode.INVALID_ARGUMENT.value[0]
 _DENIED = grpc.StatusCode.PERMISSION_DENIED.value[0]
 _EXHAUSTED = grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
+
+
+def _count(result: ingest_pb2.SubmitResult) -> ingest_pb2.SubmitResult:
+    """Counts ``result`` in ``greenchain_ingest_declarations_total`` (outcome, reason)."""
+    if result.WhichOneof("outcome") == "accepted":
+        DECLARATIONS.labels("accepted", "ok").inc()
+    else:
+        DECLARATIONS.labels("rejected", code_pb2.Code.Name(result.rejected.code)).inc()
+    return result
 
 
 class KafkaUnavailable(Exception):
@@ -62,29 +73,27 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         self.registry: dict[str, supplier_pb2.Supplier] = {}
         self.quota = SupplierQuota(settings)  # per-supplier caps (quota.py)
         self.producer = DurableProducer(settings, "greenchain-ingest")
-        self._reader = CompactedTopicReader(settings, self.suppliers_topic, self._on_supplier)
+        self.reader = CompactedTopicReader(settings, self.suppliers_topic, self._on_supplier)
         self.send_timeout = 15.0
 
     # Lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self.producer.start()
-        await self._reader.start()
-        await self._reader.caught_up.wait()
+        await self.reader.start()
+        await self.reader.wait_caught_up()
 
     async def stop(self) -> None:
-        await self._reader.stop()
+        await self.reader.stop()
         await self.producer.stop()
 
     def _on_supplier(self, key: bytes, value: bytes | None) -> None:
+        """A registry record (None = deleted); one that cannot be read raises, and the reader
+        logs, counts and skips it."""
         if value is None:
             self.registry.pop(key.decode(), None)
             return
-        try:
-            supplier = supplier_pb2.Supplier.FromString(value)
-        except Exception:
-            log.warning("skipping undecodable registry record %r", key)
-            return
+        supplier = supplier_pb2.Supplier.FromString(value)
         self.registry[supplier.supplier_id] = supplier
 
     # Kafka --------------------------------------------------------------------------------
@@ -157,6 +166,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         principal = await authenticate(self.tokens, context)
         rejected = self._check(request, principal)
         if rejected is not None:
+            _count(ingest_pb2.SubmitResult(rejected=rejected))
             if rejected.code == _DENIED:
                 await abort(context, grpc.StatusCode.PERMISSION_DENIED, rejected.message)
             if rejected.code == _EXHAUSTED:
@@ -167,8 +177,11 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         try:
             accepted = await self._acked(await self._enqueue(request))
         except KafkaUnavailable as exc:
+            _count(ingest_pb2.SubmitResult(rejected=ingest_pb2.Rejected(code=_UNAVAILABLE)))
             await abort(context, grpc.StatusCode.UNAVAILABLE, f"not stored, retry: {exc}")
-        return ingest_pb2.SubmitResult(declaration_id=request.declaration_id, accepted=accepted)
+        return _count(
+            ingest_pb2.SubmitResult(declaration_id=request.declaration_id, accepted=accepted)
+        )
 
     async def StreamDeclarations(
         self,
@@ -225,7 +238,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                 else:
                     assert item.rejected is not None
                     result.rejected.CopyFrom(item.rejected)
-                yield result
+                yield _count(result)
             await reader  # surfaces a failure of the request stream
             if too_long.is_set():
                 await abort(
@@ -355,6 +368,8 @@ class IngestServer(GrpcService):
 
     async def start_backend(self) -> None:
         await self.servicer.start()
+        # without the registry, declarations of new suppliers would be refused as unknown
+        self.supervise(self.servicer.reader.task)
 
     async def stop_backend(self) -> None:
         await self.servicer.stop()

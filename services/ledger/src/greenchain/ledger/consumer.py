@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -53,6 +54,7 @@ from opentelemetry import trace
 from greenchain.common import topics
 from greenchain.common.config import Settings
 from greenchain.common.kafka import DurableProducer, assign_all_partitions, start_with_retry
+from greenchain.common.metrics import LEDGER_APPEND_SECONDS, LEDGER_ENTRIES, record_consumer_lag
 from greenchain.common.telemetry import extract_context
 from greenchain.ledger.store import Entry, LedgerStore, Record
 from greenchain.v1 import rating_pb2
@@ -179,11 +181,14 @@ class RatingsConsumer:
                         Record(tp.topic, tp.partition, message.offset, rating, source or (-1, -1))
                     )
             if records:
+                started = time.perf_counter()
                 try:
                     appended = await asyncio.to_thread(self.store.append, records)
                 finally:  # each span ends when its rating's batch is committed (or failed)
                     for span in traced:
                         span.end()
+                LEDGER_APPEND_SECONDS.observe(time.perf_counter() - started)
+                LEDGER_ENTRIES.inc(len(appended))
                 if appended:
                     self.on_appended(appended)
                     await self._publish_checkpoint()
@@ -194,6 +199,7 @@ class RatingsConsumer:
                 if self._catch_up_target is not None and position >= self._catch_up_target:
                     log.info("caught up: %d entries in the log", self.store.size())
                     self.caught_up.set()
+            await record_consumer_lag("ledger", self._reader)
 
     async def _publish_checkpoint(self) -> None:
         _, note = self.store.checkpoint()
@@ -228,6 +234,7 @@ class RatingsConsumer:
                 # the last copy (or the sequence end at start), the ledger is caught up
                 self._catch_up_target = self._last_copied + 1
             batch = await self._ratings.getmany(timeout_ms=200, max_records=self.max_records)
+            await record_consumer_lag("ledger", self._ratings)
             if not batch:
                 continue
             applied = self.store.applied_sources()

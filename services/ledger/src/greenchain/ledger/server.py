@@ -579,6 +579,7 @@ class LedgerServer(GrpcService):
     async def start_backend(self) -> None:
         await self.consumer.start()
         await self.chains.start()
+        self.supervise(self.chains.task)  # chains' memberships decide who may read what
         caught_up = asyncio.create_task(self.consumer.caught_up.wait())
         either: set[asyncio.Future[Any]] = {caught_up, self.consumer.failure}
         await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from greenchain.common.config import Settings
+from greenchain.common.metrics import set_lag
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class StallWatchdog:
             # the watchdog looks again on its next tick instead of crashing the worker
             log.warning("watchdog: offsets unavailable (%s); will look again", err)
             return
+        set_lag("scoring", ends, committed_now)
         if self.replay_pending and all(committed_now[tp] >= ends[tp] for tp in tps):
             await self._replay(consumer)
             return

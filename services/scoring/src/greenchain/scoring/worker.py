@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Callable, MutableMapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -44,6 +45,15 @@ from tenacity import AsyncRetrying, stop_after_delay, wait_exponential_jitter
 from greenchain.common import topics
 from greenchain.common.config import Settings
 from greenchain.common.kafka import CompactedTopicReader
+from greenchain.common.metrics import (
+    DEAD_LETTERS,
+    HEALTH_CHECKS,
+    RATINGS_EMITTED,
+    SCORING_BATCH_SECONDS,
+    SCORING_BATCH_SIZE,
+    observe_delivery,
+)
+from greenchain.common.supervision import supervise
 from greenchain.common.telemetry import extract_context, inject_headers
 from greenchain.scoring.engine import Emission, ScoringEngine
 from greenchain.scoring.faust_bridge import Record, batches, table_context
@@ -57,6 +67,9 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("greenchain.scoring")
 
 EXIT_SOFTWARE = 70  # sysexits.h: the worker could not do its job; the supervisor restarts it
+
+ALIVE_SECONDS = 60.0
+"""Liveness: the worker's timers must have ticked within this long (else its loop is stuck)."""
 
 REFRESH_SECONDS = 2.0
 """How often the leader builds a snapshot, and workers apply new snapshots and registry
@@ -242,7 +255,7 @@ async def preload(settings: Settings, engine: ScoringEngine) -> list[CompactedTo
     ]
     for reader in readers:  # in order: the registry compares with what was emitted
         await reader.start()
-        await reader.caught_up.wait()
+        await reader.wait_caught_up()
     log.info(
         "scoring ready: %d suppliers registered, %d ratings known, snapshot %s",
         len(engine.registry),
@@ -304,6 +317,9 @@ class ScoringWorker:
         self.lock = asyncio.Lock()  # one batch or refresh rates at a time
         self.ready = asyncio.Event()  # emitted ratings, registry and snapshot read
         self.stage: BenchmarkStage | None = None  # while this worker is the leader
+        self.heartbeat: float | None = None  # monotonic time of the last timer tick
+        HEALTH_CHECKS["/healthz"] = self.alive
+        HEALTH_CHECKS["/readyz"] = self.is_ready
 
         self.app.task(self.start_readers)
         self.app.agent(self.declarations, name="score")(self.score)
@@ -318,9 +334,19 @@ class ScoringWorker:
     # faust entry points ------------------------------------------------------------------
 
     async def start_readers(self) -> None:
-        """What rating needs before the first batch, then its changes while running."""
-        await preload(self.settings, self.engine)
+        """What rating needs before the first batch, then its changes while running. Ratings
+        depend on every one of these readers: if one dies, the worker exits for a restart."""
+        for reader in await preload(self.settings, self.engine):
+            supervise(reader.task, _exit_for_restart)
         self.ready.set()
+
+    def alive(self) -> bool:
+        """Liveness (HTTP /healthz, from another thread): the event loop still runs timers."""
+        return self.heartbeat is None or time.monotonic() - self.heartbeat < ALIVE_SECONDS
+
+    def is_ready(self) -> bool:
+        """Readiness (HTTP /readyz): emitted ratings, registry and snapshot read, and alive."""
+        return self.ready.is_set() and self.heartbeat is not None and self.alive()
 
     async def score(self, stream: Any) -> AsyncIterator[None]:  # stream: faust.Stream
         await self.ready.wait()
@@ -332,9 +358,12 @@ class ScoringWorker:
             if fresh_start:  # a (re)start or a rebalance: note where reading starts
                 await self.watchdog.mark_start()
                 started = assignment
+            started_at = time.perf_counter()
+            SCORING_BATCH_SIZE.observe(len(records))
             batch = self.steps.apply(records)
             async with self.lock:
                 await self.deliver(partial(self.steps.rate, batch), batch)
+            SCORING_BATCH_SECONDS.observe(time.perf_counter() - started_at)
             if fresh_start and (self.steps.recovered or self.app.rebalancing_count > 1):
                 # faust can skip records while it recovers a table after a restart or a
                 # rebalance: read this run's share again once caught up (idempotent)
@@ -377,6 +406,7 @@ class ScoringWorker:
             )
 
     async def check_progress(self) -> None:
+        self.heartbeat = time.monotonic()
         if self.ready.is_set() and self.steps.loaded_for is not None:
             await self.watchdog.check()
 
@@ -414,6 +444,7 @@ class ScoringWorker:
                         self.steps.discard()
                         raise
                     self.steps.confirm(emissions)
+                    RATINGS_EMITTED.inc(len(emissions))
         except Exception:
             log.exception(
                 "could not rate and emit a batch within %.0f s: stopping the worker with the "
@@ -436,7 +467,9 @@ class ScoringWorker:
                 ("source.offset", str(record.offset).encode()),
             ],
         )
+        observe_delivery(delivery, "greenchain-scoring")
         await delivery
+        DEAD_LETTERS.inc()
 
     async def emit(self, emissions: list[Emission], origins: dict[str, Headers]) -> None:
         """Sends the ratings, each in a span continuing its declaration's trace, and once Kafka
@@ -454,13 +487,13 @@ class ScoringWorker:
                     "greenchain.revision": rating.revision,
                 },
             ):
-                deliveries.append(
-                    await self.ratings_topic.send(
-                        key=rating.supplier_id.encode(),
-                        value=rating.SerializeToString(),
-                        headers=inject_headers(),
-                    )
+                delivery = await self.ratings_topic.send(
+                    key=rating.supplier_id.encode(),
+                    value=rating.SerializeToString(),
+                    headers=inject_headers(),
                 )
+                observe_delivery(delivery, "greenchain-scoring")
+                deliveries.append(delivery)
         await asyncio.gather(*deliveries)  # every failure retrieved, the first one raised
         await asyncio.gather(
             *[
@@ -472,9 +505,18 @@ class ScoringWorker:
         )
 
 
+def _exit_for_restart(reason: str) -> None:
+    log.critical("%s: stopping the worker for a restart", reason)
+    logging.shutdown()
+    os._exit(EXIT_SOFTWARE)
+
+
 def run_worker(settings: Settings) -> None:
     """Runs a worker until SIGINT/SIGTERM (faust handles the signals)."""
     from faust.worker import Worker
 
     topics.ensure_topics(settings)
-    Worker(ScoringWorker(settings).app, loglevel="INFO", quiet=True).execute_from_commandline()
+    # override_logging=False: keep the JSON/console logging service_settings set up
+    Worker(
+        ScoringWorker(settings).app, loglevel="INFO", quiet=True, override_logging=False
+    ).execute_from_commandline()
