@@ -26,17 +26,17 @@ from greenchain.v1 import declaration_pb2 as greenchain_dot_v1_dot_declaration__
 from greenchain.v1 import supplier_pb2 as greenchain_dot_v1_dot_supplier__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1agreenchain/v1/ingest.proto\x12\rgreenchain.v1\x1a\x1fgreenchain/v1/declaration.proto\x1a\x1cgreenchain/v1/supplier.proto\"\xd6\x01\n\x0e\x44\x65signationRow\x12\x0b\n\x03row\x18\x01 \x01(\x05\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x03 \x01(\t\x12\x10\n\x08province\x18\x04 \x01(\t\x12\r\n\x05level\x18\x05 \x01(\t\x12\x0c\n\x04year\x18\x06 \x01(\x05\x12\x16\n\x0elist_reference\x18\x07 \x01(\t\x12\x0f\n\x07site_id\x18\x08 \x01(\t\x12,\n\x04kind\x18\t \x01(\x0e\x32\x1e.greenchain.v1.DesignationKind\x12\x0e\n\x06status\x18\n \x01(\t\"Y\n\x19ImportDesignationsRequest\x12+\n\x04rows\x18\x01 \x03(\x0b\x32\x1d.greenchain.v1.DesignationRow\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\"\xb8\x01\n\x14\x44\x65signationRowResult\x12\x0b\n\x03row\x18\x01 \x01(\x05\x12*\n\x07outcome\x18\x02 \x01(\x0e\x32\x19.greenchain.v1.RowOutcome\x12\x13\n\x0bsupplier_id\x18\x03 \x01(\t\x12\x0f\n\x07site_id\x18\x04 \x01(\t\x12\x31\n\nviolations\x18\x05 \x03(\x0b\x32\x1d.greenchain.v1.FieldViolation\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\"\x8f\x01\n\x1aImportDesignationsResponse\x12\x34\n\x07results\x18\x01 \x03(\x0b\x32#.greenchain.v1.DesignationRowResult\x12\x0f\n\x07\x61pplied\x18\x02 \x01(\x05\x12\x19\n\x11suppliers_updated\x18\x03 \x01(\x05\x12\x0f\n\x07\x64ry_run\x18\x04 \x01(\x08\"4\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"<\n\x08\x41\x63\x63\x65pted\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x11\n\tpartition\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x03\"\\\n\x08Rejected\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x31\n\nviolations\x18\x03 \x03(\x0b\x32\x1d.greenchain.v1.FieldViolation\"\x9d\x01\n\x0cSubmitResult\x12\x16\n\x0e\x64\x65\x63laration_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12+\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x0b\x32\x17.greenchain.v1.AcceptedH\x00\x12+\n\x08rejected\x18\x04 \x01(\x0b\x32\x17.greenchain.v1.RejectedH\x00\x42\t\n\x07outcome\"C\n\x16UpsertSupplierResponse\x12)\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x0b\x32\x17.greenchain.v1.Accepted*\x81\x01\n\x0f\x44\x65signationKind\x12 \n\x1c\x44\x45SIGNATION_KIND_UNSPECIFIED\x10\x00\x12\"\n\x1e\x44\x45SIGNATION_KIND_GREEN_FACTORY\x10\x01\x12(\n$DESIGNATION_KIND_ZERO_CARBON_FACTORY\x10\x02*\xe1\x01\n\nRowOutcome\x12\x1b\n\x17ROW_OUTCOME_UNSPECIFIED\x10\x00\x12\x17\n\x13ROW_OUTCOME_APPLIED\x10\x01\x12\x19\n\x15ROW_OUTCOME_UNCHANGED\x10\x02\x12\x17\n\x13ROW_OUTCOME_INVALID\x10\x03\x12\x19\n\x15ROW_OUTCOME_UNMATCHED\x10\x04\x12\x19\n\x15ROW_OUTCOME_AMBIGUOUS\x10\x05\x12\x19\n\x15ROW_OUTCOME_DUPLICATE\x10\x06\x12\x18\n\x14ROW_OUTCOME_CONFLICT\x10\x07\x32\xb9\x03\n\rIngestService\x12L\n\x11SubmitDeclaration\x12\x1a.greenchain.v1.Declaration\x1a\x1b.greenchain.v1.SubmitResult\x12Q\n\x12StreamDeclarations\x12\x1a.greenchain.v1.Declaration\x1a\x1b.greenchain.v1.SubmitResult(\x01\x30\x01\x12P\n\x0eUpsertSupplier\x12\x17.greenchain.v1.Supplier\x1a%.greenchain.v1.UpsertSupplierResponse\x12J\n\x0bUpsertChain\x12\x14.greenchain.v1.Chain\x1a%.greenchain.v1.UpsertSupplierResponse\x12i\n\x12ImportDesignations\x12(.greenchain.v1.ImportDesignationsRequest\x1a).greenchain.v1.ImportDesignationsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1agreenchain/v1/ingest.proto\x12\rgreenchain.v1\x1a\x1fgreenchain/v1/declaration.proto\x1a\x1cgreenchain/v1/supplier.proto\"\xd6\x01\n\x0e\x44\x65signationRow\x12\x0b\n\x03row\x18\x01 \x01(\x05\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x63redit_code\x18\x03 \x01(\t\x12\x10\n\x08province\x18\x04 \x01(\t\x12\r\n\x05level\x18\x05 \x01(\t\x12\x0c\n\x04year\x18\x06 \x01(\x05\x12\x16\n\x0elist_reference\x18\x07 \x01(\t\x12\x0f\n\x07site_id\x18\x08 \x01(\t\x12,\n\x04kind\x18\t \x01(\x0e\x32\x1e.greenchain.v1.DesignationKind\x12\x0e\n\x06status\x18\n \x01(\t\"Y\n\x19ImportDesignationsRequest\x12+\n\x04rows\x18\x01 \x03(\x0b\x32\x1d.greenchain.v1.DesignationRow\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\"\xb8\x01\n\x14\x44\x65signationRowResult\x12\x0b\n\x03row\x18\x01 \x01(\x05\x12*\n\x07outcome\x18\x02 \x01(\x0e\x32\x19.greenchain.v1.RowOutcome\x12\x13\n\x0bsupplier_id\x18\x03 \x01(\t\x12\x0f\n\x07site_id\x18\x04 \x01(\t\x12\x31\n\nviolations\x18\x05 \x03(\x0b\x32\x1d.greenchain.v1.FieldViolation\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\"\x8f\x01\n\x1aImportDesignationsResponse\x12\x34\n\x07results\x18\x01 \x03(\x0b\x32#.greenchain.v1.DesignationRowResult\x12\x0f\n\x07\x61pplied\x18\x02 \x01(\x05\x12\x19\n\x11suppliers_updated\x18\x03 \x01(\x05\x12\x0f\n\x07\x64ry_run\x18\x04 \x01(\x08\"4\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"K\n\x08\x41\x63\x63\x65pted\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x11\n\tpartition\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x03\x12\r\n\x05index\x18\x04 \x01(\x05\"\\\n\x08Rejected\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x31\n\nviolations\x18\x03 \x03(\x0b\x32\x1d.greenchain.v1.FieldViolation\"\x9d\x01\n\x0cSubmitResult\x12\x16\n\x0e\x64\x65\x63laration_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12+\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\x0b\x32\x17.greenchain.v1.AcceptedH\x00\x12+\n\x08rejected\x18\x04 \x01(\x0b\x32\x17.greenchain.v1.RejectedH\x00\x42\t\n\x07outcome\"C\n\x16UpsertSupplierResponse\x12)\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x0b\x32\x17.greenchain.v1.Accepted*\x81\x01\n\x0f\x44\x65signationKind\x12 \n\x1c\x44\x45SIGNATION_KIND_UNSPECIFIED\x10\x00\x12\"\n\x1e\x44\x45SIGNATION_KIND_GREEN_FACTORY\x10\x01\x12(\n$DESIGNATION_KIND_ZERO_CARBON_FACTORY\x10\x02*\xe1\x01\n\nRowOutcome\x12\x1b\n\x17ROW_OUTCOME_UNSPECIFIED\x10\x00\x12\x17\n\x13ROW_OUTCOME_APPLIED\x10\x01\x12\x19\n\x15ROW_OUTCOME_UNCHANGED\x10\x02\x12\x17\n\x13ROW_OUTCOME_INVALID\x10\x03\x12\x19\n\x15ROW_OUTCOME_UNMATCHED\x10\x04\x12\x19\n\x15ROW_OUTCOME_AMBIGUOUS\x10\x05\x12\x19\n\x15ROW_OUTCOME_DUPLICATE\x10\x06\x12\x18\n\x14ROW_OUTCOME_CONFLICT\x10\x07\x32\xb9\x03\n\rIngestService\x12L\n\x11SubmitDeclaration\x12\x1a.greenchain.v1.Declaration\x1a\x1b.greenchain.v1.SubmitResult\x12Q\n\x12StreamDeclarations\x12\x1a.greenchain.v1.Declaration\x1a\x1b.greenchain.v1.SubmitResult(\x01\x30\x01\x12P\n\x0eUpsertSupplier\x12\x17.greenchain.v1.Supplier\x1a%.greenchain.v1.UpsertSupplierResponse\x12J\n\x0bUpsertChain\x12\x14.greenchain.v1.Chain\x1a%.greenchain.v1.UpsertSupplierResponse\x12i\n\x12ImportDesignations\x12(.greenchain.v1.ImportDesignationsRequest\x1a).greenchain.v1.ImportDesignationsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'greenchain.v1.ingest_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DESIGNATIONKIND']._serialized_start=1189
-  _globals['_DESIGNATIONKIND']._serialized_end=1318
-  _globals['_ROWOUTCOME']._serialized_start=1321
-  _globals['_ROWOUTCOME']._serialized_end=1546
+  _globals['_DESIGNATIONKIND']._serialized_start=1204
+  _globals['_DESIGNATIONKIND']._serialized_end=1333
+  _globals['_ROWOUTCOME']._serialized_start=1336
+  _globals['_ROWOUTCOME']._serialized_end=1561
   _globals['_DESIGNATIONROW']._serialized_start=109
   _globals['_DESIGNATIONROW']._serialized_end=323
   _globals['_IMPORTDESIGNATIONSREQUEST']._serialized_start=325
@@ -48,13 +48,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FIELDVIOLATION']._serialized_start=749
   _globals['_FIELDVIOLATION']._serialized_end=801
   _globals['_ACCEPTED']._serialized_start=803
-  _globals['_ACCEPTED']._serialized_end=863
-  _globals['_REJECTED']._serialized_start=865
-  _globals['_REJECTED']._serialized_end=957
-  _globals['_SUBMITRESULT']._serialized_start=960
-  _globals['_SUBMITRESULT']._serialized_end=1117
-  _globals['_UPSERTSUPPLIERRESPONSE']._serialized_start=1119
-  _globals['_UPSERTSUPPLIERRESPONSE']._serialized_end=1186
-  _globals['_INGESTSERVICE']._serialized_start=1549
-  _globals['_INGESTSERVICE']._serialized_end=1990
+  _globals['_ACCEPTED']._serialized_end=878
+  _globals['_REJECTED']._serialized_start=880
+  _globals['_REJECTED']._serialized_end=972
+  _globals['_SUBMITRESULT']._serialized_start=975
+  _globals['_SUBMITRESULT']._serialized_end=1132
+  _globals['_UPSERTSUPPLIERRESPONSE']._serialized_start=1134
+  _globals['_UPSERTSUPPLIERRESPONSE']._serialized_end=1201
+  _globals['_INGESTSERVICE']._serialized_start=1564
+  _globals['_INGESTSERVICE']._serialized_end=2005
 # @@protoc_insertion_point(module_scope)
