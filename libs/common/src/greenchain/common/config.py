@@ -66,6 +66,25 @@ class Settings:
     ingest_max_stream_length: int = _env(
         "GREENCHAIN_INGEST_MAX_STREAM_LENGTH", 1_000_000, "declarations in one stream at most"
     )
+    ingest_batch_linger_seconds: float = _env(
+        "GREENCHAIN_INGEST_BATCH_LINGER_SECONDS",
+        0.005,
+        "longest wait to fill one Kafka record of declarations for one partition, s",
+    )
+    ingest_batch_max_count: int = _env(
+        "GREENCHAIN_INGEST_BATCH_MAX_COUNT", 500, "declarations in one Kafka record at most"
+    )
+    ingest_batch_max_bytes: int = _env(
+        "GREENCHAIN_INGEST_BATCH_MAX_BYTES",
+        262144,
+        "declaration bytes in one Kafka record at most (one larger declaration goes alone)",
+    )
+    ingest_reuse_port: int = _env(
+        "GREENCHAIN_INGEST_REUSE_PORT",
+        0,
+        "1 = several ingest processes may listen on one port (SO_REUSEPORT: the kernel spreads "
+        "connections across them); 0 = a port in use fails the start",
+    )
     max_message_bytes: int = _env(
         "GREENCHAIN_MAX_MESSAGE_BYTES", 65536, "largest gRPC message accepted, bytes"
     )

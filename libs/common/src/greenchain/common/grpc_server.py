@@ -157,12 +157,12 @@ class UndecodableRequests(grpc.aio.ServerInterceptor):
         return handler  # stream-unary: none in greenchain
 
 
-def make_server(settings: Settings) -> grpc.aio.Server:
+def make_server(settings: Settings, options: Sequence[tuple[str, int]] = ()) -> grpc.aio.Server:
     """A grpc.aio server with message-size limits, OpenTelemetry server spans and
-    INVALID_ARGUMENT for undecodable requests."""
+    INVALID_ARGUMENT for undecodable requests; ``options`` are added to the shared ones."""
     return grpc.aio.server(
         interceptors=[aio_server_interceptor(), UndecodableRequests()],
-        options=server_options(settings),
+        options=[*server_options(settings), *options],
     )
 
 

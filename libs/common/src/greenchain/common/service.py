@@ -4,7 +4,7 @@ topics exist, start the Kafka-backed parts, then report SERVING; the reverse on 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Self
 
 import grpc
@@ -18,7 +18,8 @@ from greenchain.common.kafka import start_with_retry
 class GrpcService:
     """A grpc.aio server (limits, TLS, tracing, health, reflection) around Kafka-backed parts.
 
-    Subclasses pass a ``register`` callback that adds their servicer, and override
+    Subclasses pass a ``register`` callback that adds their servicer (and gRPC ``options`` of
+    their own, if any), and override
     ``start_backend`` / ``stop_backend``. ``async with`` runs the service.
     """
 
@@ -28,10 +29,11 @@ class GrpcService:
         listen: str,
         service_name: str,
         register: Callable[[grpc.aio.Server], None],
+        options: Sequence[tuple[str, int]] = (),
     ) -> None:
         self.settings = settings
         self.service_name = service_name
-        self.server = make_server(settings)
+        self.server = make_server(settings, options)
         register(self.server)
         self.health = add_health_and_reflection(self.server, [service_name])
         self.port = bind(self.server, listen, settings)

@@ -9,16 +9,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import grpc
-from aiokafka.structs import RecordMetadata
 from opentelemetry import trace
 
 from greenchain.common import topics
 from greenchain.common.auth import Principal, TokenStore, authenticate, load_store
+from greenchain.common.batches import current_trace_context
 from greenchain.common.config import Settings
 from greenchain.common.grpc_server import Context, abort, abort_invalid
 from greenchain.common.kafka import CompactedTopicReader, DurableProducer
 from greenchain.common.service import GrpcService
 from greenchain.common.telemetry import inject_headers
+from greenchain.ingest.batcher import DeclarationBatcher, KafkaUnavailable
 from greenchain.ingest.designations import MAX_ROWS, plan_import
 from greenchain.ingest.validation import validate_chain, validate_declaration, validate_supplier
 from greenchain.v1 import declaration_pb2, ingest_pb2, ingest_pb2_grpc, supplier_pb2
@@ -32,15 +33,11 @@ _INVALID = grpc.StatusCode.INVALID_ARGUMENT.value[0]
 _DENIED = grpc.StatusCode.PERMISSION_DENIED.value[0]
 
 
-class KafkaUnavailable(Exception):
-    """Kafka did not acknowledge a record in time: nothing may be acknowledged to the client."""
-
-
 @dataclass
 class _Pending:
     sequence: int
     declaration_id: str
-    delivery: asyncio.Future[RecordMetadata] | None = None
+    delivery: asyncio.Future[ingest_pb2.Accepted] | None = None
     rejected: ingest_pb2.Rejected | None = None
 
 
@@ -55,16 +52,21 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         self.producer = DurableProducer(settings, "greenchain-ingest")
         self._reader = CompactedTopicReader(settings, self.suppliers_topic, self._on_supplier)
         self.send_timeout = 15.0
+        self.batcher = DeclarationBatcher(
+            self.producer, self.declarations_topic, settings, self.send_timeout
+        )
 
     # Lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self.producer.start()
+        await self.batcher.start()
         await self._reader.start()
         await self._reader.caught_up.wait()
 
     async def stop(self) -> None:
         await self._reader.stop()
+        await self.batcher.stop()
         await self.producer.stop()
 
     def _on_supplier(self, key: bytes, value: bytes | None) -> None:
@@ -80,8 +82,10 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
 
     # Kafka --------------------------------------------------------------------------------
 
-    async def _enqueue(self, decl: declaration_pb2.Declaration) -> asyncio.Future[RecordMetadata]:
-        """Hands the record to the producer; the returned future resolves when Kafka acked it."""
+    def _enqueue(self, decl: declaration_pb2.Declaration) -> asyncio.Future[ingest_pb2.Accepted]:
+        """Hands a valid declaration to the batcher; the returned future resolves when Kafka
+        acked the record that holds it. The declaration carries this span's trace context, so
+        the rating's span continues the submitting request's trace."""
         with tracer.start_as_current_span(
             f"send {self.declarations_topic}",
             kind=trace.SpanKind.PRODUCER,
@@ -90,30 +94,16 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                 "greenchain.declaration_id": decl.declaration_id,
             },
         ):
-            headers = inject_headers([("declaration_id", decl.declaration_id.encode())])
-            try:
-                async with asyncio.timeout(self.send_timeout):
-                    delivery: asyncio.Future[RecordMetadata] = await self.producer.send(
-                        self.declarations_topic,
-                        value=decl.SerializeToString(),
-                        key=decl.supplier_id.encode(),
-                        headers=headers,
-                    )
-            except Exception as exc:
-                raise KafkaUnavailable(str(exc) or type(exc).__name__) from exc
-            return delivery
+            return self.batcher.submit(decl, current_trace_context())
 
-    async def _acked(self, delivery: asyncio.Future[RecordMetadata]) -> ingest_pb2.Accepted:
+    async def _acked(self, delivery: asyncio.Future[ingest_pb2.Accepted]) -> ingest_pb2.Accepted:
         try:
             async with asyncio.timeout(self.send_timeout):
-                metadata = await delivery
+                return await delivery
+        except KafkaUnavailable:
+            raise
         except Exception as exc:
             raise KafkaUnavailable(str(exc) or type(exc).__name__) from exc
-        return ingest_pb2.Accepted(
-            topic=metadata.topic,
-            partition=metadata.partition,
-            offset=metadata.offset,
-        )
 
     # Checks -------------------------------------------------------------------------------
 
@@ -152,7 +142,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                 context, rejected.message, [(v.field, v.description) for v in rejected.violations]
             )
         try:
-            accepted = await self._acked(await self._enqueue(request))
+            accepted = await self._acked(self._enqueue(request))
         except KafkaUnavailable as exc:
             await abort(context, grpc.StatusCode.UNAVAILABLE, f"not stored, retry: {exc}")
         return ingest_pb2.SubmitResult(declaration_id=request.declaration_id, accepted=accepted)
@@ -179,12 +169,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                         sequence, decl.declaration_id, rejected=self._check(decl, principal)
                     )
                     if item.rejected is None:
-                        try:
-                            item.delivery = await self._enqueue(decl)
-                        except KafkaUnavailable as exc:
-                            item.rejected = ingest_pb2.Rejected(
-                                code=_UNAVAILABLE, message=f"not stored, retry: {exc}"
-                            )
+                        item.delivery = self._enqueue(decl)
                     await pending.put(item)
                     sequence += 1
             finally:
@@ -315,6 +300,9 @@ class IngestServer(GrpcService):
             lambda server: ingest_pb2_grpc.add_IngestServiceServicer_to_server(
                 self.servicer, server
             ),
+            # gRPC's own default is 1; off unless asked, so a second process on a taken port
+            # fails instead of silently taking half the connections
+            options=[("grpc.so_reuseport", 1 if settings.ingest_reuse_port else 0)],
         )
 
     async def start_backend(self) -> None:
