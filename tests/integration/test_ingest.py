@@ -13,8 +13,8 @@ import yaml
 from greenchain.common import topics
 from greenchain.common.auth import hash_token
 from greenchain.common.config import Settings
-from greenchain.common.topics import DECLARATIONS
 from greenchain.common.grpc_server import field_violations
+from greenchain.common.topics import DECLARATIONS
 from greenchain.ingest.server import IngestServer
 from greenchain.testing.builders import BODY_KINDS, envelope, supplier
 from greenchain.testing.grpc_clients import bearer, channel, read_declarations, read_topic
