@@ -126,15 +126,16 @@ def test_batch_records_and_old_records_are_rated_and_one_bad_declaration_dead_le
     finally:
         worker.stop()
     assert_same_ratings(ratings, offline_ratings(suppliers, decls))
-    (dead,) = asyncio.run(read_topic(topics, topics.topic(topics_mod.DECLARATIONS_DLQ), 1))
-    key, value, headers = dead
-    assert (key, value) == (no_body.supplier_id.encode(), no_body.SerializeToString())
-    names = dict(headers)
-    assert names["error"].startswith(b"Unacceptable")
-    assert names["source.partition"] == str(bad_partition).encode()
-    assert names["source.offset"] == str(bad_offset).encode()
-    assert names["source.index"] == str(bad_index).encode()
-    assert names["traceparent"] == b"t-x-1"
+    # at least once (a retried batch sends its dead letters again), and only that declaration
+    dead = asyncio.run(read_topic(topics, topics.topic(topics_mod.DECLARATIONS_DLQ), 1))
+    for key, value, headers in dead:
+        assert (key, value) == (no_body.supplier_id.encode(), no_body.SerializeToString())
+        names = dict(headers)
+        assert names["error"].startswith(b"Unacceptable")
+        assert names["source.partition"] == str(bad_partition).encode()
+        assert names["source.offset"] == str(bad_offset).encode()
+        assert names["source.index"] == str(bad_index).encode()
+        assert names["traceparent"] == b"t-x-1"
 
 
 @pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
