@@ -84,6 +84,11 @@ class DeclarationBatcher:
         """Adds a validated declaration to its partition's open batch. The future resolves once
         Kafka acked the record, or fails with :class:`KafkaUnavailable`."""
         loop = asyncio.get_running_loop()
+        if not self.partitions:  # a call that came in before Kafka was reached
+            refused: asyncio.Future[ingest_pb2.Accepted] = loop.create_future()
+            refused.set_exception(KafkaUnavailable("ingest is not connected to Kafka yet"))
+            refused.add_done_callback(_retrieve)
+            return refused
         partition = partition_for(declaration.supplier_id.encode(), self.partitions)
         size = declaration.ByteSize() + _ENTRY_OVERHEAD + sum(map(len, trace_context.values()))
         batch = self._open.get(partition)
