@@ -319,7 +319,9 @@ class ScoringWorker:
             await self.deliver(self.steps.refresh, Batch())
 
     async def check_progress(self) -> None:
-        if self.ready.is_set() and self.steps.loaded:
+        # also before the first batch: a worker killed before its first offset commit came
+        # back with table state but no committed offsets, and faust fetched nothing at all
+        if self.ready.is_set():
             await self.watchdog.check()
 
     # outputs -----------------------------------------------------------------------------
