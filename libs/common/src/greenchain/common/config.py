@@ -135,7 +135,9 @@ class Settings:
         "GREENCHAIN_SCORING_STORE", "memory://", "faust table store: memory:// | rocksdb://"
     )
     scoring_batch_size: int = _env(
-        "GREENCHAIN_SCORING_BATCH_SIZE", 2000, "declarations per micro-batch at most"
+        "GREENCHAIN_SCORING_BATCH_SIZE",
+        2000,
+        "Kafka records per micro-batch at most (a record holds one declaration or a batch)",
     )
     scoring_batch_seconds: float = _env(
         "GREENCHAIN_SCORING_BATCH_SECONDS", 0.2, "longest wait to fill a micro-batch, s"
