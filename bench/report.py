@@ -161,6 +161,13 @@ def table(results: dict[str, Any]) -> str:
             f"{_f(rates['ingest'])} | ProducerPerformance {_f(rates['kafka_producer_performance'])}"
             f" | {i['share_of_ceiling']:.1%} |"
         )
+        if "ingest_two_processes" in rates:
+            lines.append(
+                f"| ingest, two processes on one port (SO_REUSEPORT) | "
+                f"{_f(rates['ingest_two_processes'])} | ProducerPerformance "
+                f"{_f(rates['kafka_producer_performance'])} | "
+                f"{i['share_of_ceiling_two_processes']:.1%} |"
+            )
     if lat := results.get("latency"):
         for lv in lat["levels"]:
             lines.append(

@@ -11,7 +11,6 @@ import grpc
 import pytest
 
 from greenchain.common.config import Settings
-from greenchain.common.topics import DECLARATIONS
 from greenchain.connector.client import Connector
 from greenchain.connector.mapping import Mapping
 from greenchain.connector.pact import read_pact
@@ -21,9 +20,9 @@ from greenchain.connector.run import connect_file
 from greenchain.ingest.server import IngestServer
 from greenchain.testing import DATA
 from greenchain.testing.builders import envelope, supplier
-from greenchain.testing.grpc_clients import channel, read_topic
+from greenchain.testing.grpc_clients import channel, read_declarations
 from greenchain.testing.kafka_broker import isolated_settings, private_broker
-from greenchain.v1 import declaration_pb2, ingest_pb2_grpc
+from greenchain.v1 import ingest_pb2_grpc
 
 
 async def test_csv_and_pact_v2_v3_reach_the_topic(topics: Settings, tmp_path: Path) -> None:
@@ -40,8 +39,8 @@ async def test_csv_and_pact_v2_v3_reach_the_topic(topics: Settings, tmp_path: Pa
     assert summary.accepted == len(items) - 1
     assert list(summary.rejected) == [2]
     assert "energy.renewable_certificates_kwh" in summary.rejected[2]
-    records = await read_topic(topics, topics.topic(DECLARATIONS), summary.accepted)
-    kinds = [declaration_pb2.Declaration.FromString(v).WhichOneof("body") for _, v, _ in records]
+    records = await read_declarations(topics, summary.accepted)
+    kinds = [p.declaration.WhichOneof("body") for p in records]
     assert kinds.count("product_footprint") == 2
 
 
@@ -70,8 +69,8 @@ async def test_a_pact_successor_and_a_withdrawal_are_accepted_by_ingest(
         await upsert_suppliers(connector, [supplier("sup-001")])
         summary = await connector.send(read.items)
     assert (summary.accepted, summary.rejected) == (2, {})
-    records = await read_topic(topics, topics.topic(DECLARATIONS), 2)
-    bodies = [declaration_pb2.Declaration.FromString(v).product_footprint for _, v, _ in records]
+    records = await read_declarations(topics, 2)
+    bodies = [p.declaration.product_footprint for p in records]
     assert [b.pact_deprecated for b in bodies] == [True, False]
     assert list(bodies[1].preceding_pact_footprint_ids) == [old["id"]]
     assert bodies[1].pcf_excluding_biogenic_uptake_kgco2e == 4.4
@@ -135,8 +134,8 @@ async def test_broker_down_means_unavailable_then_the_connector_completes(tmp_pa
         assert list(summary.rejected) == [2]
         expected = {i.declaration.declaration_id for i in items} - bad
         assert summary.accepted == len(expected)
-        records = await read_topic(settings, settings.topic(DECLARATIONS), len(expected), within=60)
-        on_topic = {declaration_pb2.Declaration.FromString(v).declaration_id for _, v, _ in records}
+        records = await read_declarations(settings, len(expected), within=60)
+        on_topic = {p.declaration.declaration_id for p in records}
         assert expected <= on_topic
 
 
@@ -159,8 +158,8 @@ async def test_the_connectors_trace_continues_in_ingest_and_the_kafka_headers(
         await upsert_suppliers(connector, [supplier("sup-001")])
         summary = await connector.send(read_pact(DATA / "pact_v2.json", "sup-001", "s1", 0.3).items)
     assert summary.accepted == 1
-    (record,) = await read_topic(topics, topics.topic(DECLARATIONS), 1)
-    carried = trace.get_current_span(extract_context(record[2])).get_span_context().trace_id
+    (placed,) = await read_declarations(topics, 1)
+    carried = trace.get_current_span(extract_context(placed.headers)).get_span_context().trace_id
     finished = spans.get_finished_spans()
     root = next(s for s in finished if s.name == "connector.send")
     assert carried == root.context.trace_id

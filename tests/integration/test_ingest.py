@@ -14,10 +14,11 @@ from greenchain.common import topics
 from greenchain.common.auth import hash_token
 from greenchain.common.config import Settings
 from greenchain.common.grpc_server import field_violations
+from greenchain.common.topics import DECLARATIONS
 from greenchain.ingest.server import IngestServer
 from greenchain.testing.builders import BODY_KINDS, envelope, supplier
-from greenchain.testing.grpc_clients import bearer, channel, read_topic
-from greenchain.v1 import ingest_pb2, ingest_pb2_grpc
+from greenchain.testing.grpc_clients import bearer, channel, read_declarations, read_topic
+from greenchain.v1 import declaration_pb2, ingest_pb2, ingest_pb2_grpc
 
 TOKENS = {"admin-token": "admin", "s1-token": "supplier:sup-001", "c-token": "chain:chain-a"}
 
@@ -51,14 +52,94 @@ async def test_accepted_declarations_are_on_the_topic_byte_for_byte(ingest: Inge
     assert [r.sequence for r in results] == list(range(len(sent) - 1))
     assert all(r.WhichOneof("outcome") == "accepted" for r in results)
 
-    records = await read_topic(
-        ingest.settings, ingest.settings.topic(topics.DECLARATIONS), len(sent)
-    )
-    by_value = {value: (key, headers) for key, value, headers in records}
+    placed = await read_declarations(ingest.settings, len(sent))
+    by_value = {p.declaration.SerializeToString(): p for p in placed}
     for decl in sent:
-        key, headers = by_value[decl.SerializeToString()]
-        assert key == b"sup-001"
-        assert "traceparent" in dict(headers)
+        found = by_value[decl.SerializeToString()]
+        assert found.key == b"sup-001"
+        assert "traceparent" in dict(found.headers)
+    records = await read_topic(ingest.settings, ingest.settings.topic(topics.DECLARATIONS), 1)
+    assert ("greenchain.format", b"declaration-batch.v1") in records[0][2]
+
+
+def _many(count: int) -> list[declaration_pb2.Declaration]:
+    """``count`` distinct declarations of sup-001 and sup-002 (registered by the fixture)."""
+    return [
+        envelope(BODY_KINDS[i % len(BODY_KINDS)], f"sup-00{1 + i % 2}", 2020 + i // 12, 1 + i % 12)
+        for i in range(count)
+    ]
+
+
+async def test_each_ack_names_partition_offset_and_index_of_its_declaration_in_kafka(
+    topics: Settings, tmp_path: Path
+) -> None:
+    settings = topics.with_(ingest_batch_linger_seconds=0.05, ingest_batch_max_count=7)
+    decls = _many(60)
+    async with IngestServer(settings, listen="127.0.0.1:0") as server, channel(server.port) as ch:
+        stub = ingest_pb2_grpc.IngestServiceStub(ch)
+        for sid in ("sup-001", "sup-002"):
+            await stub.UpsertSupplier(supplier(sid))
+        single = await stub.SubmitDeclaration(decls[0])
+        results = [single, *[r async for r in stub.StreamDeclarations(iter(decls[1:]))]]
+    assert all(r.WhichOneof("outcome") == "accepted" for r in results)
+
+    placed = await read_declarations(settings, len(decls))
+    at = {(p.partition, p.offset, p.index): p.declaration for p in placed}
+    assert len(at) == len(decls)
+    for decl, result in zip(decls, results, strict=True):
+        ack = result.accepted
+        assert ack.topic == settings.topic(DECLARATIONS)
+        assert at[(ack.partition, ack.offset, ack.index)] == decl
+    # batched, within the count limit, and each supplier's declarations in the order sent
+    per_record: dict[tuple[int, int], int] = {}
+    for p in placed:
+        per_record[(p.partition, p.offset)] = per_record.get((p.partition, p.offset), 0) + 1
+    assert 1 < max(per_record.values()) <= 7
+    for sid in ("sup-001", "sup-002"):
+        on_topic = [
+            p.declaration.declaration_id
+            for p in sorted(placed, key=lambda p: (p.offset, p.index))
+            if p.declaration.supplier_id == sid
+        ]
+        assert on_topic == [d.declaration_id for d in decls if d.supplier_id == sid]
+        assert len({p.partition for p in placed if p.declaration.supplier_id == sid}) == 1
+
+
+async def test_a_record_kafka_refuses_fails_every_declaration_in_it_and_nothing_is_acked(
+    topics: Settings,
+) -> None:
+    """The broker refuses the batch record (MESSAGE_TOO_LARGE, not retried): every declaration
+    in it is answered UNAVAILABLE, none is on the topic; once fixed, the same ids go through."""
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+
+    topic = topics.topic(DECLARATIONS)
+
+    def max_message_bytes(value: int) -> None:
+        admin = KafkaAdminClient(bootstrap_servers=topics.kafka_bootstrap_servers)
+        try:
+            admin.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, topic, {"max.message.bytes": str(value)})]
+            )
+        finally:
+            admin.close()
+
+    settings = topics.with_(ingest_batch_linger_seconds=0.2)
+    decls = _many(20)
+    async with IngestServer(settings, listen="127.0.0.1:0") as server, channel(server.port) as ch:
+        stub = ingest_pb2_grpc.IngestServiceStub(ch)
+        for sid in ("sup-001", "sup-002"):
+            await stub.UpsertSupplier(supplier(sid))
+        max_message_bytes(1024)  # a batch of ten declarations is larger
+        refused = [r async for r in stub.StreamDeclarations(iter(decls))]
+        max_message_bytes(1048588)
+        retried = [r async for r in stub.StreamDeclarations(iter(decls))]
+    assert [r.rejected.code for r in refused] == [grpc.StatusCode.UNAVAILABLE.value[0]] * 20
+    assert all("retry" in r.rejected.message for r in refused)
+    assert all(r.WhichOneof("outcome") == "accepted" for r in retried)
+    placed = await read_declarations(settings, len(decls))
+    assert sorted(p.declaration.declaration_id for p in placed) == sorted(
+        d.declaration_id for d in decls
+    )
 
 
 async def test_stream_rejects_bad_items_individually_and_keeps_going(ingest: IngestServer) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from greenchain.common import topics as topics_mod
+from greenchain.common.batches import BATCH_FORMAT_HEADER, encode_batch, partition_for
 from greenchain.common.config import Settings
 from greenchain.scoring.model import Methodology
 from greenchain.scoring.watchdog import STALL_SECONDS
@@ -77,6 +78,64 @@ def test_garbage_goes_to_the_dlq_and_valid_records_are_still_rated(
             names["error"]
             and names["source.topic"] == topics.topic(topics_mod.DECLARATIONS).encode()
         )
+
+
+def test_batch_records_and_old_records_are_rated_and_one_bad_declaration_dead_letters_alone(
+    topics: Settings, tmp_path: Path
+) -> None:
+    """Existing one-declaration records, then batch records as ingest writes them with one
+    declaration scoring cannot accept in the middle of a batch: the ratings are those of the
+    good declarations, and the DLQ holds that one declaration alone, with its position."""
+    from kafka import KafkaProducer
+
+    suppliers, decls = sample_declarations(suppliers=8, months=4, seed=21)
+    produce_registry(topics, suppliers)
+    half = len(decls) // 2
+    produce_declarations(topics, decls[:half])  # the original form, as existing data has it
+    no_body = declaration_pb2.Declaration(
+        declaration_id="x-1", supplier_id=suppliers[0].supplier_id
+    )
+    parts: dict[int, list[tuple[declaration_pb2.Declaration, dict[str, str]]]] = {}
+    for d in [*decls[half:], no_body]:
+        partition = partition_for(d.supplier_id.encode(), topics.topic_partitions)
+        parts.setdefault(partition, []).append((d, {"traceparent": f"t-{d.declaration_id}"}))
+    bad_partition = partition_for(no_body.supplier_id.encode(), topics.topic_partitions)
+    bad_part = parts[bad_partition]
+    bad_part.insert(len(bad_part) // 2, bad_part.pop())  # amid good ones, not last
+    bad_index = next(i for i, (d, _) in enumerate(bad_part) if d is no_body)
+    producer = KafkaProducer(bootstrap_servers=topics.kafka_bootstrap_servers, acks="all")
+    try:
+        sent = {
+            partition: producer.send(
+                topics.topic(topics_mod.DECLARATIONS),
+                key=entries[0][0].supplier_id.encode(),
+                value=encode_batch(entries),
+                headers=[BATCH_FORMAT_HEADER],
+                partition=partition,
+            )
+            for partition, entries in parts.items()
+        }
+        producer.flush(60)
+        bad_offset = sent[bad_partition].get(10).offset
+    finally:
+        producer.close()
+
+    worker = ServiceProcess("scoring", topics, tmp_path / "scoring.log").start()
+    try:
+        ratings = settled_ratings(topics, expected=len(suppliers))
+    finally:
+        worker.stop()
+    assert_same_ratings(ratings, offline_ratings(suppliers, decls))
+    # at least once (a retried batch sends its dead letters again), and only that declaration
+    dead = asyncio.run(read_topic(topics, topics.topic(topics_mod.DECLARATIONS_DLQ), 1))
+    for key, value, headers in dead:
+        assert (key, value) == (no_body.supplier_id.encode(), no_body.SerializeToString())
+        names = dict(headers)
+        assert names["error"].startswith(b"Unacceptable")
+        assert names["source.partition"] == str(bad_partition).encode()
+        assert names["source.offset"] == str(bad_offset).encode()
+        assert names["source.index"] == str(bad_index).encode()
+        assert names["traceparent"] == b"t-x-1"
 
 
 @pytest.mark.parametrize("store", ["memory://", "rocksdb://"])

@@ -35,7 +35,7 @@ def test_declarations_past_the_cap_are_dead_lettered_with_the_limit_named() -> N
     steps, decls = _steps(Limits(max_declarations=5))
     assert len(decls) > 5
     batch = steps.apply(_records(decls))
-    refused = [reason for _, reason in batch.dead_letters]
+    refused = [letter.reason for letter in batch.dead_letters]
     assert len(refused) == len(decls) - 5
     assert all("GREENCHAIN_SUPPLIER_MAX_DECLARATIONS=5" in reason for reason in refused)
     (state,) = steps.table.values()

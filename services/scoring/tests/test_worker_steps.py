@@ -7,11 +7,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from greenchain.common.batches import BATCH_FORMAT_HEADER, encode_batch, partition_for
 from greenchain.scoring.engine import ScoringEngine
 from greenchain.scoring.faust_bridge import Record
 from greenchain.scoring.model import Methodology
 from greenchain.scoring.worker import ScoringSteps
 from greenchain.testing.flows import sample_declarations
+from greenchain.v1 import declaration_pb2
 
 
 class CountingTable(dict[str, Any]):
@@ -48,7 +50,7 @@ def test_a_batch_is_decoded_applied_and_rated_with_one_write_per_supplier() -> N
     records.insert(3, record(b"\xff not protobuf", 999))
     batch = steps.apply(records)
 
-    assert [(r.offset, reason.split(":")[0]) for r, reason in batch.dead_letters] == [
+    assert [(d.record.offset, d.reason.split(":")[0]) for d in batch.dead_letters] == [
         (999, "DecodeError")
     ]
     assert set(batch.touched) == {s.supplier_id for s in suppliers}
@@ -97,3 +99,73 @@ def test_a_redelivered_batch_rates_what_a_crash_left_unrated() -> None:
 @contextmanager
 def nullcontext_for(_: Record) -> Iterator[None]:
     yield
+
+
+def batch_records(decls: list[declaration_pb2.Declaration], partitions: int = 3) -> list[Record]:
+    """The declarations as ingest writes them: one batch record per partition, in order, each
+    declaration with its own trace context."""
+    by_partition: dict[int, list[declaration_pb2.Declaration]] = {}
+    for d in decls:
+        by_partition.setdefault(partition_for(d.supplier_id.encode(), partitions), []).append(d)
+    return [
+        Record(
+            None,
+            encode_batch((d, {"traceparent": f"trace-of-{d.declaration_id}"}) for d in part),
+            [BATCH_FORMAT_HEADER],
+            "decls",
+            partition,
+            0,
+        )
+        for partition, part in sorted(by_partition.items())
+    ]
+
+
+def engine_for(suppliers: list[Any]) -> ScoringEngine:
+    engine = ScoringEngine(Methodology.load())
+    for s in suppliers:
+        engine.set_supplier(s)
+    return engine
+
+
+def test_batch_records_give_the_state_and_ratings_of_one_record_per_declaration() -> None:
+    suppliers, decls = sample_declarations(suppliers=6, months=3, seed=8)
+    as_of = datetime(2026, 1, 1, tzinfo=UTC)
+    single = ScoringSteps(engine_for(suppliers), {})
+    old = single.apply([record(d.SerializeToString(), i) for i, d in enumerate(decls)])
+    batched = ScoringSteps(engine_for(suppliers), {})
+    new = batched.apply(batch_records(decls))
+
+    assert len(batch_records(decls)) < len(decls)  # several declarations per record
+    assert new.dead_letters == [] and batched.table == single.table
+    assert new.touched == old.touched
+    ratings = [e.rating.SerializeToString() for e in batched.rate(new, as_of)]
+    assert ratings == [e.rating.SerializeToString() for e in single.rate(old, as_of)]
+    # each supplier's rating continues the trace of its latest declaration in the batch
+    for sid, headers in new.origins.items():
+        last = [d for d in decls if d.supplier_id == sid][-1]
+        assert ("traceparent", f"trace-of-{last.declaration_id}".encode()) in headers
+
+
+def test_one_unacceptable_declaration_of_a_batch_is_dead_lettered_alone() -> None:
+    suppliers, decls = sample_declarations(suppliers=2, months=2, seed=9)
+    no_body = declaration_pb2.Declaration(declaration_id="x-1", supplier_id=decls[0].supplier_id)
+    value = encode_batch([(decls[0], {}), (no_body, {"traceparent": "t-x"}), (decls[1], {})])
+    source = Record(b"k", value, [BATCH_FORMAT_HEADER], "decls", 4, 77)
+    garbage = Record(b"k", b"\xff\x00", [BATCH_FORMAT_HEADER], "decls", 4, 78)
+    steps = ScoringSteps(engine_for(suppliers), {})
+
+    batch = steps.apply([source, garbage])
+
+    bad, whole = batch.dead_letters
+    assert (bad.value, bad.key) == (no_body.SerializeToString(), no_body.supplier_id.encode())
+    headers = dict(bad.headers)
+    assert headers["error"].startswith(b"Unacceptable")
+    assert (headers["source.partition"], headers["source.offset"]) == (b"4", b"77")
+    assert (headers["source.index"], headers["traceparent"]) == (b"1", b"t-x")
+    assert headers["declaration_id"] == b"x-1"
+    # a record that cannot be read goes whole, with its format header, and no index
+    assert (whole.value, whole.key, whole.entry) == (b"\xff\x00", b"k", None)
+    assert dict(whole.headers)["greenchain.format"] == b"declaration-batch.v1"
+    assert b"DecodeError" in dict(whole.headers)["error"]
+    assert "source.index" not in dict(whole.headers)
+    assert set(batch.touched) == {decls[0].supplier_id, decls[1].supplier_id}

@@ -127,6 +127,25 @@ class Settings:
     ingest_max_stream_length: int = _env(
         "GREENCHAIN_INGEST_MAX_STREAM_LENGTH", 1_000_000, "declarations in one stream at most"
     )
+    ingest_batch_linger_seconds: float = _env(
+        "GREENCHAIN_INGEST_BATCH_LINGER_SECONDS",
+        0.005,
+        "longest wait to fill one Kafka record of declarations for one partition, s",
+    )
+    ingest_batch_max_count: int = _env(
+        "GREENCHAIN_INGEST_BATCH_MAX_COUNT", 500, "declarations in one Kafka record at most"
+    )
+    ingest_batch_max_bytes: int = _env(
+        "GREENCHAIN_INGEST_BATCH_MAX_BYTES",
+        262144,
+        "declaration bytes in one Kafka record at most (one larger declaration goes alone)",
+    )
+    ingest_reuse_port: int = _env(
+        "GREENCHAIN_INGEST_REUSE_PORT",
+        0,
+        "1 = several ingest processes may listen on one port (SO_REUSEPORT: the kernel spreads "
+        "connections across them); 0 = a port in use fails the start",
+    )
     max_message_bytes: int = _env(
         "GREENCHAIN_MAX_MESSAGE_BYTES", 65536, "largest gRPC message accepted, bytes"
     )
@@ -177,7 +196,9 @@ class Settings:
         "GREENCHAIN_SCORING_STORE", "memory://", "faust table store: memory:// | rocksdb://"
     )
     scoring_batch_size: int = _env(
-        "GREENCHAIN_SCORING_BATCH_SIZE", 2000, "declarations per micro-batch at most"
+        "GREENCHAIN_SCORING_BATCH_SIZE",
+        2000,
+        "Kafka records per micro-batch at most (a record holds one declaration or a batch)",
     )
     scoring_batch_seconds: float = _env(
         "GREENCHAIN_SCORING_BATCH_SECONDS", 0.2, "longest wait to fill a micro-batch, s"

@@ -265,10 +265,10 @@ class ServerMetrics(grpc.aio.ServerInterceptor):
         return handler  # stream-unary: none in greenchain
 
 
-def make_server(settings: Settings) -> grpc.aio.Server:
+def make_server(settings: Settings, options: Sequence[tuple[str, int]] = ()) -> grpc.aio.Server:
     """A grpc.aio server with message-size limits, OpenTelemetry server spans, Prometheus
     metrics per method, INVALID_ARGUMENT for undecodable requests and per-principal rate limits
-    (with a tokens file)."""
+    (with a tokens file); ``options`` are added to the shared ones."""
     from greenchain.common.auth import rate_limits  # auth builds on this module's helpers
 
     interceptors: list[grpc.aio.ServerInterceptor] = [
@@ -279,7 +279,7 @@ def make_server(settings: Settings) -> grpc.aio.Server:
     limits = rate_limits(settings)
     if limits is not None:
         interceptors.append(limits)
-    return grpc.aio.server(interceptors=interceptors, options=server_options(settings))
+    return grpc.aio.server(interceptors=interceptors, options=[*server_options(settings), *options])
 
 
 def add_health_and_reflection(

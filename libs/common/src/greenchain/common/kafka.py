@@ -74,16 +74,26 @@ class DurableProducer:
         await self._producer.stop()
 
     async def send(
-        self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes,
+        headers: list[tuple[str, bytes]],
+        partition: int | None = None,
     ) -> asyncio.Future[RecordMetadata]:
-        """Hands a record to the producer; the returned future resolves once Kafka acked it."""
+        """Hands a record to the producer; the returned future resolves once Kafka acked it.
+        ``partition`` None = the default partitioner's choice for ``key``."""
         producer = self._producer
         delivery: asyncio.Future[RecordMetadata] = await producer.send(
-            topic, value=value, key=key, headers=headers
+            topic, value=value, key=key, headers=headers, partition=partition
         )
         delivery.add_done_callback(lambda done: self._check(done, producer))
         observe_delivery(delivery, self._client_id)
         return delivery
+
+    async def partitions_for(self, topic: str) -> int:
+        """How many partitions ``topic`` has (waits for its metadata)."""
+        return len(await self._producer.partitions_for(topic))
 
     async def send_and_wait(
         self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Self
 
 import grpc
@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 class GrpcService:
     """A grpc.aio server (limits, TLS, tracing, health, reflection) around Kafka-backed parts.
 
-    Subclasses pass a ``register`` callback that adds their servicer, and override
+    Subclasses pass a ``register`` callback that adds their servicer (and gRPC ``options`` of
+    their own, if any), and override
     ``start_backend`` / ``stop_backend``. ``async with`` runs the service.
     """
 
@@ -34,10 +35,11 @@ class GrpcService:
         listen: str,
         service_name: str,
         register: Callable[[grpc.aio.Server], None],
+        options: Sequence[tuple[str, int]] = (),
     ) -> None:
         self.settings = settings
         self.service_name = service_name
-        self.server = make_server(settings)
+        self.server = make_server(settings, options)
         register(self.server)
         self.health = add_health_and_reflection(self.server, [service_name])
         self.port = bind(self.server, listen, settings)

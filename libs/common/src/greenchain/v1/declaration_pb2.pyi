@@ -88,6 +88,27 @@ class Verification(_message.Message):
     recorded_by: str
     def __init__(self, verifier: _Optional[str] = ..., statement_id: _Optional[str] = ..., recorded_by: _Optional[str] = ...) -> None: ...
 
+class DeclarationBatch(_message.Message):
+    __slots__ = ("declarations",)
+    DECLARATIONS_FIELD_NUMBER: _ClassVar[int]
+    declarations: _containers.RepeatedCompositeFieldContainer[BatchedDeclaration]
+    def __init__(self, declarations: _Optional[_Iterable[_Union[BatchedDeclaration, _Mapping]]] = ...) -> None: ...
+
+class BatchedDeclaration(_message.Message):
+    __slots__ = ("declaration", "trace_context")
+    class TraceContextEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    DECLARATION_FIELD_NUMBER: _ClassVar[int]
+    TRACE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    declaration: Declaration
+    trace_context: _containers.ScalarMap[str, str]
+    def __init__(self, declaration: _Optional[_Union[Declaration, _Mapping]] = ..., trace_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
 class EmissionsBody(_message.Message):
     __slots__ = ("scope1_tco2e", "scope2_location_tco2e", "scope2_market_tco2e", "scope3_tco2e", "output_value_cny", "production_volume", "production_unit")
     SCOPE1_TCO2E_FIELD_NUMBER: _ClassVar[int]

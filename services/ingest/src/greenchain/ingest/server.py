@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import grpc
-from aiokafka.structs import RecordMetadata
 from google.rpc import code_pb2
-from opentelemetry import trace
 
 from greenchain.common import topics
 from greenchain.common.auth import Principal, TokenStore, authenticate, load_store
+from greenchain.common.batches import current_trace_context
 from greenchain.common.config import Settings
 from greenchain.common.grpc_server import Context, abort, abort_invalid
 from greenchain.common.kafka import CompactedTopicReader, DurableProducer
 from greenchain.common.metrics import DECLARATIONS
 from greenchain.common.service import GrpcService
 from greenchain.common.telemetry import inject_headers
+from greenchain.ingest.batcher import DeclarationBatcher, KafkaUnavailable
 from greenchain.ingest.designations import MAX_ROWS, plan_import
 from greenchain.ingest.quota import SupplierQuota
 from greenchain.ingest.validation import (
@@ -33,7 +33,6 @@ from greenchain.ingest.verification import may_verify, verification_record
 from greenchain.v1 import declaration_pb2, ingest_pb2, ingest_pb2_grpc, supplier_pb2
 
 log = logging.getLogger(__name__)
-tracer = trace.get_tracer("greenchain.ingest")
 
 SERVICE_NAME = ingest_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name
 _UNAVAILABLE = grpc.StatusCode.UNAVAILABLE.value[0]
@@ -51,15 +50,11 @@ def _count(result: ingest_pb2.SubmitResult) -> ingest_pb2.SubmitResult:
     return result
 
 
-class KafkaUnavailable(Exception):
-    """Kafka did not acknowledge a record in time: nothing may be acknowledged to the client."""
-
-
 @dataclass
 class _Pending:
     sequence: int
     declaration_id: str
-    delivery: asyncio.Future[RecordMetadata] | None = None
+    delivery: asyncio.Future[ingest_pb2.Accepted] | None = None
     rejected: ingest_pb2.Rejected | None = None
 
 
@@ -75,16 +70,21 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         self.producer = DurableProducer(settings, "greenchain-ingest")
         self.reader = CompactedTopicReader(settings, self.suppliers_topic, self._on_supplier)
         self.send_timeout = 15.0
+        self.batcher = DeclarationBatcher(
+            self.producer, self.declarations_topic, settings, self.send_timeout
+        )
 
     # Lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self.producer.start()
+        await self.batcher.start()
         await self.reader.start()
         await self.reader.wait_caught_up()
 
     async def stop(self) -> None:
         await self.reader.stop()
+        await self.batcher.stop()
         await self.producer.stop()
 
     def _on_supplier(self, key: bytes, value: bytes | None) -> None:
@@ -98,40 +98,24 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
 
     # Kafka --------------------------------------------------------------------------------
 
-    async def _enqueue(self, decl: declaration_pb2.Declaration) -> asyncio.Future[RecordMetadata]:
-        """Hands the record to the producer; the returned future resolves when Kafka acked it."""
-        with tracer.start_as_current_span(
-            f"send {self.declarations_topic}",
-            kind=trace.SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": "kafka",
-                "greenchain.declaration_id": decl.declaration_id,
-            },
-        ):
-            headers = inject_headers([("declaration_id", decl.declaration_id.encode())])
-            try:
-                async with asyncio.timeout(self.send_timeout):
-                    delivery: asyncio.Future[RecordMetadata] = await self.producer.send(
-                        self.declarations_topic,
-                        value=decl.SerializeToString(),
-                        key=decl.supplier_id.encode(),
-                        headers=headers,
-                    )
-            except Exception as exc:
-                raise KafkaUnavailable(str(exc) or type(exc).__name__) from exc
-            return delivery
+    def _enqueue(
+        self, decl: declaration_pb2.Declaration, trace_context: Mapping[str, str]
+    ) -> asyncio.Future[ingest_pb2.Accepted]:
+        """Hands a valid declaration to the batcher; the returned future resolves when Kafka
+        acked the record that holds it. ``trace_context`` is the submitting call's (its server
+        span), taken once per call: a span per declaration cost as much as validating it."""
+        return self.batcher.submit(decl, trace_context)
 
-    async def _acked(self, delivery: asyncio.Future[RecordMetadata]) -> ingest_pb2.Accepted:
+    async def _acked(self, delivery: asyncio.Future[ingest_pb2.Accepted]) -> ingest_pb2.Accepted:
         try:
+            if delivery.done():  # the usual case in a stream: no timer to set up
+                return delivery.result()
             async with asyncio.timeout(self.send_timeout):
-                metadata = await delivery
+                return await delivery
+        except KafkaUnavailable:
+            raise
         except Exception as exc:
             raise KafkaUnavailable(str(exc) or type(exc).__name__) from exc
-        return ingest_pb2.Accepted(
-            topic=metadata.topic,
-            partition=metadata.partition,
-            offset=metadata.offset,
-        )
 
     # Checks -------------------------------------------------------------------------------
 
@@ -175,7 +159,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                 context, rejected.message, [(v.field, v.description) for v in rejected.violations]
             )
         try:
-            accepted = await self._acked(await self._enqueue(request))
+            accepted = await self._acked(self._enqueue(request, current_trace_context()))
         except KafkaUnavailable as exc:
             _count(ingest_pb2.SubmitResult(rejected=ingest_pb2.Rejected(code=_UNAVAILABLE)))
             await abort(context, grpc.StatusCode.UNAVAILABLE, f"not stored, retry: {exc}")
@@ -189,6 +173,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         context: Context,
     ) -> AsyncIterator[ingest_pb2.SubmitResult]:
         principal = await authenticate(self.tokens, context)
+        trace_context = current_trace_context()
         # Bounded: when max_in_flight results are pending, the reader stops reading and gRPC
         # flow control slows the client down.
         pending: asyncio.Queue[_Pending | None] = asyncio.Queue(self.settings.ingest_max_in_flight)
@@ -205,12 +190,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                         sequence, decl.declaration_id, rejected=self._check(decl, principal)
                     )
                     if item.rejected is None:
-                        try:
-                            item.delivery = await self._enqueue(decl)
-                        except KafkaUnavailable as exc:
-                            item.rejected = ingest_pb2.Rejected(
-                                code=_UNAVAILABLE, message=f"not stored, retry: {exc}"
-                            )
+                        item.delivery = self._enqueue(decl, trace_context)
                     await pending.put(item)
                     sequence += 1
             finally:
@@ -268,7 +248,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
             )
         record = verification_record(request, principal, datetime.now(UTC))
         try:
-            accepted = await self._acked(await self._enqueue(record))
+            accepted = await self._acked(self._enqueue(record, current_trace_context()))
         except KafkaUnavailable as exc:
             await abort(context, grpc.StatusCode.UNAVAILABLE, f"not stored, retry: {exc}")
         return ingest_pb2.SubmitResult(declaration_id=request.declaration_id, accepted=accepted)
@@ -364,6 +344,9 @@ class IngestServer(GrpcService):
             lambda server: ingest_pb2_grpc.add_IngestServiceServicer_to_server(
                 self.servicer, server
             ),
+            # gRPC's own default is 1; off unless asked, so a second process on a taken port
+            # fails instead of silently taking half the connections
+            options=[("grpc.so_reuseport", 1 if settings.ingest_reuse_port else 0)],
         )
 
     async def start_backend(self) -> None:

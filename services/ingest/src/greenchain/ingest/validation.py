@@ -29,8 +29,9 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -102,22 +103,41 @@ MAX_ITEMS = {
 _INDEX = re.compile(r"\[\d+\]")
 
 
+_STRING, _MESSAGE = FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_MESSAGE
+
+
+@cache
+def _has_text(descriptor: Descriptor | None) -> bool:
+    """Whether messages of this type can hold a string (maps aside: none of text here)."""
+    if descriptor is None or descriptor.GetOptions().map_entry:
+        return False
+    return any(
+        f.type == _STRING or (f.type == _MESSAGE and _has_text(f.message_type))
+        for f in descriptor.fields
+    )
+
+
 def _nfc(out: list[Violation], message: Message, prefix: str = "") -> None:
-    """A violation for every string in ``message`` (recursively) that is not NFC."""
+    """A violation for every string in ``message`` (recursively) that is not NFC. Runs for
+    every declaration: numbers are skipped first, paths built only for a violation."""
     for field, value in message.ListFields():
-        path = prefix + field.name
-        if field.type == FieldDescriptor.TYPE_MESSAGE:
-            if field.message_type is None or field.message_type.GetOptions().map_entry:
-                continue  # no maps of text in these messages
-            items = list(value) if field.is_repeated else [value]
-            for i, item in enumerate(items):
-                _nfc(out, item, f"{path}[{i}]." if field.is_repeated else path + ".")
-        elif field.type == FieldDescriptor.TYPE_STRING:
-            texts = list(value) if field.is_repeated else [value]
+        kind = field.type
+        if kind == _STRING:
+            texts = value if field.is_repeated else (value,)
             for i, text in enumerate(texts):
-                if not unicodedata.is_normalized("NFC", text):
+                if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+                    path = prefix + field.name
                     where = f"{path}[{i}]" if field.is_repeated else path
                     out.append((where, "must be Unicode NFC (normalise it before sending)"))
+        elif kind == _MESSAGE:
+            if not _has_text(field.message_type):
+                continue
+            path = prefix + field.name
+            if field.is_repeated:
+                for i, item in enumerate(value):
+                    _nfc(out, item, f"{path}[{i}].")
+            else:
+                _nfc(out, value, path + ".")
 
 
 def _bounds(out: list[Violation], message: Message, prefix: str = "") -> None:

@@ -1,6 +1,9 @@
 """The scoring worker: a faust-streaming app around the ScoringEngine.
 
-- Source: the declarations topic (key supplier id), in micro-batches.
+- Source: the declarations topic (key supplier id), in micro-batches. A record holds one
+  declaration (the original form) or a DeclarationBatch of many (header ``greenchain.format``,
+  see :mod:`greenchain.common.batches`); the steps expand it into its declarations, each with
+  its own trace context and its own dead letter.
 - State: faust table ``declarations`` (supplier id -> SupplierState), changelog-backed, so a
   restarted or rebalanced worker recovers it. Store: ``memory://`` by default (recovery replays
   the changelog; fine for thousands of suppliers), ``rocksdb://`` (rocksdict) for large
@@ -43,6 +46,7 @@ from opentelemetry import trace
 from tenacity import AsyncRetrying, stop_after_delay, wait_exponential_jitter
 
 from greenchain.common import topics
+from greenchain.common.batches import Entry, UndecodableRecord, decode_record
 from greenchain.common.config import Settings
 from greenchain.common.kafka import CompactedTopicReader
 from greenchain.common.metrics import (
@@ -61,7 +65,7 @@ from greenchain.scoring.model import Methodology
 from greenchain.scoring.snapshots import SNAPSHOT_KEY, BenchmarkStage, follow_snapshots
 from greenchain.scoring.state import Limits, SupplierState, Unacceptable, apply, check
 from greenchain.scoring.watchdog import STALL_SECONDS, StallWatchdog
-from greenchain.v1 import benchmark_pb2, declaration_pb2, supplier_pb2
+from greenchain.v1 import benchmark_pb2, supplier_pb2
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("greenchain.scoring")
@@ -78,17 +82,51 @@ changes (when any)."""
 Headers = list[tuple[str, bytes]]
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    """What scoring cannot rate: one declaration of a record (``entry``), or the whole record
+    when it cannot be read at all (``entry`` None)."""
+
+    record: Record
+    reason: str
+    entry: Entry | None = None
+
+    @property
+    def key(self) -> bytes | None:
+        return (
+            self.record.key if self.entry is None else self.entry.declaration.supplier_id.encode()
+        )
+
+    @property
+    def value(self) -> bytes:
+        """The declaration's bytes alone, or the record's value when it could not be read."""
+        return self.record.value if self.entry is None else self.entry.payload()
+
+    @property
+    def headers(self) -> Headers:
+        """The declaration's own headers (trace context, id), why, and where it came from."""
+        record = self.record
+        return [
+            *(record.headers if self.entry is None else self.entry.headers),
+            ("error", self.reason.encode()),
+            ("source.topic", record.topic.encode()),
+            ("source.partition", str(record.partition).encode()),
+            ("source.offset", str(record.offset).encode()),
+            *(() if self.entry is None else [("source.index", str(self.entry.index).encode())]),
+        ]
+
+
 @dataclass
 class Batch:
-    """What one micro-batch did to the state: suppliers it changed, and records it rejected."""
+    """What one micro-batch did to the state: suppliers it changed, and what it rejected."""
 
     touched: dict[str, SupplierState] = field(default_factory=dict)
-    # suppliers whose records changed nothing (a replay after a restart, a duplicate): rated
-    # again in case the crash came between the state's update and the rating's emission
+    # suppliers whose declarations changed nothing (a replay after a restart, a duplicate):
+    # rated again in case the crash came between the state's update and the rating's emission
     seen: set[str] = field(default_factory=set)
-    latest: dict[str, Record] = field(default_factory=dict)  # supplier -> last applied record
-    origins: dict[str, Headers] = field(default_factory=dict)  # supplier -> its trace headers
-    dead_letters: list[tuple[Record, str]] = field(default_factory=list)  # (record, reason)
+    latest: dict[str, Record] = field(default_factory=dict)  # supplier -> record of its last
+    origins: dict[str, Headers] = field(default_factory=dict)  # supplier -> last one's trace
+    dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
 def _no_assignment() -> frozenset[Any]:
@@ -120,41 +158,52 @@ class ScoringSteps:
         self.recovered = 0  # suppliers in the table at the last (re)load
 
     @staticmethod
-    def decode(record: Record) -> declaration_pb2.Declaration | str:
-        """The declaration of ``record``, or why it cannot be rated (for the DLQ)."""
+    def decode(record: Record) -> tuple[list[Entry], list[DeadLetter]]:
+        """The declarations of ``record`` that can be rated, in order, and a dead letter for
+        each one that cannot (or one for the record, when it cannot be read at all)."""
         try:
-            decl = declaration_pb2.Declaration.FromString(record.value)
-            check(decl)  # raises Unacceptable
-        except (DecodeError, Unacceptable) as exc:
-            return f"{type(exc).__name__}: {exc}"
-        return decl
+            entries = decode_record(record.value, record.headers)
+        except UndecodableRecord as exc:
+            return [], [DeadLetter(record, str(exc))]
+        good: list[Entry] = []
+        bad: list[DeadLetter] = []
+        for entry in entries:
+            try:
+                check(entry.declaration)  # raises Unacceptable
+            except Unacceptable as exc:
+                bad.append(DeadLetter(record, f"{type(exc).__name__}: {exc}", entry))
+            else:
+                good.append(entry)
+        return good, bad
 
     def apply(self, records: list[Record]) -> Batch:
         """Decodes and applies a batch to the table: one table write (and changelog record) per
-        supplier and batch, not per record."""
+        supplier and batch, not per record or declaration."""
         batch = Batch()
         for record in records:
-            decl = self.decode(record)
-            if isinstance(decl, str):
-                batch.dead_letters.append((record, decl))
-                continue
-            sid = decl.supplier_id
-            state = batch.touched.get(sid)
-            if state is None:
-                with self.context(record):
-                    state = dict(self.table.get(sid) or {})
-            try:
-                changed = apply(state, decl, self.limits)
-            except Unacceptable as exc:  # over a per-supplier cap: state unchanged
-                batch.dead_letters.append((record, f"{type(exc).__name__}: {exc}"))
-                continue
-            if changed:
-                batch.touched[sid] = state
-                batch.latest[sid] = record
-                batch.origins[sid] = record.headers
-            else:
-                batch.seen.add(sid)
-                batch.origins.setdefault(sid, record.headers)
+            entries, dead = self.decode(record)
+            batch.dead_letters.extend(dead)
+            for entry in entries:
+                decl = entry.declaration
+                sid = decl.supplier_id
+                state = batch.touched.get(sid)
+                if state is None:
+                    with self.context(record):
+                        state = dict(self.table.get(sid) or {})
+                try:
+                    changed = apply(state, decl, self.limits)
+                except Unacceptable as exc:  # over a per-supplier cap: state unchanged
+                    batch.dead_letters.append(
+                        DeadLetter(record, f"{type(exc).__name__}: {exc}", entry)
+                    )
+                    continue
+                if changed:
+                    batch.touched[sid] = state
+                    batch.latest[sid] = record
+                    batch.origins[sid] = entry.headers
+                else:
+                    batch.seen.add(sid)
+                    batch.origins.setdefault(sid, entry.headers)
         for sid, state in batch.touched.items():
             with self.context(batch.latest[sid]):
                 self.table[sid] = state
@@ -407,7 +456,9 @@ class ScoringWorker:
 
     async def check_progress(self) -> None:
         self.heartbeat = time.monotonic()
-        if self.ready.is_set() and self.steps.loaded_for is not None:
+        # also before the first batch: a worker killed before its first offset commit came
+        # back with table state but no committed offsets, and faust fetched nothing at all
+        if self.ready.is_set():
             await self.watchdog.check()
 
     # outputs -----------------------------------------------------------------------------
@@ -432,8 +483,7 @@ class ScoringWorker:
                 reraise=True,
             ):
                 with attempt:
-                    for record, reason in batch.dead_letters:
-                        await self.dead_letter(record, reason)
+                    await self.dead_letter(batch.dead_letters)
                     emissions = rate(datetime.now(UTC))
                     try:
                         await self.emit(emissions, batch.origins)
@@ -454,22 +504,19 @@ class ScoringWorker:
             logging.shutdown()
             os._exit(EXIT_SOFTWARE)
 
-    async def dead_letter(self, record: Record, reason: str) -> None:
-        """Sends an undecodable or unacceptable record to the DLQ, with why and where from."""
-        delivery = await self.dlq.send(
-            key=record.key,
-            value=record.value,
-            headers=[
-                *record.headers,
-                ("error", reason.encode()),
-                ("source.topic", record.topic.encode()),
-                ("source.partition", str(record.partition).encode()),
-                ("source.offset", str(record.offset).encode()),
-            ],
-        )
-        observe_delivery(delivery, "greenchain-scoring")
-        await delivery
-        DEAD_LETTERS.inc()
+    async def dead_letter(self, letters: list[DeadLetter]) -> None:
+        """Sends undecodable records and unacceptable declarations to the DLQ, each with why
+        and where from (topic, partition, offset and index in the record), and waits until
+        Kafka has acked every one."""
+        deliveries = [
+            await self.dlq.send(key=letter.key, value=letter.value, headers=letter.headers)
+            for letter in letters
+        ]
+        for delivery in deliveries:
+            observe_delivery(delivery, "greenchain-scoring")
+        for delivery in deliveries:
+            await delivery
+        DEAD_LETTERS.inc(len(letters))
 
     async def emit(self, emissions: list[Emission], origins: dict[str, Headers]) -> None:
         """Sends the ratings, each in a span continuing its declaration's trace, and once Kafka
