@@ -13,6 +13,7 @@ from kafka import KafkaProducer
 from greenchain.client import sampledata
 from greenchain.common import topics
 from greenchain.common.config import Settings
+from greenchain.common.kafka import client_security
 from greenchain.connector.mapping import Mapping
 from greenchain.connector.readers import declarations_from_table
 from greenchain.scoring.engine import ScoringEngine
@@ -43,7 +44,10 @@ def produce(
     messages: Iterable[tuple[bytes, bytes]],
 ) -> int:
     producer = KafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        acks="all",
+        linger_ms=5,
+        **client_security(settings),
     )
     count = 0
     try:
@@ -77,6 +81,7 @@ async def read_all(settings: Settings, topic: str, quiet: float, within: float) 
     consumer = AIOKafkaConsumer(
         settings.topic(topic),
         bootstrap_servers=settings.kafka_bootstrap_servers,
+        **client_security(settings),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )

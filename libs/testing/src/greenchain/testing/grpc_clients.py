@@ -9,6 +9,7 @@ import grpc
 from aiokafka import AIOKafkaConsumer
 
 from greenchain.common.config import Settings
+from greenchain.common.kafka import client_security
 from greenchain.common.telemetry import KafkaHeaders
 
 
@@ -27,6 +28,7 @@ async def read_topic(
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=settings.kafka_bootstrap_servers,
+        **client_security(settings),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )

@@ -28,7 +28,12 @@ from opentelemetry import trace
 
 from greenchain.common import topics
 from greenchain.common.config import Settings
-from greenchain.common.kafka import DurableProducer, assign_all_partitions, start_with_retry
+from greenchain.common.kafka import (
+    DurableProducer,
+    assign_all_partitions,
+    client_security,
+    start_with_retry,
+)
 from greenchain.common.telemetry import extract_context
 from greenchain.ledger.store import Entry, LedgerStore, Record
 from greenchain.v1 import rating_pb2
@@ -76,6 +81,7 @@ class RatingsConsumer:
     def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **client_security(self.settings),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             client_id="greenchain-ledger",

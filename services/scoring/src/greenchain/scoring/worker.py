@@ -38,7 +38,7 @@ from tenacity import AsyncRetrying, stop_after_delay, wait_exponential_jitter
 
 from greenchain.common import topics
 from greenchain.common.config import Settings
-from greenchain.common.kafka import CompactedTopicReader
+from greenchain.common.kafka import CompactedTopicReader, sasl_login
 from greenchain.common.telemetry import extract_context, inject_headers
 from greenchain.scoring.engine import ScoringEngine
 from greenchain.scoring.faust_bridge import Record, batches, table_context
@@ -200,6 +200,11 @@ class ScoringWorker:
         self.app = faust.App(
             settings.group("scoring"),
             broker=f"kafka://{settings.kafka_bootstrap_servers}",
+            broker_credentials=(
+                None
+                if settings.kafka_security_protocol == "PLAINTEXT"
+                else faust.SASLCredentials(**sasl_login(settings))
+            ),
             store=settings.scoring_store,
             datadir=settings.scoring_data_dir,
             topic_partitions=settings.topic_partitions,
@@ -227,7 +232,12 @@ class ScoringWorker:
         self.dlq = self.app.topic(
             settings.topic(topics.DECLARATIONS_DLQ), key_serializer="raw", value_serializer="raw"
         )
-        table = self.app.Table("declarations", default=None, partitions=settings.topic_partitions)
+        table = self.app.Table(
+            "declarations",
+            default=None,
+            partitions=settings.topic_partitions,
+            extra_topic_configs=topics.changelog_config(settings),
+        )
         self.steps = ScoringSteps(self.engine, table)
         self.watchdog = StallWatchdog(self.app, settings.topic(topics.DECLARATIONS), settings)
         self.lock = asyncio.Lock()  # one batch or refresh rates at a time
