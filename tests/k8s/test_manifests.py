@@ -204,8 +204,8 @@ def test_network_policies_deny_by_default_and_open_only_the_data_path(overlay: s
 
 
 def test_the_flow_check_sees_a_missing_policy() -> None:
-    """The check above can fail: without the kafka policy, a client outside reaches Kafka
-    only if nothing else selects Kafka; with default-deny it still may not; without both, it may."""
+    """The flow check can fail: without default-deny and Kafka's own policy, a client from
+    outside reaches Kafka."""
     policies = [o for o in objects_of("dev") if o["kind"] == "NetworkPolicy"]
     labels = pod_labels(objects_of("dev"))
     open_ = [p for p in policies if p["metadata"]["name"] not in ("default-deny", "kafka")]
