@@ -51,7 +51,8 @@ def describe(settings: Settings, topic: str) -> tuple[dict[int, tuple[int, list[
     try:
         (described,) = admin.describe_topics([topic])
         layout = {
-            p["partition"]: (p["leader"], list(p["replicas"])) for p in described["partitions"]
+            p["partition_index"]: (p["leader_id"], list(p["replica_nodes"]))
+            for p in described["partitions"]
         }
         resource = ConfigResource(ConfigResourceType.TOPIC, topic)
         configs = admin.describe_configs([resource])["topic"][topic]
