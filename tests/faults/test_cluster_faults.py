@@ -7,16 +7,20 @@ controlled shutdown, no leader hand-over). Afterwards:
 * the settled ratings equal those of an uninterrupted run and cite every declaration,
 * the ledger holds each rating of the ratings topic once, in order, with intact hash chains,
 
-and the pipeline kept going on the two nodes left.
+and the pipeline kept going on the two nodes left. A service that exits is started again, as
+Kubernetes would (scoring's watchdog exits on purpose when its partitions stay stuck); the test
+prints which did.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
@@ -35,7 +39,7 @@ from greenchain.testing.flows import (
     sample_declarations,
 )
 from greenchain.testing.kafka_broker import BrokerCluster, broker_cluster, isolated_settings
-from greenchain.testing.pipeline import pipeline
+from greenchain.testing.pipeline import Pipeline, pipeline
 from greenchain.v1 import declaration_pb2, rating_pb2
 
 
@@ -61,6 +65,40 @@ def describe(settings: Settings, topic: str) -> tuple[dict[int, tuple[int, list[
         admin.close()
 
 
+async def supervise(running: Pipeline, restarts: list[str]) -> None:
+    """What Kubernetes does (restartPolicy Always): a service that exits is started again.
+    Scoring's watchdog exits on purpose when its partitions stay stuck (README, Operations)."""
+    while True:
+        for name, service in running.services.items():
+            if not service.running:
+                restarts.append(name)
+                await asyncio.to_thread(running.start, name)
+        await asyncio.sleep(0.5)
+
+
+async def settled(
+    running: Pipeline, expected: int, quiet: float = 8.0, within: float = 300.0
+) -> dict[str, rating_pb2.SupplierRating]:
+    """The ledger's ratings once it serves ``expected`` suppliers, unchanged for ``quiet`` s
+    (as Pipeline.settled_ledger, but a service restarting meanwhile is not an error)."""
+    deadline = time.monotonic() + within
+    last: tuple[int, str] = (-1, "")
+    last_change = time.monotonic()
+    while time.monotonic() < deadline:
+        try:
+            ratings = await running.ledger_ratings()
+        except grpc.aio.AioRpcError:  # the ledger is restarting
+            await asyncio.sleep(1.0)
+            continue
+        state = (len(ratings), "".join(sorted(rating_fingerprint(r) for r in ratings.values())))
+        if state != last:
+            last, last_change = state, time.monotonic()
+        elif len(ratings) >= expected and time.monotonic() - last_change >= quiet:
+            return ratings
+        await asyncio.sleep(1.0)
+    raise TimeoutError(f"the ledger serves {last[0]} of {expected} suppliers")
+
+
 def collapse(fingerprints: list[str]) -> list[str]:
     """A run of equal consecutive fingerprints as one (what the ledger stores of a repeat)."""
     return [f for i, f in enumerate(fingerprints) if i == 0 or fingerprints[i - 1] != f]
@@ -84,6 +122,7 @@ def test_sigkill_of_the_declarations_leader_loses_and_doubles_nothing(
     assert all(sorted(replicas) == [1, 2, 3] for _, replicas in layout.values())
     leader = layout[0][0]
     killed: list[int] = []
+    restarts: list[str] = []
 
     with pipeline(settings, tmp_path / "logs") as running:
 
@@ -100,10 +139,14 @@ def test_sigkill_of_the_declarations_leader_loses_and_doubles_nothing(
                     fault = asyncio.create_task(asyncio.to_thread(cluster.kill, leader))
                     killed.append(acknowledged)
 
-            summary = await connector.send(items, on_progress=progress)
-            assert fault is not None
-            await fault
-            return summary.accepted, await running.settled_ledger(len(suppliers))
+            supervisor = asyncio.create_task(supervise(running, restarts))
+            try:
+                summary = await connector.send(items, on_progress=progress)
+                assert fault is not None
+                await fault
+                return summary.accepted, await settled(running, len(suppliers))
+            finally:
+                supervisor.cancel()
 
         accepted, served = asyncio.run(run())
         on_declarations = asyncio.run(
@@ -112,10 +155,11 @@ def test_sigkill_of_the_declarations_leader_loses_and_doubles_nothing(
         on_ratings = asyncio.run(read_all(settings, topic_names.RATINGS, quiet=2, within=60))
         stored = running.ledger_fingerprints()
         broken = running.broken_chains()
-        running.check_running()  # every service outlived the broker
+        running.check_running()  # every service is up at the end
         changelog = settings.group("scoring") + "-declarations-changelog"
         changelog_layout, changelog_min_isr = describe(settings, changelog)
 
+    print(f"services restarted after exiting: {restarts or 'none'}")
     assert killed and killed[0] < len(items)  # the broker died mid-run
     assert cluster.pid(leader) is None  # and stayed dead to the end
     assert accepted == len(items)
