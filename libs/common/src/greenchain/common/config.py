@@ -37,6 +37,33 @@ class Settings:
     topic_replication: int = _env(
         "GREENCHAIN_TOPIC_REPLICATION", 1, "replication factor of the topics greenchain creates"
     )
+    topic_min_insync_replicas: int = _env(
+        "GREENCHAIN_TOPIC_MIN_INSYNC_REPLICAS",
+        0,
+        "min.insync.replicas of the topics greenchain creates (faust's changelogs too): replicas "
+        "that must have a record before acks=all succeeds; 0 = min(2, replication)",
+    )
+    kafka_security_protocol: str = _env(
+        "GREENCHAIN_KAFKA_SECURITY_PROTOCOL",
+        "PLAINTEXT",
+        "PLAINTEXT (loopback dev broker) | SASL_PLAINTEXT (SASL login, every Kafka client)",
+    )
+    kafka_sasl_mechanism: str = _env(
+        "GREENCHAIN_KAFKA_SASL_MECHANISM",
+        "SCRAM-SHA-512",
+        "SASL mechanism: SCRAM-SHA-512 | SCRAM-SHA-256 | PLAIN",
+    )
+    kafka_username: str = _env(
+        "GREENCHAIN_KAFKA_USERNAME", "", "SASL user (the service's Kafka principal)"
+    )
+    kafka_password: str = _env(
+        "GREENCHAIN_KAFKA_PASSWORD", "", "SASL password (prefer the password file)"
+    )
+    kafka_password_file: str = _env(
+        "GREENCHAIN_KAFKA_PASSWORD_FILE",
+        "",
+        "file holding the SASL password (a mounted Secret); read when a client is made",
+    )
     otel_exporter: str = _env(
         "GREENCHAIN_OTEL_EXPORTER", "none", "trace exporter: none | console | otlp | file:<path>"
     )
@@ -237,6 +264,12 @@ class Settings:
     def __post_init__(self) -> None:
         if self.log_format not in ("console", "json"):
             raise ValueError(f"GREENCHAIN_LOG_FORMAT={self.log_format!r}: use console or json")
+        self._check_kafka_security()
+        if not 0 <= self.topic_min_insync_replicas <= self.topic_replication:
+            raise ValueError(
+                f"GREENCHAIN_TOPIC_MIN_INSYNC_REPLICAS={self.topic_min_insync_replicas}: "
+                f"use 0 (automatic) to {self.topic_replication} (the replication factor)"
+            )
         namespace = self.topic_namespace
         if namespace and not _NAMESPACE.fullmatch(namespace):
             raise ValueError(
@@ -244,6 +277,42 @@ class Settings:
             )
         if namespace and namespace[-1] not in ".-_":  # "acme" would make "acmegreenchain..."
             object.__setattr__(self, "topic_namespace", namespace + ".")
+
+    def _check_kafka_security(self) -> None:
+        """A half-configured Kafka login is a start-up error, not a silent plaintext client."""
+        protocol, mechanism = self.kafka_security_protocol, self.kafka_sasl_mechanism
+        if protocol not in KAFKA_SECURITY_PROTOCOLS:
+            raise ValueError(
+                f"GREENCHAIN_KAFKA_SECURITY_PROTOCOL={protocol!r}: use one of "
+                + ", ".join(KAFKA_SECURITY_PROTOCOLS)
+            )
+        if mechanism not in KAFKA_SASL_MECHANISMS:
+            raise ValueError(
+                f"GREENCHAIN_KAFKA_SASL_MECHANISM={mechanism!r}: use one of "
+                + ", ".join(KAFKA_SASL_MECHANISMS)
+            )
+        if self.kafka_password and self.kafka_password_file:
+            raise ValueError(
+                "GREENCHAIN_KAFKA_PASSWORD and GREENCHAIN_KAFKA_PASSWORD_FILE are both set: use one"
+            )
+        login = self.kafka_username or self.kafka_password or self.kafka_password_file
+        if protocol == "PLAINTEXT" and login:
+            raise ValueError(
+                "a Kafka user or password is set but GREENCHAIN_KAFKA_SECURITY_PROTOCOL is "
+                "PLAINTEXT: set it to SASL_PLAINTEXT (or unset the login)"
+            )
+        if protocol != "PLAINTEXT" and not (
+            self.kafka_username and (self.kafka_password or self.kafka_password_file)
+        ):
+            raise ValueError(
+                f"GREENCHAIN_KAFKA_SECURITY_PROTOCOL={protocol} needs GREENCHAIN_KAFKA_USERNAME "
+                "and GREENCHAIN_KAFKA_PASSWORD or GREENCHAIN_KAFKA_PASSWORD_FILE"
+            )
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """min.insync.replicas of greenchain's topics: the setting, else min(2, replication)."""
+        return self.topic_min_insync_replicas or min(2, self.topic_replication)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -297,6 +366,10 @@ class Settings:
         """Where a client or the console reaches the ledger (see :attr:`ingest_address`)."""
         return self.ledger_target or _local(self.ledger_listen)
 
+
+KAFKA_SECURITY_PROTOCOLS = ("PLAINTEXT", "SASL_PLAINTEXT")
+"""What the Kafka clients speak; TLS to Kafka (SASL_SSL) is not offered yet."""
+KAFKA_SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
 
 _NAMESPACE = re.compile(r"[A-Za-z0-9._-]+")
 """Kafka topic names allow these characters only."""

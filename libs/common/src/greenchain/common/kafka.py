@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypedDict
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import (
@@ -26,6 +28,41 @@ from greenchain.common.config import Settings
 from greenchain.common.metrics import SKIPPED_RECORDS, observe_delivery
 
 log = logging.getLogger(__name__)
+
+
+class SaslLogin(TypedDict):
+    """A SASL login, named as faust's ``SASLCredentials`` takes it."""
+
+    username: str
+    password: str
+    mechanism: str
+
+
+def sasl_login(settings: Settings) -> SaslLogin:
+    """username, password and mechanism of the service's Kafka principal (SASL); the password
+    file is read now, so a rotated Secret is picked up by the next client made."""
+    password = settings.kafka_password
+    if settings.kafka_password_file:
+        password = Path(settings.kafka_password_file).read_text().strip()
+    return {
+        "username": settings.kafka_username,
+        "password": password,
+        "mechanism": settings.kafka_sasl_mechanism,
+    }
+
+
+def client_security(settings: Settings) -> dict[str, Any]:
+    """The security keyword arguments of every Kafka client greenchain makes: aiokafka and
+    kafka-python take the same names. Empty-handed PLAINTEXT when no SASL is configured."""
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return {"security_protocol": "PLAINTEXT"}
+    login = sasl_login(settings)
+    return {
+        "security_protocol": settings.kafka_security_protocol,
+        "sasl_mechanism": login["mechanism"],
+        "sasl_plain_username": login["username"],
+        "sasl_plain_password": login["password"],
+    }
 
 
 # After a broker restart an idempotent producer can find that the broker no longer knows its
@@ -55,6 +92,7 @@ class DurableProducer:
     def _new(self) -> AIOKafkaProducer:
         return AIOKafkaProducer(
             bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            **client_security(self._settings),
             client_id=self._client_id,
             acks="all",
             enable_idempotence=True,
@@ -192,6 +230,7 @@ class CompactedTopicReader:
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            **client_security(self._settings),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )

@@ -13,6 +13,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from greenchain.common.config import Settings
+from greenchain.common.kafka import client_security
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,12 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
+def changelog_config(settings: Settings) -> dict[str, str]:
+    """Topic configs every greenchain topic gets, and faust's changelog topics with them: with
+    acks=all a write succeeds only once ``min.insync.replicas`` replicas have it."""
+    return {"min.insync.replicas": str(settings.min_insync_replicas)}
+
+
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     """Every topic greenchain needs, named in the settings' namespace.
 
@@ -66,7 +73,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     forever; its checkpoints topic is compacted (latest checkpoint per signer).
     """
     p, r = settings.topic_partitions, settings.topic_replication
-    min_isr = {"min.insync.replicas": str(min(2, r))}
+    min_isr = changelog_config(settings)
     return [
         TopicSpec(settings.topic(DECLARATIONS), p, r, {**_KEEP_FOREVER, **min_isr}),
         TopicSpec(settings.topic(RATINGS), p, r, {**_KEEP_FOREVER, **min_isr}),
@@ -114,7 +121,9 @@ def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None) -> l
     """Create the topics that do not exist yet; returns the names created. Idempotent."""
     specs = topic_specs(settings) if specs is None else specs
     admin = KafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers, client_id="greenchain-admin"
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id="greenchain-admin",
+        **client_security(settings),
     )
     try:
         existing = set(admin.list_topics())

@@ -13,7 +13,9 @@ from kafka import KafkaProducer
 
 from greenchain.client import sampledata
 from greenchain.common import topics
+from greenchain.common.batches import decode_record
 from greenchain.common.config import Settings
+from greenchain.common.kafka import client_security
 from greenchain.common.ratings import declarations_digest
 from greenchain.connector.mapping import Mapping
 from greenchain.connector.readers import declarations_from_table
@@ -53,7 +55,10 @@ def produce(
     messages: Iterable[tuple[bytes, bytes]],
 ) -> int:
     producer = KafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        acks="all",
+        linger_ms=5,
+        **client_security(settings),
     )
     count = 0
     try:
@@ -84,20 +89,36 @@ def produce_declarations(settings: Settings, decls: Sequence[declaration_pb2.Dec
 
 async def read_all(settings: Settings, topic: str, quiet: float, within: float) -> list[bytes]:
     """Every value on ``topic`` (partition order kept) once it has been quiet for ``quiet`` s."""
+    return [value for value, _ in await read_records(settings, topic, quiet, within)]
+
+
+async def read_declarations_on_topic(
+    settings: Settings, quiet: float, within: float
+) -> list[declaration_pb2.Declaration]:
+    """Every declaration on the declarations topic, batch records expanded, in order."""
+    records = await read_records(settings, topics.DECLARATIONS, quiet, within)
+    return [e.declaration for value, headers in records for e in decode_record(value, headers)]
+
+
+async def read_records(
+    settings: Settings, topic: str, quiet: float, within: float
+) -> list[tuple[bytes, list[tuple[str, bytes]]]]:
+    """Every (value, headers) on ``topic`` once it has been quiet for ``quiet`` s."""
     consumer = AIOKafkaConsumer(
         settings.topic(topic),
         bootstrap_servers=settings.kafka_bootstrap_servers,
+        **client_security(settings),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
     await consumer.start()
-    values: list[bytes] = []
+    values: list[tuple[bytes, list[tuple[str, bytes]]]] = []
     try:
         deadline = time.monotonic() + within
         last_new = time.monotonic()
         while time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=300)
-            new = [r.value for records in batch.values() for r in records]
+            new = [(r.value, list(r.headers)) for records in batch.values() for r in records]
             if new:
                 values.extend(new)
                 last_new = time.monotonic()

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer
 from greenchain.common import topics
 from greenchain.common.batches import decode_record
 from greenchain.common.config import Settings
+from greenchain.common.kafka import client_security
 from greenchain.common.telemetry import KafkaHeaders
 from greenchain.v1 import declaration_pb2
 
@@ -31,6 +32,7 @@ async def read_topic(
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=settings.kafka_bootstrap_servers,
+        **client_security(settings),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )

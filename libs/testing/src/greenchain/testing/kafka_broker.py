@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -125,3 +127,121 @@ def private_broker(home: Path) -> Iterator[PrivateBroker]:
         yield broker
     finally:
         broker.down()
+
+
+SERVICE_USERS = ("admin", "ingest", "scoring", "ledger")
+"""The SCRAM users ``scripts/kafka.sh up --secure`` creates (admin is the super user)."""
+
+
+class SecureBroker:
+    """A broker of a test's own with SASL/SCRAM-SHA-512 and ACLs (``scripts/kafka.sh up
+    --secure``): no client gets in without a login, and a login may do only what its ACLs
+    allow. The users' random passwords are in ``credentials/<user>.password`` under ``home``."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.port = free_port()
+        self.env = {
+            "GREENCHAIN_KAFKA_HOME": str(home),
+            "KAFKA_PORT": str(self.port),
+            "KAFKA_CONTROLLER_PORT": str(free_port()),
+            "KAFKA_HEAP": "256m",
+        }
+        self.bootstrap = f"127.0.0.1:{self.port}"
+
+    def up(self) -> None:
+        kafka_sh("up", "--secure", env=self.env)
+
+    def down(self) -> None:
+        kafka_sh("down", "--secure", env=self.env)
+
+    def password_file(self, user: str) -> Path:
+        return self.home / "credentials" / f"{user}.password"
+
+    def login_env(self, user: str) -> dict[str, str]:
+        """The environment that makes a service process log in as ``user``."""
+        return {
+            "GREENCHAIN_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "GREENCHAIN_KAFKA_USERNAME": user,
+            "GREENCHAIN_KAFKA_PASSWORD_FILE": str(self.password_file(user)),
+        }
+
+    def settings_as(self, settings: Settings, user: str) -> Settings:
+        """``settings`` on this broker, logged in as ``user``."""
+        return settings.with_(
+            kafka_bootstrap_servers=self.bootstrap,
+            kafka_security_protocol="SASL_PLAINTEXT",
+            kafka_username=user,
+            kafka_password_file=str(self.password_file(user)),
+        )
+
+
+@contextmanager
+def secure_broker(home: Path) -> Iterator[SecureBroker]:
+    """A :class:`SecureBroker`, stopped afterwards."""
+    broker = SecureBroker(home)
+    broker.up()
+    try:
+        yield broker
+    finally:
+        broker.down()
+
+
+CLUSTER_PORT = int(os.environ.get("GREENCHAIN_KAFKA_CLUSTER_PORT", "19192"))
+"""First broker port of the test cluster (nodes on this port and the next two; controllers on
+the same ports + 100)."""
+
+
+class BrokerCluster:
+    """Three KRaft nodes (each broker + controller) of a test's own on 127.0.0.1
+    (``scripts/kafka.sh up --cluster``), whose nodes a test may SIGKILL and start again."""
+
+    nodes = (1, 2, 3)
+
+    def __init__(self, home: Path, port: int = CLUSTER_PORT) -> None:
+        self.home = home
+        self.env = {
+            "GREENCHAIN_KAFKA_HOME": str(home),
+            "KAFKA_PORT": str(port),
+            "KAFKA_CONTROLLER_PORT": str(port + 100),
+            "KAFKA_HEAP": "512m",
+        }
+        self.ports = {node: port + node - 1 for node in self.nodes}
+        self.bootstrap = ",".join(f"127.0.0.1:{p}" for p in self.ports.values())
+
+    def up(self) -> None:
+        """Starts every node that is not running (all of them the first time)."""
+        kafka_sh("up", "--cluster", env=self.env)
+
+    def down(self) -> None:
+        kafka_sh("down", "--cluster", env=self.env)
+
+    def pid(self, node: int) -> int | None:
+        pidfile = self.home / f"node-{node}" / "kafka.pid"
+        try:
+            pid = int(pidfile.read_text())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
+
+    def kill(self, node: int) -> None:
+        """SIGKILL node ``node``: no controlled shutdown, no leader hand-over, no flush."""
+        pid = self.pid(node)
+        if pid is None:
+            raise RuntimeError(f"kafka node {node} is not running")
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10  # gone once reaped (a zombie may linger a moment)
+        while self.pid(node) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+@contextmanager
+def broker_cluster(home: Path) -> Iterator[BrokerCluster]:
+    """A running :class:`BrokerCluster`, stopped afterwards."""
+    cluster = BrokerCluster(home)
+    cluster.up()
+    try:
+        yield cluster
+    finally:
+        cluster.down()

@@ -53,7 +53,12 @@ from opentelemetry import trace
 
 from greenchain.common import topics
 from greenchain.common.config import Settings
-from greenchain.common.kafka import DurableProducer, assign_all_partitions, start_with_retry
+from greenchain.common.kafka import (
+    DurableProducer,
+    assign_all_partitions,
+    client_security,
+    start_with_retry,
+)
 from greenchain.common.metrics import LEDGER_APPEND_SECONDS, LEDGER_ENTRIES, record_consumer_lag
 from greenchain.common.telemetry import extract_context
 from greenchain.ledger.store import Entry, LedgerStore, Record
@@ -111,6 +116,7 @@ class RatingsConsumer:
         return AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
             group_id=self.settings.group("ledger"),  # commits only: partitions are assigned
+            **client_security(self.settings),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             client_id="greenchain-ledger",

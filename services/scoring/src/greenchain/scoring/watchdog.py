@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from greenchain.common.config import Settings
+from greenchain.common.kafka import client_security
 from greenchain.common.metrics import set_lag
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ class StallWatchdog:
         if self._offsets is None:
             offsets = AIOKafkaConsumer(
                 bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                **client_security(self.settings),
                 group_id=self.settings.group("scoring"),
                 enable_auto_commit=False,
             )

@@ -48,7 +48,7 @@ from tenacity import AsyncRetrying, stop_after_delay, wait_exponential_jitter
 from greenchain.common import topics
 from greenchain.common.batches import Entry, UndecodableRecord, decode_record
 from greenchain.common.config import Settings
-from greenchain.common.kafka import CompactedTopicReader
+from greenchain.common.kafka import CompactedTopicReader, sasl_login
 from greenchain.common.metrics import (
     DEAD_LETTERS,
     HEALTH_CHECKS,
@@ -326,6 +326,11 @@ class ScoringWorker:
         self.app = faust.App(
             settings.group("scoring"),
             broker=f"kafka://{settings.kafka_bootstrap_servers}",
+            broker_credentials=(
+                None
+                if settings.kafka_security_protocol == "PLAINTEXT"
+                else faust.SASLCredentials(**sasl_login(settings))
+            ),
             store=settings.scoring_store,
             datadir=settings.scoring_data_dir,
             topic_partitions=settings.topic_partitions,
@@ -359,7 +364,12 @@ class ScoringWorker:
         self.benchmarks_topic = self.app.topic(
             settings.topic(topics.BENCHMARKS), key_serializer="raw", value_serializer="raw"
         )
-        table = self.app.Table("declarations", default=None, partitions=settings.topic_partitions)
+        table = self.app.Table(
+            "declarations",
+            default=None,
+            partitions=settings.topic_partitions,
+            extra_topic_configs=topics.changelog_config(settings),
+        )
         limits = Limits.from_settings(settings, self.engine.m.window_months)
         self.steps = ScoringSteps(self.engine, table, assignment=self._assignment, limits=limits)
         self.watchdog = StallWatchdog(self.app, settings.topic(topics.DECLARATIONS), settings)
