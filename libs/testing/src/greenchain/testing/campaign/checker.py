@@ -215,8 +215,8 @@ async def read_declarations(settings: Settings) -> tuple[list[str], int]:
     undecodable = 0
     try:
         topic = settings.topic(topics.DECLARATIONS)
-        await consumer.topics()  # fetches the metadata: a fresh consumer knows no partitions
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        # as topics.topic_specs creates it (a fresh consumer's metadata may not know it yet)
+        partitions = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
