@@ -175,17 +175,23 @@ class Injector:
     )
 
     async def run(self, faults: list[Fault], started: float) -> None:
-        """Each fault at its time (``started`` + ``at``, monotonic), or as soon as the one
-        before it is over."""
+        """Each fault at its time (``started`` + ``at``, loop time), each in a task of its own:
+        a service that is slow to come back delays only the next fault on that service (its
+        lock), never the schedule."""
         loop = asyncio.get_running_loop()
+        running: list[asyncio.Task[None]] = []
         for fault in faults:
             await asyncio.sleep(max(0.0, started + fault.at - loop.time()))
-            log.info("fault %s", fault)
-            try:
-                await self.inject(fault)
-            except Exception as exc:  # a finding, not a reason to stop the campaign
-                self.incidents.append(f"{fault}: {type(exc).__name__}: {exc}")
-            self.done[str(fault.kind)] += 1
+            running.append(asyncio.create_task(self._one(fault)))
+        await asyncio.gather(*running)
+
+    async def _one(self, fault: Fault) -> None:
+        log.info("fault %s", fault)
+        try:
+            await self.inject(fault)
+        except Exception as exc:  # a finding, not a reason to stop the campaign
+            self.incidents.append(f"{fault}: {type(exc).__name__}: {exc}")
+        self.done[str(fault.kind)] += 1
 
     async def inject(self, fault: Fault) -> None:
         if fault.kind is FaultKind.POISON:

@@ -27,7 +27,7 @@ from greenchain.testing.campaign.checker import (
 )
 from greenchain.testing.campaign.injectors import CampaignBroker, Injector, LedgerDisk, ledger_disk
 from greenchain.testing.campaign.load import LoadGenerator
-from greenchain.testing.campaign.schedule import Fault, FaultKind, Plan, schedule
+from greenchain.testing.campaign.schedule import POISON_TOPICS, Fault, FaultKind, Plan, schedule
 from greenchain.testing.flows import offline_ratings, sample_declarations
 from greenchain.testing.kafka_broker import isolated_settings
 from greenchain.testing.pipeline import Pipeline
@@ -57,13 +57,17 @@ class CampaignConfig:
     def from_env(cls) -> CampaignConfig:
         """``GREENCHAIN_CAMPAIGN_SEED`` (default: a fresh one, printed), ``_DECLARATIONS``,
         ``_FAULTS``, ``_SPAN`` (s the faults are spread over), ``_BROKER_RESTARTS``,
-        ``_DISK_FILLS``, ``_RATE`` (declarations/s offered), ``_DISK_MB``."""
+        ``_DISK_FILLS``, ``_POISON_TOPICS`` (comma-separated; all four by default: fewer only to
+        confirm what a finding depends on), ``_RATE`` (declarations/s offered), ``_DISK_MB``."""
         seed = int(_env("SEED", str(random.SystemRandom().randrange(1 << 31))))
         plan = Plan(
             faults=int(_env("FAULTS", "24")),
             span=float(_env("SPAN", "75")),
             broker_restarts=int(_env("BROKER_RESTARTS", "1")),
             disk_fills=int(_env("DISK_FILLS", "2")),
+            poison_topics=tuple(
+                t for t in _env("POISON_TOPICS", ",".join(POISON_TOPICS)).split(",") if t
+            ),
         )
         return cls(
             seed=seed,

@@ -51,14 +51,16 @@ class Plan:
     broker_restarts: int = 1
     disk_fills: int = 2
     max_hold: float = 2.0
+    poison_topics: tuple[str, ...] = POISON_TOPICS
 
 
 def schedule(seed: int, plan: Plan) -> list[Fault]:
-    """``plan.faults`` faults in time order over ``plan.span`` seconds: one poison record per
-    topic, the broker restarts and disk fills asked for, the rest SIGKILL or SIGSTOP of the three
-    services (every service and both signals at least once when there is room)."""
+    """``plan.faults`` faults in time order over ``plan.span`` seconds: one poison record on
+    each of ``plan.poison_topics`` (all four by default), the broker restarts and disk fills
+    asked for, the rest SIGKILL or SIGSTOP of the three services (every service and both
+    signals at least once when there is room)."""
     rng = random.Random(seed)
-    kinds: list[tuple[FaultKind, str]] = [(FaultKind.POISON, t) for t in POISON_TOPICS]
+    kinds: list[tuple[FaultKind, str]] = [(FaultKind.POISON, t) for t in plan.poison_topics]
     kinds += [(FaultKind.BROKER_RESTART, "kafka")] * plan.broker_restarts
     kinds += [(FaultKind.DISK_FULL, "ledger")] * plan.disk_fills
     signals = [(k, s) for k in (FaultKind.SIGKILL, FaultKind.SIGSTOP) for s in SERVICES]
