@@ -24,7 +24,7 @@ from greenchain.testing.campaign.schedule import POISON_TOPICS, SERVICES, FaultK
 from greenchain.testing.flows import offline_ratings, sample_declarations
 
 
-@pytest.mark.timeout(1800)  # a few minutes at the CI size; the bound is for make soak's size
+@pytest.mark.timeout(3600)  # a few minutes at the CI size; the bound is for make soak
 def test_the_campaign_loses_doubles_and_breaks_nothing(tmp_path: Path) -> None:
     config = CampaignConfig.from_env()
     assert config.declarations >= 50_000 or os.environ.get("GREENCHAIN_CAMPAIGN_DECLARATIONS")
