@@ -109,7 +109,12 @@ class LoadGenerator:
                     self.result.acknowledged.add(answer.declaration_id)
                     done.add(answer.sequence)
                 elif answer.rejected.code in _FINAL:
-                    self.result.rejected[answer.declaration_id] = answer.rejected.message
+                    fields = "; ".join(
+                        f"{v.field}: {v.description}" for v in answer.rejected.violations
+                    )
+                    self.result.rejected[answer.declaration_id] = (
+                        f"{answer.rejected.message} ({fields})"
+                    )
                     done.add(answer.sequence)
         except grpc.aio.AioRpcError as err:
             self.result.broken_streams += 1
