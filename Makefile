@@ -64,6 +64,11 @@ test-fast: sync-dev  ## the unit tests next to each distribution (no Kafka)
 bench: setup  ## benchmarks vs baselines of the same run -> bench/results/, docs/performance.md
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+.PHONY: soak
+soak: setup  ## the fault campaign at soak size (500k declarations, 100 faults; GREENCHAIN_CAMPAIGN_* to change; root)
+	GREENCHAIN_CAMPAIGN_DECLARATIONS=$${GREENCHAIN_CAMPAIGN_DECLARATIONS:-500000} GREENCHAIN_CAMPAIGN_FAULTS=$${GREENCHAIN_CAMPAIGN_FAULTS:-100} GREENCHAIN_CAMPAIGN_SPAN=$${GREENCHAIN_CAMPAIGN_SPAN:-700} GREENCHAIN_CAMPAIGN_BROKER_RESTARTS=$${GREENCHAIN_CAMPAIGN_BROKER_RESTARTS:-5} GREENCHAIN_CAMPAIGN_DISK_FILLS=$${GREENCHAIN_CAMPAIGN_DISK_FILLS:-8} \
+	  $(BIN)/python -m pytest tests/faults/test_fault_campaign.py -k campaign_loses -s $(PYTEST_ARGS)
+
 images: sync-dev  ## build the four service images locally (no registry needed; see scripts/images.sh)
 	@scripts/images.sh
 

@@ -1,0 +1,241 @@
+"""How each fault of the schedule is done, to real processes, a real broker and a real disk.
+
+The campaign is also the services' supervisor (what Kubernetes or systemd is in production): a
+service process that exited by itself is started again, and counted, since "exits for its
+supervisor when it cannot recover" is the behaviour asked of a service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from greenchain.common.config import Settings
+from greenchain.testing.campaign.schedule import Fault, FaultKind
+from greenchain.testing.flows import produce
+from greenchain.testing.kafka_broker import PrivateBroker
+from greenchain.testing.pipeline import SERVICES, Pipeline
+
+log = logging.getLogger(__name__)
+
+POISON = b"\x0a\xff\xff\xff\x7fgreenchain-campaign-poison"
+"""A record no protobuf message decodes: field 1, length-delimited, 268 MB long, then 26 bytes."""
+
+CAMPAIGN_PORTS = range(19000, 20000)
+
+
+def free_port_in(ports: range) -> int:
+    """The first port of ``ports`` on 127.0.0.1 that nothing listens on."""
+    for port in ports:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {ports.start}..{ports.stop - 1}")
+
+
+class CampaignBroker(PrivateBroker):
+    """The campaign's own broker (scripts/kafka.sh, own data dir, ports in 19000-19999): the
+    campaign kills it, so it is never the shared one."""
+
+    def __init__(self, home: Path) -> None:
+        super().__init__(home)
+        self.port = free_port_in(CAMPAIGN_PORTS)
+        controller = free_port_in(range(self.port + 1, CAMPAIGN_PORTS.stop))
+        self.env.update(KAFKA_PORT=str(self.port), KAFKA_CONTROLLER_PORT=str(controller))
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        self.pidfile = home / "kafka.pid"
+
+    def kill(self) -> None:
+        """SIGKILL of the broker's JVM: no controlled shutdown, no flush."""
+        pid = int(self.pidfile.read_text())
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # as `kafka.sh down` does: a pid left behind may still name a zombie (the JVM's parent
+        # is init, which reaps when it gets to it), and `up` would take that for a live broker
+        self.pidfile.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, killed but not yet reaped by init, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+@dataclass
+class LedgerDisk:
+    """A small filesystem of the campaign's own for the ledger's SQLite file, so the campaign can
+    fill it to the last block: a size-limited tmpfs, or where mounting tmpfs is refused, an ext4
+    image on a loop device. Needs root (CAP_SYS_ADMIN)."""
+
+    mountpoint: Path
+    size_mb: int
+    kind: str = ""
+    image: Path | None = None
+    filler: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.filler = self.mountpoint / "campaign-filler"
+
+    def mount(self) -> None:
+        self.mountpoint.mkdir(parents=True, exist_ok=True)
+        tmpfs = subprocess.run(
+            [
+                "mount",
+                "-t",
+                "tmpfs",
+                "-o",
+                f"size={self.size_mb}m,mode=0755",
+                "tmpfs",
+                str(self.mountpoint),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if tmpfs.returncode == 0:
+            self.kind = f"tmpfs, {self.size_mb} MiB"
+            return
+        log.warning("tmpfs mount refused (%s); using a loop device", tmpfs.stderr.strip())
+        self.image = self.mountpoint.with_suffix(".img")
+        with self.image.open("wb") as f:
+            f.truncate(self.size_mb * 1024 * 1024)
+        subprocess.run(["mkfs.ext4", "-q", "-F", str(self.image)], check=True)
+        subprocess.run(["mount", "-o", "loop", str(self.image), str(self.mountpoint)], check=True)
+        self.kind = f"ext4 image on a loop device, {self.size_mb} MiB"
+
+    def unmount(self) -> None:
+        subprocess.run(["umount", "--lazy", str(self.mountpoint)], check=False)
+        if self.image is not None:
+            self.image.unlink(missing_ok=True)
+
+    def fill(self) -> int:
+        """Writes a file until the filesystem has no block left; returns the bytes written."""
+        written = 0
+        with self.filler.open("wb", buffering=0) as f:
+            for block in (1 << 20, 1 << 12, 1):
+                try:
+                    while True:
+                        written += f.write(b"\0" * block)
+                except OSError as err:
+                    if err.errno != errno.ENOSPC:
+                        raise
+        return written
+
+    def free(self) -> None:
+        self.filler.unlink(missing_ok=True)
+
+    def usage(self) -> str:
+        total, used, _ = shutil.disk_usage(self.mountpoint)
+        return f"{used >> 20} of {total >> 20} MiB used"
+
+
+@contextmanager
+def ledger_disk(mountpoint: Path, size_mb: int) -> Iterator[LedgerDisk]:
+    disk = LedgerDisk(mountpoint, size_mb)
+    disk.mount()
+    try:
+        yield disk
+    finally:
+        disk.unmount()
+
+
+@dataclass
+class Injector:
+    """Does the faults of the schedule to ``pipeline``, ``broker`` and ``disk``, one after the
+    other; counts what it did and what went wrong on the way (an incident is a finding: a service
+    that did not come back, a fault that could not be done)."""
+
+    pipeline: Pipeline
+    broker: CampaignBroker
+    disk: LedgerDisk
+    settings: Settings
+    done: Counter[str] = field(default_factory=Counter)
+    supervisor_restarts: Counter[str] = field(default_factory=Counter)
+    incidents: list[str] = field(default_factory=list)
+    busy: dict[str, asyncio.Lock] = field(
+        default_factory=lambda: {name: asyncio.Lock() for name in SERVICES}
+    )
+
+    async def run(self, faults: list[Fault], started: float) -> None:
+        """Each fault at its time (``started`` + ``at``, loop time), each in a task of its own:
+        a service that is slow to come back delays only the next fault on that service (its
+        lock), never the schedule."""
+        loop = asyncio.get_running_loop()
+        running: list[asyncio.Task[None]] = []
+        for fault in faults:
+            await asyncio.sleep(max(0.0, started + fault.at - loop.time()))
+            running.append(asyncio.create_task(self._one(fault)))
+        await asyncio.gather(*running)
+
+    async def _one(self, fault: Fault) -> None:
+        log.info("fault %s", fault)
+        try:
+            await self.inject(fault)
+        except Exception as exc:  # a finding, not a reason to stop the campaign
+            self.incidents.append(f"{fault}: {type(exc).__name__}: {exc}")
+        self.done[str(fault.kind)] += 1
+
+    async def inject(self, fault: Fault) -> None:
+        if fault.kind is FaultKind.POISON:
+            await asyncio.to_thread(
+                produce, self.settings, fault.target, [(b"campaign-poison", POISON)]
+            )
+        elif fault.kind is FaultKind.BROKER_RESTART:
+            await asyncio.to_thread(self.broker.kill)
+            await asyncio.sleep(fault.hold)
+            await asyncio.to_thread(self.broker.up)
+        elif fault.kind is FaultKind.DISK_FULL:
+            written = await asyncio.to_thread(self.disk.fill)
+            log.info("ledger disk full (%d bytes of filler, %s)", written, self.disk.usage())
+            await asyncio.sleep(fault.hold)
+            self.disk.free()
+        else:
+            async with self.busy[fault.target]:
+                await self._signal(fault)
+
+    async def _signal(self, fault: Fault) -> None:
+        service = self.pipeline.services[fault.target]
+        if not service.running or service.process is None:
+            raise RuntimeError(f"{fault.target} was not running")
+        if fault.kind is FaultKind.SIGSTOP:
+            os.killpg(service.process.pid, signal.SIGSTOP)
+            await asyncio.sleep(fault.hold)
+            os.killpg(service.process.pid, signal.SIGCONT)
+            return
+        service.kill()
+        await asyncio.to_thread(self.pipeline.start, fault.target)
+
+    async def supervise(self, stop: asyncio.Event) -> None:
+        """Starts again every service that exited by itself, until ``stop`` is set."""
+        while not stop.is_set():
+            for name, service in self.pipeline.services.items():
+                lock = self.busy[name]
+                if service.running or lock.locked():
+                    continue
+                async with lock:
+                    self.supervisor_restarts[name] += 1
+                    log.warning("%s exited by itself; starting it again", name)
+                    try:
+                        await asyncio.to_thread(self.pipeline.start, name)
+                    except Exception as exc:
+                        self.incidents.append(f"supervisor: {name} did not start again: {exc}")
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
