@@ -26,7 +26,7 @@ from greenchain.scoring.faust_bridge import Record
 from greenchain.scoring.model import Methodology
 from greenchain.scoring.worker import ScoringSteps
 from greenchain.testing.builders import envelope, supplier
-from greenchain.testing.grpc_clients import bearer, channel, read_topic
+from greenchain.testing.grpc_clients import bearer, channel, read_declarations, read_topic
 from greenchain.v1 import declaration_pb2, ingest_pb2, ingest_pb2_grpc, rating_pb2
 
 TOKENS = {
@@ -80,8 +80,8 @@ async def test_a_supplier_posting_past_its_cap_gets_resource_exhausted_naming_th
         assert "GREENCHAIN_SUPPLIER_MAX_DECLARATIONS=3" in results[0].rejected.message
         assert results[1].WhichOneof("outcome") == "accepted"  # a correction is no new entry
         await stub.SubmitDeclaration(others, metadata=bearer("admin-token"))  # per supplier
-    records = await read_topic(ingest.settings, ingest.settings.topic(topic_names.DECLARATIONS), 5)
-    ids = {declaration_pb2.Declaration.FromString(v).declaration_id for _, v, _ in records}
+    placed = await read_declarations(ingest.settings, 5)
+    ids = {p.declaration.declaration_id for p in placed}
     assert ids == {d.declaration_id for d in [*kept, correction, others]}
 
 
@@ -125,18 +125,19 @@ async def test_only_a_verifiers_record_makes_a_declaration_verified(ingest: Inge
         result = await stub.VerifyDeclaration(_request(energy), metadata=bearer("v-token"))
         assert result.WhichOneof("outcome") == "accepted"
 
-    records = await read_topic(ingest.settings, ingest.settings.topic(topic_names.DECLARATIONS), 3)
+    placed = await read_declarations(ingest.settings, 3)
     (record,) = [
-        declaration_pb2.Declaration.FromString(v)
-        for _, v, _ in records
-        if declaration_pb2.Declaration.FromString(v).WhichOneof("body") == "verification"
+        p.declaration for p in placed if p.declaration.WhichOneof("body") == "verification"
     ]
     assert record.declaration_id == energy.declaration_id
     assert record.verification.recorded_by == "verifier:cqc"
     assert record.verification.statement_id == "CQC-VS-2024-0042"
 
     # scoring, on those very records: the self-flags count for nothing, the record for one
-    everything = [Record(k, v, h, "decls", 0, i) for i, (k, v, h) in enumerate(records)]
+    everything = [
+        Record(p.key, p.declaration.SerializeToString(), list(p.headers), "decls", 0, i)
+        for i, p in enumerate(placed)
+    ]
     claims_only = [r for r in everything if r.value != record.SerializeToString()]
     assert _rating(claims_only).coverage.verified_share == 0.0
     rating = _rating(everything)
@@ -165,10 +166,8 @@ async def test_the_demo_verifier_records_what_the_exports_mark_verified(
     plain.assurance.level = declaration_pb2.ASSURANCE_LEVEL_SELF_DECLARED
     verifier = Connector(f"127.0.0.1:{ingest.port}", token="v-token")
     assert await record_verifications(verifier, [Item(claimed, 0), Item(plain, 1)]) == 1
-    ((key, value, _),) = await read_topic(
-        ingest.settings, ingest.settings.topic(topic_names.DECLARATIONS), 1
-    )
-    record = declaration_pb2.Declaration.FromString(value)
+    (placed,) = await read_declarations(ingest.settings, 1)
+    key, record = placed.key, placed.declaration
     assert (key, record.declaration_id) == (b"sup-001", claimed.declaration_id)
     assert record.verification.recorded_by == "verifier:cqc"
 
