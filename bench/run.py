@@ -1,6 +1,7 @@
 """``make bench``: every benchmark against its baseline in one run, on a real local broker.
 
-    python -m bench.run [--quick] [--only model,ingest,scoring,latency,ledger,merkle]
+    python -m bench.run [--quick] [--only model,ingest,scoring,latency,ledger,merkle,peers,backfill]
+                        [--records batch|single] [--backfill N]
 
 Writes bench/results/<date>.json and .png and the table in docs/performance.md. A benchmark
 measures; it never fails because the machine was slow (only a broken run fails).
@@ -17,19 +18,32 @@ from typing import Any
 
 from rich.console import Console
 
-from bench import ingest, latency, ledger, merkle, model, report, scoring
+from bench import backfill, ingest, latency, ledger, merkle, model, peers, report, scoring
 from bench.common import machine
+from bench.history import FORMS
 from greenchain.testing import ROOT
 from greenchain.testing.kafka_broker import kafka_broker
 
 console = Console()
-PARTS = ("model", "ingest", "scoring", "latency", "ledger", "merkle")
+PARTS = ("model", "ingest", "scoring", "latency", "ledger", "merkle", "peers", "backfill")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts")
+    parser.add_argument(
+        "--records",
+        choices=FORMS,
+        default="batch",
+        help="the form of greenchain's declaration records in peers and backfill",
+    )
+    parser.add_argument(
+        "--backfill",
+        type=int,
+        default=None,
+        help="declarations replayed by the backfill part (default 5,000,000; quick 200,000)",
+    )
     args = parser.parse_args()
     parts = [p for p in args.only.split(",") if p]
     quick = args.quick
@@ -48,6 +62,20 @@ def main() -> None:
             "ledger": lambda: ledger.run(bootstrap, workdir, 2000 if quick else 20_000),
             "merkle": lambda: merkle.run(
                 100_000 if quick else 1_000_000, 5_000 if quick else 20_000
+            ),
+            "peers": lambda: peers.run(
+                bootstrap,
+                workdir,
+                300 if quick else 3000,
+                12 if quick else 24,
+                args.records,
+                budget=60 if quick else 180,
+            ),
+            "backfill": lambda: backfill.run(
+                bootstrap,
+                workdir,
+                args.backfill or (200_000 if quick else 5_000_000),
+                args.records,
             ),
         }
         for part in parts:
