@@ -22,13 +22,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.backfill import MONTHS, population
 from bench.common import fresh_settings
 from bench.history import Form, Measured, Written, end_offsets, measure, write
 from bench.kafka_tools import consumer_performance
 from bench.quix_peer import NOOP_GROUP, SCORING_GROUP
 from greenchain.common import topics
 from greenchain.common.config import Settings
-from greenchain.testing.flows import produce_registry, sample_declarations
+from greenchain.testing.flows import produce_registry
 from greenchain.testing.processes import ServiceProcess
 
 PARTITIONS = 6
@@ -77,16 +78,18 @@ def _run(
 def run(
     bootstrap: str,
     workdir: Path,
-    suppliers: int,
-    months: int,
+    declarations: int,
     form: Form = "batch",
     batch_size: int = 500,
     budget: float = 120.0,
 ) -> dict[str, Any]:
-    """Measures every consumer of :data:`CONSUMERS` on ``suppliers`` × ``months`` of sample
-    declarations; greenchain's records in ``form``."""
+    """Measures every consumer of :data:`CONSUMERS` on ``declarations`` sample declarations
+    (24 months of cloned sample suppliers, :func:`bench.backfill.population`); greenchain's
+    records in ``form``. A consumer slower than ``declarations / budget`` is measured on what it
+    did within ``budget`` seconds."""
     base = workdir / "peers"
-    registry, decls = sample_declarations(suppliers=suppliers, months=months, seed=11)
+    registry, history = population(declarations)
+    decls = list(history)
     peer = fresh_settings(bootstrap, base / "peer", topic_partitions=PARTITIONS)
     ours = fresh_settings(bootstrap, base / "greenchain", topic_partitions=PARTITIONS)
     for settings in (peer, ours):
@@ -144,8 +147,8 @@ def run(
     ours_rate = consumers["greenchain"]["declarations_per_s"]
     return {
         "declarations": len(decls),
-        "suppliers": suppliers,
-        "months": months,
+        "suppliers": len(registry),
+        "months": MONTHS,
         "partitions": PARTITIONS,
         "greenchain_form": form,
         "greenchain_records": our_written.records,
@@ -153,7 +156,7 @@ def run(
         "budget_s": budget,
         "consumers": consumers,
         "greenchain_ratio": {
-            name: ours_rate / c["declarations_per_s"]
+            name: ours_rate / c["declarations_per_s"] if c["declarations_per_s"] else None
             for name, c in consumers.items()
             if name != "greenchain"
         },

@@ -57,14 +57,12 @@ def verdicts(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         }
     if peers := results.get("peers"):
         ratio = peers["greenchain_ratio"]
-        out["scoring_vs_quix_same_job"] = {
-            "measured": ratio["quix_scoring"],
-            "higher_is_better": True,
-        }
-        out["scoring_share_of_quix_noop"] = {
-            "measured": ratio["quix_noop"],
-            "higher_is_better": True,
-        }
+        for verdict_name, peer in (
+            ("scoring_vs_quix_same_job", "quix_scoring"),
+            ("scoring_share_of_quix_noop", "quix_noop"),
+        ):
+            if ratio.get(peer) is not None:
+                out[verdict_name] = {"measured": ratio[peer], "higher_is_better": True}
     if (backfill := results.get("backfill")) and backfill["declarations"] >= 5_000_000:
         out["backfill_declarations_per_s"] = {
             "measured": backfill["declarations_per_s"],
@@ -225,15 +223,17 @@ def _peers(results: dict[str, Any]) -> list[str]:
             f"{p['months']} months, {p['partitions']} partitions), each consumer reading all "
             f"of them in its own group; greenchain's copy in the `{p['greenchain_form']}` form "
             f"({p['greenchain_records']:,} records, "
-            f"{p['declarations_per_greenchain_record']:.0f} declarations each), the peers' one "
-            "declaration per record.",
+            f"{p['declarations_per_greenchain_record']:.0f} declarations per record), the peers' "
+            "one declaration per record.",
             "",
             "| consumer | records/s | declarations/s | greenchain's declarations/s ÷ this |",
             "|---|---|---|---|",
         ]
         for name, c in p["consumers"].items():
-            ratio = "" if name == "greenchain" else f"{p['greenchain_ratio'][name]:.2f}"
+            value = p["greenchain_ratio"].get(name)
+            ratio = "" if name == "greenchain" else "n/a" if value is None else f"{value:.2f}"
             partial = "" if c.get("complete", True) else " (budget ended first)"
+            partial += " (from process start)" if c.get("from_start") else ""
             lines.append(
                 f"| {CONSUMERS[name]}{partial} | {_f(c['records_per_s'])} | "
                 f"{_f(c['declarations_per_s'])} | {ratio} |"

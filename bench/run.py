@@ -66,10 +66,9 @@ def main() -> None:
             "peers": lambda: peers.run(
                 bootstrap,
                 workdir,
-                300 if quick else 3000,
-                12 if quick else 24,
+                30_000 if quick else 600_000,
                 args.records,
-                budget=60 if quick else 180,
+                budget=60 if quick else 120,
             ),
             "backfill": lambda: backfill.run(
                 bootstrap,
