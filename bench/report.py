@@ -84,6 +84,10 @@ def chart(results: dict[str, Any], path: Path) -> None:
     if peers := results.get("peers"):
         rates = {n: c["declarations_per_s"] for n, c in peers["consumers"].items()}
         panels.append(("peers, declarations/s", rates, "log"))
+    if backfill := results.get("backfill"):
+        goal = GOALS["backfill_declarations_per_s"]
+        rates = {"scoring worker": backfill["declarations_per_s"], "goal": goal}
+        panels.append((f"backfill of {backfill['declarations']:,}, declarations/s", rates, "log"))
     if ingest := results.get("ingest"):
         panels.append(("ingest, acked declarations/s", ingest["declarations_per_s"], "log"))
     if model := results.get("model"):

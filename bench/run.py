@@ -44,6 +44,12 @@ def main() -> None:
         default=None,
         help="declarations replayed by the backfill part (default 5,000,000; quick 200,000)",
     )
+    parser.add_argument(
+        "--backfill-budget",
+        type=float,
+        default=1800.0,
+        help="seconds the backfill worker may take (a slower one is measured on what it did)",
+    )
     args = parser.parse_args()
     parts = [p for p in args.only.split(",") if p]
     quick = args.quick
@@ -75,6 +81,7 @@ def main() -> None:
                 workdir,
                 args.backfill or (200_000 if quick else 5_000_000),
                 args.records,
+                budget=args.backfill_budget,
             ),
         }
         for part in parts:

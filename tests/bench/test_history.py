@@ -43,6 +43,8 @@ async def _records(settings: Settings, expected: int) -> list[Read]:
 
 @pytest.mark.parametrize("form", ["batch", "single"])
 def test_written_declarations_read_back_in_supplier_order(settings: Settings, form: str) -> None:
+    topics.ensure_topics(settings)  # settings.topic_partitions partitions each
+    assert settings.topic_partitions == PARTITIONS
     _, decls = sample_declarations(suppliers=12, months=3, seed=2)
     written = write(
         settings.kafka_bootstrap_servers,
