@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from confluent_kafka import KafkaError, Message, Producer
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaConnectionError
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
 from bench.common import peak_of
 from greenchain.common.batches import BATCH_FORMAT_HEADER, encode_batch, partition_for
@@ -186,7 +188,15 @@ class Measured:
         }
 
 
+@retry(
+    retry=retry_if_exception_type(KafkaConnectionError),
+    stop=stop_after_delay(60),
+    wait=wait_exponential_jitter(max=2.0),
+    reraise=True,
+)
 def _committed(admin: KafkaAdminClient, group: str, topic: str) -> dict[int, int]:
+    """The group's committed offsets on ``topic`` (a dropped broker connection is retried: the
+    shared broker may be restarted under a long run)."""
     offsets = admin.list_group_offsets(group).get(group, {})
     return {
         tp.partition: o.offset for tp, o in offsets.items() if tp.topic == topic and o.offset > 0

@@ -45,6 +45,12 @@ def main() -> None:
         help="declarations replayed by the backfill part (default 5,000,000; quick 200,000)",
     )
     parser.add_argument(
+        "--peers",
+        type=int,
+        default=None,
+        help="declarations the peers part reads (default 600,000; quick 30,000)",
+    )
+    parser.add_argument(
         "--backfill-budget",
         type=float,
         default=1800.0,
@@ -72,7 +78,7 @@ def main() -> None:
             "peers": lambda: peers.run(
                 bootstrap,
                 workdir,
-                30_000 if quick else 600_000,
+                args.peers or (30_000 if quick else 600_000),
                 args.records,
                 budget=60 if quick else 120,
             ),
