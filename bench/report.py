@@ -11,6 +11,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
+from bench.peers import CONSUMERS
+
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 GOALS = {
@@ -22,6 +24,9 @@ GOALS = {
     "scale_batch_cost_ratio_1m_to_1k": 2.0,  # issue #15: cost follows the batch
     "scale_batch_ms_at_1m": 50.0,
     "ledger_list_page_p99_ms_at_20k_chain": 10.0,
+    "scoring_vs_quix_same_job": 1.0,
+    "scoring_share_of_quix_noop": 0.5,
+    "backfill_declarations_per_s": 50_000.0,
 }
 
 
@@ -69,6 +74,19 @@ def verdicts(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "measured": listing["p99_ms"],
             "higher_is_better": False,
         }
+    if peers := results.get("peers"):
+        ratio = peers["greenchain_ratio"]
+        for verdict_name, peer in (
+            ("scoring_vs_quix_same_job", "quix_scoring"),
+            ("scoring_share_of_quix_noop", "quix_noop"),
+        ):
+            if ratio.get(peer) is not None:
+                out[verdict_name] = {"measured": ratio[peer], "higher_is_better": True}
+    if (backfill := results.get("backfill")) and backfill["declarations"] >= 5_000_000:
+        out["backfill_declarations_per_s"] = {
+            "measured": backfill["declarations_per_s"],
+            "higher_is_better": True,
+        }
     for name, verdict in out.items():
         goal = GOALS[name]
         verdict["goal"] = goal
@@ -82,6 +100,13 @@ def chart(results: dict[str, Any], path: Path) -> None:
     panels: list[tuple[str, dict[str, float], str]] = []
     if scoring := results.get("scoring"):
         panels.append(("scoring, declarations/s", scoring["declarations_per_s"], "log"))
+    if peers := results.get("peers"):
+        rates = {n: c["declarations_per_s"] for n, c in peers["consumers"].items()}
+        panels.append(("peers, declarations/s", rates, "log"))
+    if backfill := results.get("backfill"):
+        goal = GOALS["backfill_declarations_per_s"]
+        rates = {"scoring worker": backfill["declarations_per_s"], "goal": goal}
+        panels.append((f"backfill of {backfill['declarations']:,}, declarations/s", rates, "log"))
     if ingest := results.get("ingest"):
         panels.append(("ingest, acked declarations/s", ingest["declarations_per_s"], "log"))
     if model := results.get("model"):
@@ -214,6 +239,7 @@ def table(results: dict[str, Any]) -> str:
             f"{mo['re_rating_s']['polars']:.2f} | plain Python "
             f"{mo['re_rating_s']['plain_python']:.2f} | **{mo['speedup_re_rating']:.1f}x** |",
         ]
+    lines += _peers(results)
     memory: dict[str, float] = {}
     for part in ("ingest", "scoring", "ledger", "latency"):
         for name, mib in results.get(part, {}).get("peak_rss_mib", {}).items():
@@ -231,6 +257,49 @@ def table(results: dict[str, Any]) -> str:
             f"| {name} | {v['goal']:g} | {v['measured']:.3g} | {'yes' if v['met'] else '**no**'} |"
         )
     return "\n".join(lines)
+
+
+def _peers(results: dict[str, Any]) -> list[str]:
+    """The peer table (issue #20) and the backfill line, when measured."""
+    lines: list[str] = []
+    if p := results.get("peers"):
+        lines += [
+            "",
+            f"Peers: {p['declarations']:,} declarations ({p['suppliers']:,} suppliers × "
+            f"{p['months']} months, {p['partitions']} partitions), each consumer reading all "
+            f"of them in its own group; greenchain's copy in the `{p['greenchain_form']}` form "
+            f"({p['greenchain_records']:,} records, "
+            f"{p['declarations_per_greenchain_record']:.0f} declarations per record), the peers' "
+            "one declaration per record.",
+            "",
+            "| consumer | records/s | declarations/s | greenchain's declarations/s ÷ this |",
+            "|---|---|---|---|",
+        ]
+        for name, c in p["consumers"].items():
+            value = p["greenchain_ratio"].get(name)
+            ratio = "" if name == "greenchain" else "n/a" if value is None else f"{value:.2f}"
+            partial = "" if c.get("complete", True) else " (budget ended first)"
+            partial += " (from process start)" if c.get("from_start") else ""
+            lines.append(
+                f"| {CONSUMERS[name]}{partial} | {_f(c['records_per_s'])} | "
+                f"{_f(c['declarations_per_s'])} | {ratio} |"
+            )
+    if b := results.get("backfill"):
+        overall = b["overall_declarations_per_s"]
+        lines += [
+            "",
+            f"Backfill: {b['declarations']:,} declarations of {b['suppliers']:,} suppliers "
+            f"({b['records']:,} `{b['form']}` records) from an empty state through one scoring "
+            f"worker: **{_f(b['declarations_per_s'])} declarations/s** from its first commit"
+            + (
+                f", {_f(overall)}/s over {b['wall_s']:.0f} s from process start"
+                if overall
+                else f" (incomplete: {b['measured_declarations']:,} in the {b['budget_s']:.0f} "
+                "s budget)"
+            )
+            + f"; peak memory {b['peak_rss_mib']:.0f} MiB.",
+        ]
+    return lines
 
 
 def write(results: dict[str, Any], out_dir: Path, doc: Path) -> tuple[Path, Path]:

@@ -1,6 +1,7 @@
 """``make bench``: every benchmark against its baseline in one run, on a real local broker.
 
-    python -m bench.run [--quick] [--only model,ingest,scoring,latency,ledger,merkle]
+    python -m bench.run [--quick] [--only model,ingest,scoring,latency,ledger,merkle,peers,backfill]
+                        [--records batch|single] [--backfill N]
 
 Writes bench/results/<date>.json and .png and the table in docs/performance.md. A benchmark
 measures; it never fails because the machine was slow (only a broken run fails).
@@ -17,19 +18,44 @@ from typing import Any
 
 from rich.console import Console
 
-from bench import ingest, latency, ledger, merkle, model, report, scale, scoring
+from bench import backfill, ingest, latency, ledger, merkle, model, peers, report, scale, scoring
 from bench.common import machine
+from bench.history import FORMS
 from greenchain.testing import ROOT
 from greenchain.testing.kafka_broker import kafka_broker
 
 console = Console()
-PARTS = ("model", "scale", "ingest", "scoring", "latency", "ledger", "merkle")
+PARTS = ("model", "scale", "ingest", "scoring", "latency", "ledger", "merkle", "peers", "backfill")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts")
+    parser.add_argument(
+        "--records",
+        choices=FORMS,
+        default="batch",
+        help="the form of greenchain's declaration records in peers and backfill",
+    )
+    parser.add_argument(
+        "--backfill",
+        type=int,
+        default=None,
+        help="declarations replayed by the backfill part (default 5,000,000; quick 200,000)",
+    )
+    parser.add_argument(
+        "--peers",
+        type=int,
+        default=None,
+        help="declarations the peers part reads (default 600,000; quick 30,000)",
+    )
+    parser.add_argument(
+        "--backfill-budget",
+        type=float,
+        default=1800.0,
+        help="seconds the backfill worker may take (a slower one is measured on what it did)",
+    )
     args = parser.parse_args()
     parts = [p for p in args.only.split(",") if p]
     quick = args.quick
@@ -51,6 +77,20 @@ def main() -> None:
             "ledger": lambda: ledger.run(bootstrap, workdir, 2000 if quick else 20_000),
             "merkle": lambda: merkle.run(
                 100_000 if quick else 1_000_000, 5_000 if quick else 20_000
+            ),
+            "peers": lambda: peers.run(
+                bootstrap,
+                workdir,
+                args.peers or (30_000 if quick else 600_000),
+                args.records,
+                budget=60 if quick else 120,
+            ),
+            "backfill": lambda: backfill.run(
+                bootstrap,
+                workdir,
+                args.backfill or (200_000 if quick else 5_000_000),
+                args.records,
+                budget=args.backfill_budget,
             ),
         }
         for part in parts:
