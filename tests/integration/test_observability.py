@@ -152,7 +152,9 @@ async def test_poison_records_at_start_up_do_not_stop_ingest_or_scoring(
     log = (tmp_path / "scoring.log").read_text()
     assert "skipped a record that cannot be read" in log
     skipped = total(metrics, "greenchain_kafka_skipped_records_total")
-    assert skipped >= 2  # the unknown level (registry, twice: preload and follower), the rating
+    # the unknown level on the registry (one reader, which keeps following); scoring no longer
+    # reads the ratings topic (its restart state is the compacted indicators topic)
+    assert skipped >= 1
 
 
 async def test_a_dead_registry_reader_turns_ingest_not_serving(topics: Settings) -> None:
@@ -240,14 +242,15 @@ def test_every_service_serves_its_metrics(kafka_bootstrap: str, tmp_path: Path) 
     # ingest: declarations by outcome and reason, produce latency, gRPC server metrics
     assert total(ingest, "greenchain_ingest_declarations_total", outcome="accepted") == accepted
     assert total(ingest, "greenchain_ingest_declarations_total", reason="INVALID_ARGUMENT") == 1
-    assert total(ingest, "greenchain_kafka_produce_seconds_count") >= accepted + len(suppliers)
+    # a produce per registry entry and per declaration record (many declarations per record)
+    assert total(ingest, "greenchain_kafka_produce_seconds_count") >= len(suppliers) + 1
     assert total(ingest, "greenchain_kafka_produce_seconds_sum") > 0
     assert total(
         ingest, "grpc_server_handled_total", grpc_method="UpsertSupplier", grpc_code="OK"
     ) == len(suppliers)
     assert total(ingest, "grpc_server_handling_seconds_count", grpc_method="StreamDeclarations")
     # scoring: batches, ratings, lag per partition, produce latency, probes
-    assert total(scoring, "greenchain_scoring_batch_size_sum") >= len(decls)
+    assert total(scoring, "greenchain_scoring_batch_size_sum") >= 1  # records, not declarations
     assert total(scoring, "greenchain_scoring_batch_seconds_count") >= 1
     emitted = total(scoring, "greenchain_scoring_ratings_emitted_total")
     assert emitted >= len(suppliers)
