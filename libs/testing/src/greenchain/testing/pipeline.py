@@ -45,7 +45,10 @@ class Pipeline:
             name: ServiceProcess(name, self.settings, workdir / f"{name}.log") for name in SERVICES
         }
         for n in range(2, scoring_workers + 1):
-            own = self.settings.with_(scoring_data_dir=f"{self.settings.scoring_data_dir}-{n}")
+            own = self.settings.with_(
+                scoring_data_dir=f"{self.settings.scoring_data_dir}-{n}",
+                scoring_metrics_port=free_port(),
+            )
             self.services[f"scoring-{n}"] = ServiceProcess(
                 "scoring", own, workdir / f"scoring-{n}.log"
             )
