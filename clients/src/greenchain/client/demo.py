@@ -30,11 +30,12 @@ import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rich.console import Console
 from rich.table import Table
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_delay
 
 from greenchain.client import sampledata
 from greenchain.client.ledger import LedgerClient
 from greenchain.client.views import progress_panel, ratings_table
-from greenchain.common.auth import hash_token, new_token
+from greenchain.common.auth import hash_token, new_token, retry_delay
 from greenchain.common.config import Settings
 from greenchain.common.topics import ensure_topics
 from greenchain.connector.client import Connector
@@ -181,6 +182,17 @@ def export_items(sample: Path) -> list[tuple[str, list[Item]]]:
 DEMO_VERIFIER = "verifier:demo-cqc"
 
 
+def _rate_limited(error: BaseException) -> bool:
+    return isinstance(error, grpc.RpcError) and (error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED)
+
+
+def _server_delay(state: RetryCallState) -> float:
+    """The delay the server's google.rpc.RetryInfo asks for (0.2 s without one)."""
+    error = state.outcome.exception() if state.outcome else None
+    delay = retry_delay(error) if isinstance(error, grpc.RpcError) else None
+    return delay if delay is not None else 0.2
+
+
 async def record_verifications(connector: Connector, items: list[Item]) -> int:
     """The demo's verification body records the accepted declarations its exports mark as
     verified (a supplier's own flag counts for nothing; docs/methodology.md "Verification")."""
@@ -203,7 +215,15 @@ async def record_verifications(connector: Connector, items: list[Item]) -> int:
                 statement_id=decl.assurance.statement_id or f"demo-{decl.declaration_id[:100]}",
             )
             async with gate:
-                await stub.VerifyDeclaration(request, metadata=connector.metadata())
+                # over the verifier's rate limit: wait as long as the server's RetryInfo says
+                async for attempt in AsyncRetrying(
+                    retry=retry_if_exception(_rate_limited),
+                    wait=_server_delay,
+                    stop=stop_after_delay(120),
+                    reraise=True,
+                ):
+                    with attempt:
+                        await stub.VerifyDeclaration(request, metadata=connector.metadata())
 
         await asyncio.gather(*(verify(d) for d in claimed))
     return len(claimed)
