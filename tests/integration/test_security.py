@@ -70,6 +70,7 @@ def settings(tmp_path: Path) -> Settings:
 async def ledger(settings: Settings) -> AsyncIterator[LedgerServer]:
     """The real ledger gRPC server (its SQLite store, no Kafka consumer: none needed here)."""
     server = LedgerServer(settings, listen="127.0.0.1:0")
+    server.servicer.ready = True  # no consumer to catch up with: the store is all there is
     await server.server.start()
     try:
         yield server

@@ -1,8 +1,9 @@
 """``python -m greenchain.ledger`` (or ``greenchain-ledger``): run the ledger service until
 SIGINT/SIGTERM, with settings from the environment (``greenchain config`` lists them).
 
-Exit status: 0 after a signal; 1 when the ledger cannot go on (its consumer died: a store
-error, a full disk; or start-up failed), after logging why, so that its supervisor
+Exit status: 0 after a signal; 78 for a half-configured TLS; 1 when the ledger cannot go on
+(its consumer died: a store error, a full disk; or start-up failed), after logging why, so that
+its supervisor
 (Kubernetes, compose, systemd) restarts it and it resumes from its SQLite file."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 
 from greenchain.common.config import Settings
 from greenchain.common.runner import service_settings
+from greenchain.common.tls import EXIT_TLS_CONFIG, ServerTls, TlsConfigError
 from greenchain.ledger.server import LedgerServer
 
 log = logging.getLogger("greenchain.ledger")
@@ -48,7 +50,13 @@ async def run(settings: Settings) -> int:
 
 
 def main() -> int:
-    return asyncio.run(run(service_settings("ledger")))
+    settings = service_settings("ledger")
+    try:  # before anything starts: never fall back to plaintext (one line, EX_CONFIG)
+        ServerTls.from_settings(settings)
+    except TlsConfigError as exc:
+        print(f"greenchain-ledger: {exc}", file=sys.stderr)
+        return EXIT_TLS_CONFIG
+    return asyncio.run(run(settings))
 
 
 if __name__ == "__main__":
