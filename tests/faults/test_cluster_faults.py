@@ -106,6 +106,14 @@ def collapse(fingerprints: list[str]) -> list[str]:
     return [f for i, f in enumerate(fingerprints) if i == 0 or fingerprints[i - 1] != f]
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason=(
+        "issue #15, open: on the 3-node cluster the scoring agent can crash at start with faust's "
+        "PartitionsMismatch when its changelog topic is not yet in the cluster's metadata, then "
+        "the watchdog restarts it and the run may not settle within the test's time"
+    ),
+)
 def test_sigkill_of_the_declarations_leader_loses_and_doubles_nothing(
     cluster: BrokerCluster, tmp_path: Path
 ) -> None:
