@@ -16,6 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 from greenchain.client.ledger import LedgerClient
 from greenchain.common import topics
 from greenchain.common.config import Settings
+from greenchain.common.kafka import client_security
 from greenchain.common.ratings import rating_fingerprint
 from greenchain.ledger.store import LedgerStore
 from greenchain.testing.kafka_broker import free_port
@@ -93,6 +94,7 @@ class Pipeline:
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
             group_id=self.settings.group("scoring"),
             enable_auto_commit=False,
+            **client_security(self.settings),
         )
         try:
             partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
