@@ -252,8 +252,9 @@ def test_the_ledger_process_exits_non_zero_when_its_store_fails(
     assert "injected store failure" in text and "NOT_SERVING" in text, text[-3000:]
 
 
-@pytest.mark.skipif(not KAFKA_LIB.exists(), reason="needs the Kafka tools in .cache/kafka/lib")
 async def test_the_standard_lag_tool_sees_the_ledgers_group(serving: LedgerServer) -> None:
+    # `make test` fetches the Kafka jars (scripts/kafka.sh fetch): never skipped, fails if absent
+    assert KAFKA_LIB.exists(), f"{KAFKA_LIB} missing: run `make setup`"
     group = serving.settings.group("ledger")
     ratings_topic = serving.settings.topic(topic_names.RATINGS)
 
