@@ -2,7 +2,8 @@
 
 A declaration is done when ingest accepted it (Kafka has it) or rejected it for a reason that a
 retry cannot fix (INVALID_ARGUMENT, PERMISSION_DENIED). Anything else (UNAVAILABLE, a broken
-stream, a deadline) is retried with the same declaration id, so nothing is lost or duplicated.
+stream, a deadline) is retried with the same declaration id, marked as a resend: ingest answers
+a declaration it already stored with that copy's position, so nothing is lost or duplicated.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from opentelemetry.instrumentation.grpc import aio_client_interceptors
 from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt, wait_exponential_jitter
 
 from greenchain.common import tls
+from greenchain.common.idempotency import RESEND_METADATA
 from greenchain.connector.readers import Item
 from greenchain.v1 import ingest_pb2, ingest_pb2_grpc
 
@@ -71,8 +73,15 @@ class Connector:
             interceptors=aio_client_interceptors(),
         )
 
-    def metadata(self) -> tuple[tuple[str, str], ...] | None:
-        return (("authorization", f"Bearer {self.token}"),) if self.token else None
+    def metadata(self, resend: bool = False) -> tuple[tuple[str, str], ...] | None:
+        """Call metadata: the token, and on a resend :data:`RESEND_METADATA` (ingest then
+        recognises declarations it stored although their answer never arrived)."""
+        metadata: tuple[tuple[str, str], ...] = (
+            (("authorization", f"Bearer {self.token}"),) if self.token else ()
+        )
+        if resend:
+            metadata += (RESEND_METADATA,)
+        return metadata or None
 
     async def send(
         self, items: Sequence[Item], on_progress: Callable[[int], None] | None = None
@@ -93,7 +102,11 @@ class Connector:
                     retry: list[Item] = []
                     for start in range(0, len(todo), self.chunk_size):
                         chunk = todo[start : start + self.chunk_size]
-                        retry.extend(await self._send_chunk(stub, chunk, summary, on_progress))
+                        retry.extend(
+                            await self._send_chunk(
+                                stub, chunk, summary, on_progress, resend=summary.attempts > 1
+                            )
+                        )
                     todo = retry
                     return retry
 
@@ -118,12 +131,16 @@ class Connector:
         chunk: list[Item],
         summary: Summary,
         on_progress: Callable[[int], None] | None,
+        resend: bool,
     ) -> list[Item]:
-        """Streams one chunk; returns the items to retry."""
+        """Streams one chunk; returns the items to retry. ``resend``: the chunk holds
+        declarations sent before whose outcome is unknown."""
         done: set[int] = set()
         try:
             call = stub.StreamDeclarations(
-                (item.declaration for item in chunk), metadata=self.metadata(), timeout=600
+                (item.declaration for item in chunk),
+                metadata=self.metadata(resend),
+                timeout=600,
             )
             async for result in call:
                 item = chunk[result.sequence]

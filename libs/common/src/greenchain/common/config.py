@@ -173,6 +173,17 @@ class Settings:
         "1 = several ingest processes may listen on one port (SO_REUSEPORT: the kernel spreads "
         "connections across them); 0 = a port in use fails the start",
     )
+    ingest_dedup_window_seconds: float = _env(
+        "GREENCHAIN_INGEST_DEDUP_WINDOW_SECONDS",
+        3600.0,
+        "a declaration resent within this many seconds of its first copy is not stored again "
+        "(idempotency by declaration id), s",
+    )
+    ingest_dedup_max_ids: int = _env(
+        "GREENCHAIN_INGEST_DEDUP_MAX_IDS",
+        2_000_000,
+        "declaration ids ingest keeps for that at most (memory bound; the window shrinks)",
+    )
     max_message_bytes: int = _env(
         "GREENCHAIN_MAX_MESSAGE_BYTES", 65536, "largest gRPC message accepted, bytes"
     )

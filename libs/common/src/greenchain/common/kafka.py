@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -195,28 +196,28 @@ async def assign_all_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[
     return assigned
 
 
-class CompactedTopicReader:
-    """Reads a whole (compacted) topic into memory and follows it, without a consumer group:
-    every replica of a service sees every key. ``on_record(key, value)``; value None = deleted.
+class TopicFollower:
+    """Reads every partition of a topic without a consumer group and follows it: every replica
+    of a service sees every record. Subclasses say where reading starts (:meth:`seek_start`)
+    and what a record means (:meth:`take`).
 
-    A record ``on_record`` cannot take (undecodable bytes, a key that is not UTF-8, a value the
+    A record :meth:`take` cannot handle (undecodable bytes, a key that is not UTF-8, a value the
     service's model refuses: any exception it raises) is logged with its position, counted in
     ``greenchain_kafka_skipped_records_total`` and skipped: one bad record must not stop a
-    service from reading its registry. Anything else that ends the reading task ends it for
-    good; a service makes :attr:`task` essential (``GrpcService.supervise``) to report
-    NOT_SERVING and exit then."""
+    service from reading. Anything else that ends the reading task ends it for good; a service
+    makes :attr:`task` essential (``GrpcService.supervise``) to report NOT_SERVING and exit
+    then."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        topic: str,
-        on_record: Callable[[bytes, bytes | None], None],
-    ) -> None:
+    poll_ms = 500
+    """Longest wait for records in one poll: also how late :meth:`read_to_end` may notice."""
+
+    def __init__(self, settings: Settings, topic: str) -> None:
         self._settings = settings
         self._topic = topic
-        self._on_record = on_record
         self._consumer: AIOKafkaConsumer | None = None
+        self._assigned: list[TopicPartition] = []
         self._task: asyncio.Task[None] | None = None
+        self._polled = asyncio.Condition()
         self.caught_up = asyncio.Event()
         self.skipped = 0
 
@@ -227,6 +228,14 @@ class CompactedTopicReader:
             raise RuntimeError(f"the reader of {self._topic} is not started")
         return self._task
 
+    async def seek_start(self, consumer: AIOKafkaConsumer, assigned: list[TopicPartition]) -> None:
+        """Positions ``consumer`` where reading starts; by default at the beginning."""
+        await consumer.seek_to_beginning(*assigned)
+
+    def take(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Applies one record; any exception skips it (logged and counted)."""
+        raise NotImplementedError
+
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._settings.kafka_bootstrap_servers,
@@ -235,10 +244,10 @@ class CompactedTopicReader:
             auto_offset_reset="earliest",
         )
         await start_with_retry(consumer.start, f"reader of {self._topic}")
-        assigned = await assign_all_partitions(consumer, self._topic)
-        await consumer.seek_to_beginning(*assigned)
+        self._assigned = await assign_all_partitions(consumer, self._topic)
+        await self.seek_start(consumer, self._assigned)
         self._consumer = consumer
-        self._task = asyncio.create_task(self._run(assigned), name=f"read {self._topic}")
+        self._task = asyncio.create_task(self._run(), name=f"read {self._topic}")
 
     async def wait_caught_up(self) -> None:
         """Returns once the reader has read everything that was on the topic when it started;
@@ -252,9 +261,27 @@ class CompactedTopicReader:
             error = None if self.task.cancelled() else self.task.exception()
             raise RuntimeError(f"the reader of {self._topic} ended before catching up") from error
 
+    async def read_to_end(self) -> None:
+        """Returns once the reader has read everything on the topic at the time of the call
+        (end offsets asked now); raises :class:`RuntimeError` if the reading task ended."""
+        assert self._consumer is not None
+        end = await self._consumer.end_offsets(self._assigned)
+        async with self._polled:
+            while not all(await self._positions_reach(end)):
+                if self.task.done():
+                    raise RuntimeError(f"the reader of {self._topic} has ended")
+                # a poll notifies; the timeout only notices a reading task that has ended
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(2 * self.poll_ms / 1000):
+                        await self._polled.wait()
+
+    async def _positions_reach(self, end: dict[TopicPartition, int]) -> list[bool]:
+        assert self._consumer is not None
+        return [await self._consumer.position(tp) >= offset for tp, offset in end.items()]
+
     def _take(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
-            self._on_record(record.key, record.value)
+            self.take(record)
         except Exception as exc:
             self.skipped += 1
             SKIPPED_RECORDS.labels(self._topic).inc()
@@ -267,25 +294,41 @@ class CompactedTopicReader:
                 exc,
             )
 
-    async def _run(self, assigned: list[TopicPartition]) -> None:
+    async def _run(self) -> None:
         assert self._consumer is not None
-        end = await self._consumer.end_offsets(assigned)
+        end = await self._consumer.end_offsets(self._assigned)
         while True:
-            batch = await self._consumer.getmany(timeout_ms=500, max_records=5000)
+            batch = await self._consumer.getmany(timeout_ms=self.poll_ms, max_records=5000)
             for records in batch.values():
                 for record in records:
                     self._take(record)
-            if not self.caught_up.is_set() and all(
-                await asyncio.gather(*(self._at_least(tp, end[tp]) for tp in assigned))
-            ):
+            if not self.caught_up.is_set() and all(await self._positions_reach(end)):
                 self.caught_up.set()
+            await self._notify()
 
-    async def _at_least(self, tp: TopicPartition, offset: int) -> bool:
-        assert self._consumer is not None
-        return bool(await self._consumer.position(tp) >= offset)
+    async def _notify(self) -> None:
+        async with self._polled:
+            self._polled.notify_all()
 
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
         if self._consumer:
             await self._consumer.stop()
+
+
+class CompactedTopicReader(TopicFollower):
+    """Reads a whole (compacted) topic into memory and follows it (:class:`TopicFollower`):
+    ``on_record(key, value)`` for every record from the beginning; value None = deleted."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        topic: str,
+        on_record: Callable[[bytes, bytes | None], None],
+    ) -> None:
+        super().__init__(settings, topic)
+        self._on_record = on_record
+
+    def take(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        self._on_record(record.key, record.value)

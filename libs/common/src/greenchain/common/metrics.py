@@ -30,7 +30,8 @@ _LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5
 DECLARATIONS = Counter(
     "greenchain_ingest_declarations",
     "Declarations ingest answered, by outcome (accepted|rejected) and reason (the status code "
-    "of a rejection, 'ok' for an accepted one).",
+    "of a rejection; 'ok' for an accepted one, 'duplicate' for a resend ingest had stored "
+    "already).",
     ["outcome", "reason"],
 )
 

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 import grpc
 from google.rpc import code_pb2
@@ -16,11 +17,13 @@ from greenchain.common.auth import Principal, TokenStore, authenticate, load_sto
 from greenchain.common.batches import current_trace_context
 from greenchain.common.config import Settings
 from greenchain.common.grpc_server import Context, abort, abort_invalid
+from greenchain.common.idempotency import RESEND_METADATA, idempotency_key
 from greenchain.common.kafka import CompactedTopicReader, DurableProducer
 from greenchain.common.metrics import DECLARATIONS
 from greenchain.common.service import GrpcService
 from greenchain.common.telemetry import inject_headers
 from greenchain.ingest.batcher import DeclarationBatcher, KafkaUnavailable
+from greenchain.ingest.dedup import DeclarationIndex
 from greenchain.ingest.designations import MAX_ROWS, plan_import
 from greenchain.ingest.quota import SupplierQuota
 from greenchain.ingest.validation import (
@@ -44,7 +47,7 @@ _EXHAUSTED = grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
 def _count(result: ingest_pb2.SubmitResult) -> ingest_pb2.SubmitResult:
     """Counts ``result`` in ``greenchain_ingest_declarations_total`` (outcome, reason)."""
     if result.WhichOneof("outcome") == "accepted":
-        DECLARATIONS.labels("accepted", "ok").inc()
+        DECLARATIONS.labels("accepted", "duplicate" if result.accepted.duplicate else "ok").inc()
     else:
         DECLARATIONS.labels("rejected", code_pb2.Code.Name(result.rejected.code)).inc()
     return result
@@ -73,6 +76,9 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         self.batcher = DeclarationBatcher(
             self.producer, self.declarations_topic, settings, self.send_timeout
         )
+        # idempotency by declaration id (dedup.py): what Kafka has, what is on its way there
+        self.index = DeclarationIndex(settings, self.declarations_topic)
+        self.in_flight: dict[str, asyncio.Future[ingest_pb2.Accepted]] = {}
 
     # Lifecycle ----------------------------------------------------------------------------
 
@@ -80,10 +86,13 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         await self.producer.start()
         await self.batcher.start()
         await self.reader.start()
+        await self.index.start()
         await self.reader.wait_caught_up()
+        await self.index.wait_caught_up()
 
     async def stop(self) -> None:
         await self.reader.stop()
+        await self.index.stop()
         await self.batcher.stop()
         await self.producer.stop()
 
@@ -103,8 +112,51 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     ) -> asyncio.Future[ingest_pb2.Accepted]:
         """Hands a valid declaration to the batcher; the returned future resolves when Kafka
         acked the record that holds it. ``trace_context`` is the submitting call's (its server
-        span), taken once per call: a span per declaration cost as much as validating it."""
-        return self.batcher.submit(decl, trace_context)
+        span), taken once per call: a span per declaration cost as much as validating it.
+
+        A declaration already stored (the index knows it) or on its way (in flight here) is not
+        written again: the future gives the stored copy's position, marked ``duplicate``."""
+        key = idempotency_key(decl)
+        stored = self.index.find(key)
+        if stored is not None:
+            partition, offset, index = stored
+            done: asyncio.Future[ingest_pb2.Accepted] = asyncio.get_running_loop().create_future()
+            done.set_result(
+                ingest_pb2.Accepted(
+                    topic=self.declarations_topic,
+                    partition=partition,
+                    offset=offset,
+                    index=index,
+                    duplicate=True,
+                )
+            )
+            return done
+        delivery = self.in_flight.get(key)
+        if delivery is not None:
+            return _follow(delivery, duplicate=True)
+        delivery = self.in_flight[key] = self.batcher.submit(decl, trace_context)
+        delivery.add_done_callback(partial(self._settled, key))
+        # callers get a follower: one that gives up (timeout, client gone) cancels only its own
+        # future, and the record stays in flight for a resend to wait on
+        return _follow(delivery, duplicate=False)
+
+    def _settled(self, key: str, delivery: asyncio.Future[ingest_pb2.Accepted]) -> None:
+        del self.in_flight[key]
+        if not delivery.cancelled() and delivery.exception() is None:
+            accepted = delivery.result()
+            self.index.remember(key, (accepted.partition, accepted.offset, accepted.index))
+
+    async def _read_declarations_to_end(self, context: Context) -> None:
+        """Before a resend is checked: what any ingest process stored until now is indexed."""
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                await self.index.read_to_end()
+        except Exception as exc:
+            await abort(
+                context,
+                grpc.StatusCode.UNAVAILABLE,
+                f"cannot check the resent declarations against Kafka yet, retry: {exc!r}",
+            )
 
     async def _acked(self, delivery: asyncio.Future[ingest_pb2.Accepted]) -> ingest_pb2.Accepted:
         try:
@@ -148,6 +200,8 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         self, request: declaration_pb2.Declaration, context: Context
     ) -> ingest_pb2.SubmitResult:
         principal = await authenticate(self.tokens, context)
+        if _is_resend(context):
+            await self._read_declarations_to_end(context)
         rejected = self._check(request, principal)
         if rejected is not None:
             _count(ingest_pb2.SubmitResult(rejected=rejected))
@@ -173,6 +227,8 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         context: Context,
     ) -> AsyncIterator[ingest_pb2.SubmitResult]:
         principal = await authenticate(self.tokens, context)
+        if _is_resend(context):
+            await self._read_declarations_to_end(context)
         trace_context = current_trace_context()
         # Bounded: when max_in_flight results are pending, the reader stops reading and gRPC
         # flow control slows the client down.
@@ -351,8 +407,48 @@ class IngestServer(GrpcService):
 
     async def start_backend(self) -> None:
         await self.servicer.start()
-        # without the registry, declarations of new suppliers would be refused as unknown
+        # without the registry, declarations of new suppliers would be refused as unknown;
+        # without the index, resent declarations would be stored twice
         self.supervise(self.servicer.reader.task)
+        self.supervise(self.servicer.index.task)
 
     async def stop_backend(self) -> None:
         await self.servicer.stop()
+
+
+def _is_resend(context: Context) -> bool:
+    return RESEND_METADATA in (context.invocation_metadata() or ())
+
+
+def _follow(
+    delivery: asyncio.Future[ingest_pb2.Accepted], duplicate: bool
+) -> asyncio.Future[ingest_pb2.Accepted]:
+    """A future with ``delivery``'s outcome (the Accepted marked ``duplicate`` when asked)."""
+    follower: asyncio.Future[ingest_pb2.Accepted] = asyncio.get_running_loop().create_future()
+
+    def settle(done: asyncio.Future[ingest_pb2.Accepted]) -> None:
+        if follower.done():  # its caller gave up
+            return
+        if done.cancelled():
+            follower.set_exception(KafkaUnavailable("the write was cancelled"))
+        elif (error := done.exception()) is not None:
+            follower.set_exception(error)
+        else:
+            accepted = done.result()
+            if duplicate:
+                accepted = ingest_pb2.Accepted(
+                    topic=accepted.topic,
+                    partition=accepted.partition,
+                    offset=accepted.offset,
+                    index=accepted.index,
+                    duplicate=True,
+                )
+            follower.set_result(accepted)
+
+    # a caller whose client has gone never reads a failure: no "never retrieved" warning
+    follower.add_done_callback(lambda f: f.cancelled() or f.exception())
+    if delivery.done():
+        settle(delivery)
+    else:
+        delivery.add_done_callback(settle)
+    return follower

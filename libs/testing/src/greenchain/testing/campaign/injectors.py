@@ -22,6 +22,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tenacity import AsyncRetrying, stop_after_delay, wait_exponential_jitter
+
 from greenchain.common.config import Settings
 from greenchain.testing.campaign.schedule import Fault, FaultKind
 from greenchain.testing.flows import produce
@@ -34,6 +36,9 @@ POISON = b"\x0a\xff\xff\xff\x7fgreenchain-campaign-poison"
 """A record no protobuf message decodes: field 1, length-delimited, 268 MB long, then 26 bytes."""
 
 CAMPAIGN_PORTS = range(19000, 20000)
+
+POISON_PATIENCE = 180.0
+"""Seconds the poison injector keeps trying while the broker is unreachable."""
 
 
 def free_port_in(ports: range) -> int:
@@ -195,9 +200,17 @@ class Injector:
 
     async def inject(self, fault: Fault) -> None:
         if fault.kind is FaultKind.POISON:
-            await asyncio.to_thread(
-                produce, self.settings, fault.target, [(b"campaign-poison", POISON)]
-            )
+            # the broker may be down for a restart of the schedule: the poison goes in later,
+            # as a client that must deliver would do it
+            async for attempt in AsyncRetrying(
+                wait=wait_exponential_jitter(multiplier=0.5, max=5.0),
+                stop=stop_after_delay(POISON_PATIENCE),
+                reraise=True,
+            ):
+                with attempt:
+                    await asyncio.to_thread(
+                        produce, self.settings, fault.target, [(b"campaign-poison", POISON)]
+                    )
         elif fault.kind is FaultKind.BROKER_RESTART:
             await asyncio.to_thread(self.broker.kill)
             await asyncio.sleep(fault.hold)

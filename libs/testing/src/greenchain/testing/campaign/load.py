@@ -19,6 +19,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from greenchain.common.idempotency import RESEND_METADATA
 from greenchain.v1 import declaration_pb2, ingest_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class LoadGenerator:
         self, stub: ingest_pb2_grpc.IngestServiceAsyncStub, chunk: list[declaration_pb2.Declaration]
     ) -> None:
         """One chunk until every declaration in it is acknowledged or finally rejected."""
-        todo = chunk
+        todo, resend = chunk, False
         try:
             async for attempt in AsyncRetrying(
                 retry=retry_if_result(bool),  # retried while something is left to send
@@ -90,19 +91,28 @@ class LoadGenerator:
                 stop=stop_after_delay(self.give_up_after),
             ):
                 with attempt:
-                    todo = await self._stream(stub, todo)
+                    todo = await self._stream(stub, todo, resend)
+                    resend = True
                 attempt.retry_state.set_result(todo)
         except RetryError:
             self.result.unacknowledged.update(d.declaration_id for d in todo)
 
     async def _stream(
-        self, stub: ingest_pb2_grpc.IngestServiceAsyncStub, chunk: list[declaration_pb2.Declaration]
+        self,
+        stub: ingest_pb2_grpc.IngestServiceAsyncStub,
+        chunk: list[declaration_pb2.Declaration],
+        resend: bool,
     ) -> list[declaration_pb2.Declaration]:
-        """One stream of ``chunk``; returns the declarations still to send."""
+        """One stream of ``chunk``; returns the declarations still to send. ``resend``: some of
+        them were sent before and their outcome is unknown (ingest stores none twice)."""
         self.result.attempts += 1
         done: set[int] = set()
         try:
-            call = stub.StreamDeclarations(iter(chunk), timeout=self.call_timeout)
+            call = stub.StreamDeclarations(
+                iter(chunk),
+                timeout=self.call_timeout,
+                metadata=(RESEND_METADATA,) if resend else None,
+            )
             async for answer in call:
                 outcome = answer.WhichOneof("outcome")
                 if outcome == "accepted":
