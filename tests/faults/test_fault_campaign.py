@@ -25,15 +25,6 @@ from greenchain.testing.flows import offline_ratings, sample_declarations
 
 
 @pytest.mark.timeout(3600)  # a few minutes at the CI size; the bound is for make soak
-@pytest.mark.xfail(
-    strict=True,  # once both are fixed the suite fails until this marker goes
-    reason=(
-        "issue #18, open: (1) a declaration whose acknowledgement was lost (its stream broke, "
-        "its ingest process was killed) is resent and stored twice: ingest has no deduplication "
-        "by declaration id across processes (scoring does, so ratings are right); (2) the poison "
-        "injector gives up when the broker is restarting instead of retrying"
-    ),
-)
 def test_the_campaign_loses_doubles_and_breaks_nothing(tmp_path: Path) -> None:
     config = CampaignConfig.from_env()
     assert config.declarations >= 50_000 or os.environ.get("GREENCHAIN_CAMPAIGN_DECLARATIONS")

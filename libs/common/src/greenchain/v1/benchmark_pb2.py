@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dgreenchain/v1/benchmark.proto\x12\rgreenchain.v1\"\x8e\x02\n\x12SupplierIndicators\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\x12\x13\n\x0bsector_code\x18\x02 \x01(\t\x12\x14\n\x0cinsufficient\x18\x03 \x01(\x08\x12\x1b\n\x13green_factory_level\x18\x04 \x01(\t\x12=\n\x06values\x18\x05 \x03(\x0b\x32-.greenchain.v1.SupplierIndicators.ValuesEntry\x12-\n\x07\x65mitted\x18\x06 \x01(\x0b\x32\x1c.greenchain.v1.EmittedRating\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xdc\x01\n\rEmittedRating\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12\x13\n\x0b\x66ingerprint\x18\x02 \x01(\t\x12\x13\n\x0btotal_score\x18\x03 \x01(\x01\x12\r\n\x05grade\x18\x04 \x01(\x05\x12\x16\n\x0ereadiness_tier\x18\x05 \x01(\x05\x12\x1e\n\x11sector_percentile\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x19\n\x11\x62\x65nchmark_version\x18\x07 \x01(\t\x12\x17\n\x0fregistry_digest\x18\x08 \x01(\tB\x14\n\x12_sector_percentile\"\xae\x01\n\x11\x42\x65nchmarkSnapshot\x12\x13\n\x0bsnapshot_id\x18\x01 \x01(\t\x12\x1b\n\x13methodology_version\x18\x02 \x01(\t\x12\x11\n\tsuppliers\x18\x03 \x01(\x03\x12)\n\x05stats\x18\x04 \x03(\x0b\x32\x1a.greenchain.v1.SectorStats\x12)\n\x05ranks\x18\x05 \x03(\x0b\x32\x1a.greenchain.v1.SectorRanks\"\xc4\x01\n\x0bSectorStats\x12\x13\n\x0bsector_code\x18\x01 \x01(\t\x12\x0e\n\x06pooled\x18\x02 \x01(\x08\x12>\n\nindicators\x18\x03 \x03(\x0b\x32*.greenchain.v1.SectorStats.IndicatorsEntry\x1aP\n\x0fIndicatorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x1d.greenchain.v1.IndicatorStats:\x02\x38\x01\"c\n\x0eIndicatorStats\x12\x16\n\tbenchmark\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x14\n\x07leading\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\t\n\x01n\x18\x03 \x01(\x03\x42\x0c\n\n_benchmarkB\n\n\x08_leading\"\x8d\x01\n\x0bSectorRanks\x12\x13\n\x0bsector_code\x18\x01 \x01(\t\x12\r\n\x05rated\x18\x02 \x01(\x03\x12\x19\n\x11percentile_bounds\x18\x03 \x03(\x01\x12\x10\n\x08national\x18\x04 \x01(\x03\x12\x18\n\x10\x61_plus_min_total\x18\x05 \x01(\x01\x12\x13\n\x0b\x61_min_total\x18\x06 \x01(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dgreenchain/v1/benchmark.proto\x12\rgreenchain.v1\"\x8e\x02\n\x12SupplierIndicators\x12\x13\n\x0bsupplier_id\x18\x01 \x01(\t\x12\x13\n\x0bsector_code\x18\x02 \x01(\t\x12\x14\n\x0cinsufficient\x18\x03 \x01(\x08\x12\x1b\n\x13green_factory_level\x18\x04 \x01(\t\x12=\n\x06values\x18\x05 \x03(\x0b\x32-.greenchain.v1.SupplierIndicators.ValuesEntry\x12-\n\x07\x65mitted\x18\x06 \x01(\x0b\x32\x1c.greenchain.v1.EmittedRating\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x92\x02\n\rEmittedRating\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12\x13\n\x0b\x66ingerprint\x18\x02 \x01(\t\x12\x13\n\x0btotal_score\x18\x03 \x01(\x01\x12\r\n\x05grade\x18\x04 \x01(\x05\x12\x16\n\x0ereadiness_tier\x18\x05 \x01(\x05\x12\x1e\n\x11sector_percentile\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x19\n\x11\x62\x65nchmark_version\x18\x07 \x01(\t\x12\x17\n\x0fregistry_digest\x18\x08 \x01(\t\x12\x18\n\x10rating_partition\x18\t \x01(\x05\x12\x1a\n\x12rating_next_offset\x18\n \x01(\x03\x42\x14\n\x12_sector_percentile\"\xae\x01\n\x11\x42\x65nchmarkSnapshot\x12\x13\n\x0bsnapshot_id\x18\x01 \x01(\t\x12\x1b\n\x13methodology_version\x18\x02 \x01(\t\x12\x11\n\tsuppliers\x18\x03 \x01(\x03\x12)\n\x05stats\x18\x04 \x03(\x0b\x32\x1a.greenchain.v1.SectorStats\x12)\n\x05ranks\x18\x05 \x03(\x0b\x32\x1a.greenchain.v1.SectorRanks\"\xc4\x01\n\x0bSectorStats\x12\x13\n\x0bsector_code\x18\x01 \x01(\t\x12\x0e\n\x06pooled\x18\x02 \x01(\x08\x12>\n\nindicators\x18\x03 \x03(\x0b\x32*.greenchain.v1.SectorStats.IndicatorsEntry\x1aP\n\x0fIndicatorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x1d.greenchain.v1.IndicatorStats:\x02\x38\x01\"c\n\x0eIndicatorStats\x12\x16\n\tbenchmark\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x14\n\x07leading\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\t\n\x01n\x18\x03 \x01(\x03\x42\x0c\n\n_benchmarkB\n\n\x08_leading\"\x8d\x01\n\x0bSectorRanks\x12\x13\n\x0bsector_code\x18\x01 \x01(\t\x12\r\n\x05rated\x18\x02 \x01(\x03\x12\x19\n\x11percentile_bounds\x18\x03 \x03(\x01\x12\x10\n\x08national\x18\x04 \x01(\x03\x12\x18\n\x10\x61_plus_min_total\x18\x05 \x01(\x01\x12\x13\n\x0b\x61_min_total\x18\x06 \x01(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,15 +40,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SUPPLIERINDICATORS_VALUESENTRY']._serialized_start=274
   _globals['_SUPPLIERINDICATORS_VALUESENTRY']._serialized_end=319
   _globals['_EMITTEDRATING']._serialized_start=322
-  _globals['_EMITTEDRATING']._serialized_end=542
-  _globals['_BENCHMARKSNAPSHOT']._serialized_start=545
-  _globals['_BENCHMARKSNAPSHOT']._serialized_end=719
-  _globals['_SECTORSTATS']._serialized_start=722
-  _globals['_SECTORSTATS']._serialized_end=918
-  _globals['_SECTORSTATS_INDICATORSENTRY']._serialized_start=838
-  _globals['_SECTORSTATS_INDICATORSENTRY']._serialized_end=918
-  _globals['_INDICATORSTATS']._serialized_start=920
-  _globals['_INDICATORSTATS']._serialized_end=1019
-  _globals['_SECTORRANKS']._serialized_start=1022
-  _globals['_SECTORRANKS']._serialized_end=1163
+  _globals['_EMITTEDRATING']._serialized_end=596
+  _globals['_BENCHMARKSNAPSHOT']._serialized_start=599
+  _globals['_BENCHMARKSNAPSHOT']._serialized_end=773
+  _globals['_SECTORSTATS']._serialized_start=776
+  _globals['_SECTORSTATS']._serialized_end=972
+  _globals['_SECTORSTATS_INDICATORSENTRY']._serialized_start=892
+  _globals['_SECTORSTATS_INDICATORSENTRY']._serialized_end=972
+  _globals['_INDICATORSTATS']._serialized_start=974
+  _globals['_INDICATORSTATS']._serialized_end=1073
+  _globals['_SECTORRANKS']._serialized_start=1076
+  _globals['_SECTORRANKS']._serialized_end=1217
 # @@protoc_insertion_point(module_scope)

@@ -30,7 +30,7 @@ class SupplierIndicators(_message.Message):
     def __init__(self, supplier_id: _Optional[str] = ..., sector_code: _Optional[str] = ..., insufficient: _Optional[bool] = ..., green_factory_level: _Optional[str] = ..., values: _Optional[_Mapping[str, float]] = ..., emitted: _Optional[_Union[EmittedRating, _Mapping]] = ...) -> None: ...
 
 class EmittedRating(_message.Message):
-    __slots__ = ("revision", "fingerprint", "total_score", "grade", "readiness_tier", "sector_percentile", "benchmark_version", "registry_digest")
+    __slots__ = ("revision", "fingerprint", "total_score", "grade", "readiness_tier", "sector_percentile", "benchmark_version", "registry_digest", "rating_partition", "rating_next_offset")
     REVISION_FIELD_NUMBER: _ClassVar[int]
     FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     TOTAL_SCORE_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +39,8 @@ class EmittedRating(_message.Message):
     SECTOR_PERCENTILE_FIELD_NUMBER: _ClassVar[int]
     BENCHMARK_VERSION_FIELD_NUMBER: _ClassVar[int]
     REGISTRY_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    RATING_PARTITION_FIELD_NUMBER: _ClassVar[int]
+    RATING_NEXT_OFFSET_FIELD_NUMBER: _ClassVar[int]
     revision: int
     fingerprint: str
     total_score: float
@@ -47,7 +49,9 @@ class EmittedRating(_message.Message):
     sector_percentile: float
     benchmark_version: str
     registry_digest: str
-    def __init__(self, revision: _Optional[int] = ..., fingerprint: _Optional[str] = ..., total_score: _Optional[float] = ..., grade: _Optional[int] = ..., readiness_tier: _Optional[int] = ..., sector_percentile: _Optional[float] = ..., benchmark_version: _Optional[str] = ..., registry_digest: _Optional[str] = ...) -> None: ...
+    rating_partition: int
+    rating_next_offset: int
+    def __init__(self, revision: _Optional[int] = ..., fingerprint: _Optional[str] = ..., total_score: _Optional[float] = ..., grade: _Optional[int] = ..., readiness_tier: _Optional[int] = ..., sector_percentile: _Optional[float] = ..., benchmark_version: _Optional[str] = ..., registry_digest: _Optional[str] = ..., rating_partition: _Optional[int] = ..., rating_next_offset: _Optional[int] = ...) -> None: ...
 
 class BenchmarkSnapshot(_message.Message):
     __slots__ = ("snapshot_id", "methodology_version", "suppliers", "stats", "ranks")

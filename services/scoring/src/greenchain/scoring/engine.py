@@ -98,6 +98,8 @@ class ScoringEngine:
         self._population: pl.DataFrame | None = None  # indicators of the owned suppliers
         self._fresh: list[pl.DataFrame] = []  # newer indicators, folded in by population()
         self._pending: dict[str, Emitted] = {}  # rated, not yet confirmed as on the topic
+        # ratings partition -> the offset after the last rating an indicators record names
+        self.ratings_named_up_to: dict[int, int] = {}
 
     # inputs ---------------------------------------------------------------------------------
 
@@ -119,6 +121,9 @@ class ScoringEngine:
         """Records a rating already on the ratings topic (from the indicators topic: at start,
         and the other workers' ratings while running, so a rebalance resumes revisions)."""
         e = record.emitted
+        if e.rating_next_offset:
+            named = self.ratings_named_up_to.get(e.rating_partition, 0)
+            self.ratings_named_up_to[e.rating_partition] = max(named, e.rating_next_offset)
         known = self.emitted.get(record.supplier_id)
         if known is None or e.revision >= known.revision:
             percentile = e.sector_percentile if e.HasField("sector_percentile") else None
@@ -127,6 +132,28 @@ class ScoringEngine:
             self.emitted[record.supplier_id] = Emitted(
                 e.revision, e.fingerprint, signature, e.registry_digest
             )
+
+    def remember_rating(self, rating: rating_pb2.SupplierRating) -> bool:
+        """Records a rating found on the ratings topic that no indicators record names (the
+        worker that emitted it stopped before writing that record): the next revision follows
+        it. Returns whether it was newer than what the indicators topic said."""
+        known = self.emitted.get(rating.supplier_id)
+        if known is not None and rating.revision <= known.revision:
+            return False
+        percentile = rating.sector_percentile if rating.HasField("sector_percentile") else None
+        signature = (
+            round(rating.total_score, 6),
+            rating.grade,
+            percentile,
+            rating.readiness_tier,
+            rating.benchmark_version,
+        )
+        # registry digest unknown: the supplier is re-rated, and re-emitted only if it differs
+        self.emitted[rating.supplier_id] = Emitted(
+            rating.revision, rating_fingerprint(rating), signature, ""
+        )
+        self.dirty.add(rating.supplier_id)
+        return True
 
     def set_snapshot(self, snapshot_id: str, snap: Snapshot) -> None:
         """The population snapshot to rate against from now on."""

@@ -5,6 +5,7 @@ clean restart."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from typing import Any
@@ -69,11 +70,16 @@ class StallWatchdog:
             return
         tps = [TopicPartition(self.topic, p) for p in assigned]
         try:
-            ends, committed_now = await self._read_offsets(tps)
-        except KafkaError as err:
+            # bounded: a lookup that hangs (a coordinator lost in a broker restart) would stop
+            # this timer, and with it the worker's liveness heartbeat
+            async with asyncio.timeout(STALL_SECONDS):
+                ends, committed_now = await self._read_offsets(tps)
+        except (KafkaError, TimeoutError) as err:
             # the broker is unreachable (restart, network): faust keeps retrying on its own;
-            # the watchdog looks again on its next tick instead of crashing the worker
-            log.warning("watchdog: offsets unavailable (%s); will look again", err)
+            # the watchdog looks again on its next tick, with a new client, instead of
+            # crashing the worker
+            log.warning("watchdog: offsets unavailable (%r); will look again", err)
+            await self._drop_offsets_client()
             return
         set_lag("scoring", ends, committed_now)
         if self.replay_pending and all(committed_now[tp] >= ends[tp] for tp in tps):
@@ -148,6 +154,12 @@ class StallWatchdog:
         for tp in partitions:
             await consumer.seek(tp, self.start_offsets[tp.partition])
 
+    async def _drop_offsets_client(self) -> None:
+        offsets, self._offsets = self._offsets, None
+        if offsets is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(5.0):
+                    await offsets.stop()
+
     async def stop(self) -> None:
-        if self._offsets is not None:
-            await self._offsets.stop()
+        await self._drop_offsets_client()

@@ -62,6 +62,7 @@ from greenchain.common.telemetry import extract_context, inject_headers
 from greenchain.scoring.engine import Emission, ScoringEngine
 from greenchain.scoring.faust_bridge import Record, batches, table_context
 from greenchain.scoring.model import Methodology
+from greenchain.scoring.resume import read_unnamed_ratings
 from greenchain.scoring.snapshots import SNAPSHOT_KEY, BenchmarkStage, follow_snapshots
 from greenchain.scoring.state import Limits, SupplierState, Unacceptable, apply, check
 from greenchain.scoring.watchdog import STALL_SECONDS, StallWatchdog
@@ -305,6 +306,8 @@ async def preload(settings: Settings, engine: ScoringEngine) -> list[CompactedTo
     for reader in readers:  # in order: the registry compares with what was emitted
         await reader.start()
         await reader.wait_caught_up()
+        if reader is readers[0]:
+            await read_unnamed_ratings(settings, engine)
     log.info(
         "scoring ready: %d suppliers registered, %d ratings known, snapshot %s",
         len(engine.registry),
@@ -551,7 +554,12 @@ class ScoringWorker:
                 )
                 observe_delivery(delivery, "greenchain-scoring")
                 deliveries.append(delivery)
-        await asyncio.gather(*deliveries)  # every failure retrieved, the first one raised
+        # every failure retrieved, the first one raised
+        placed = await asyncio.gather(*deliveries)
+        for (_, indicators), metadata in zip(emissions, placed, strict=True):
+            # where the rating is: a restart reads the ratings after the last named position
+            indicators.emitted.rating_partition = metadata.partition
+            indicators.emitted.rating_next_offset = metadata.offset + 1
         await asyncio.gather(
             *[
                 await self.indicators_topic.send(

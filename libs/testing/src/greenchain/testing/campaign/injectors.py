@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -36,6 +37,10 @@ POISON = b"\x0a\xff\xff\xff\x7fgreenchain-campaign-poison"
 """A record no protobuf message decodes: field 1, length-delimited, 268 MB long, then 26 bytes."""
 
 CAMPAIGN_PORTS = range(19000, 20000)
+
+LIVENESS_PERIOD, LIVENESS_FAILURES = 5.0, 3
+"""Scoring's liveness probe in the campaign: every 5 s, killed after 3 failures in a row (the
+manifests probe every 20 s; the campaign's run is shorter)."""
 
 POISON_PATIENCE = 180.0
 """Seconds the poison injector keeps trying while the broker is unreachable."""
@@ -174,6 +179,8 @@ class Injector:
     settings: Settings
     done: Counter[str] = field(default_factory=Counter)
     supervisor_restarts: Counter[str] = field(default_factory=Counter)
+    failed_starts: Counter[str] = field(default_factory=Counter)
+    liveness_restarts: Counter[str] = field(default_factory=Counter)
     incidents: list[str] = field(default_factory=list)
     busy: dict[str, asyncio.Lock] = field(
         default_factory=lambda: {name: asyncio.Lock() for name in SERVICES}
@@ -236,12 +243,43 @@ class Injector:
         service.kill()
         await asyncio.to_thread(self.pipeline.start, fault.target)
 
+    async def _probe_scoring(self, failures: int) -> int:
+        """Scoring's liveness probe, as its Kubernetes livenessProbe (``/healthz`` on the
+        metrics port): after LIVENESS_FAILURES failures in a row the process is killed, for
+        :meth:`supervise` to start it again. Returns the failures in a row so far."""
+        service = self.pipeline.services["scoring"]
+        if not service.running or self.busy["scoring"].locked():  # down, or stopped on purpose
+            return 0
+        url = self.pipeline.metrics_url("scoring").removesuffix("/metrics") + "/healthz"
+        try:
+            await asyncio.to_thread(urllib.request.urlopen, url, timeout=5)
+            return 0
+        except OSError as exc:  # HTTPError (503: not alive) and connection errors alike
+            failures += 1
+            log.warning("scoring liveness probe failed (%d in a row): %s", failures, exc)
+        if failures < LIVENESS_FAILURES:
+            return failures
+        async with self.busy["scoring"]:
+            self.liveness_restarts["scoring"] += 1
+            service.kill()
+        return 0
+
     async def supervise(self, stop: asyncio.Event) -> None:
-        """Starts again every service that exited by itself, until ``stop`` is set."""
+        """Starts again every service that exited by itself, until ``stop`` is set. A start
+        that fails (the service exits again: its disk is still full, Kafka is still down) is
+        retried with exponential backoff up to 10 s, as Kubernetes does (CrashLoopBackOff);
+        a service that never comes back fails the checker's health verdict."""
+        loop = asyncio.get_running_loop()
+        failed_starts: Counter[str] = Counter()
+        next_try: dict[str, float] = {}
+        next_probe, probe_failures = loop.time(), 0
         while not stop.is_set():
+            if loop.time() >= next_probe:
+                next_probe = loop.time() + LIVENESS_PERIOD
+                probe_failures = await self._probe_scoring(probe_failures)
             for name, service in self.pipeline.services.items():
                 lock = self.busy[name]
-                if service.running or lock.locked():
+                if service.running or lock.locked() or loop.time() < next_try.get(name, 0.0):
                     continue
                 async with lock:
                     self.supervisor_restarts[name] += 1
@@ -249,6 +287,17 @@ class Injector:
                     try:
                         await asyncio.to_thread(self.pipeline.start, name)
                     except Exception as exc:
-                        self.incidents.append(f"supervisor: {name} did not start again: {exc}")
+                        failed_starts[name] += 1
+                        self.failed_starts[name] += 1
+                        delay = min(10.0, 0.5 * 2 ** failed_starts[name])
+                        next_try[name] = loop.time() + delay
+                        log.warning(
+                            "%s did not start again (%s); next try in %.1f s",
+                            name,
+                            str(exc).splitlines()[-1] if str(exc) else type(exc).__name__,
+                            delay,
+                        )
+                    else:
+                        failed_starts[name] = 0
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)

@@ -86,6 +86,8 @@ class CampaignResult:
     faults: list[Fault]
     incidents: list[str]
     supervisor_restarts: Counter[str]
+    failed_starts: Counter[str]
+    liveness_restarts: Counter[str]
     disk: str
     load_seconds: float
     broken_streams: int
@@ -99,6 +101,14 @@ class CampaignResult:
         if self.supervisor_restarts:
             lines.append(
                 f"services that exited by themselves (restarted): {dict(self.supervisor_restarts)}"
+            )
+        if self.liveness_restarts:
+            lines.append(
+                f"killed by their liveness probe (restarted): {dict(self.liveness_restarts)}"
+            )
+        if self.failed_starts:
+            lines.append(
+                f"restarts that failed and were retried with backoff: {dict(self.failed_starts)}"
             )
         lines += [f"INCIDENT: {i}" for i in self.incidents]
         lines += ["schedule:", *(f"  {f}" for f in self.faults)]
@@ -214,6 +224,8 @@ async def _campaign(
         faults=faults,
         incidents=injector.incidents,
         supervisor_restarts=injector.supervisor_restarts,
+        failed_starts=injector.failed_starts,
+        liveness_restarts=injector.liveness_restarts,
         disk=disk.kind,
         load_seconds=loaded.seconds,
         broken_streams=loaded.broken_streams,
