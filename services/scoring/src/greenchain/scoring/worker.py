@@ -63,7 +63,7 @@ from greenchain.scoring.engine import Emission, ScoringEngine
 from greenchain.scoring.faust_bridge import Record, batches, table_context
 from greenchain.scoring.model import Methodology
 from greenchain.scoring.snapshots import SNAPSHOT_KEY, BenchmarkStage, follow_snapshots
-from greenchain.scoring.state import Limits, SupplierState, Unacceptable, apply, check
+from greenchain.scoring.state import Holding, Limits, SupplierState, Unacceptable, check
 from greenchain.scoring.watchdog import STALL_SECONDS, StallWatchdog
 from greenchain.v1 import benchmark_pb2, supplier_pb2
 
@@ -180,18 +180,21 @@ class ScoringSteps:
         """Decodes and applies a batch to the table: one table write (and changelog record) per
         supplier and batch, not per record or declaration."""
         batch = Batch()
+        held: dict[str, Holding] = {}  # each supplier's state read once per batch
         for record in records:
             entries, dead = self.decode(record)
             batch.dead_letters.extend(dead)
             for entry in entries:
                 decl = entry.declaration
                 sid = decl.supplier_id
-                state = batch.touched.get(sid)
-                if state is None:
+                holding = held.get(sid)
+                if holding is None:
                     with self.context(record):
                         state = dict(self.table.get(sid) or {})
+                    holding = held[sid] = Holding(state, self.limits)
+                state = holding.state
                 try:
-                    changed = apply(state, decl, self.limits)
+                    changed = holding.apply(decl)
                 except Unacceptable as exc:  # over a per-supplier cap: state unchanged
                     batch.dead_letters.append(
                         DeadLetter(record, f"{type(exc).__name__}: {exc}", entry)
