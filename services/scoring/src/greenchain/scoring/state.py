@@ -62,6 +62,16 @@ _BODY_FIELDS = {
 }
 
 
+def _presence(kind: str, names: tuple[str, ...]) -> tuple[tuple[str, bool], ...]:
+    body = d.Declaration.DESCRIPTOR.fields_by_name[kind].message_type
+    assert body is not None  # every body is a message
+    return tuple((name, body.fields_by_name[name].has_presence) for name in names)
+
+
+_FIELD_PRESENCE = {kind: _presence(kind, names) for kind, names in _BODY_FIELDS.items()}
+"""Per kind: each body field read into the row, and whether it has presence (absent = null)."""
+
+
 class Unacceptable(ValueError):
     """A decodable record that cannot be rated (goes to the DLQ with this reason)."""
 
@@ -114,16 +124,17 @@ def _submitted(decl: d.Declaration) -> float:
     return decl.submitted_at.seconds + decl.submitted_at.nanos / 1e9
 
 
-def check(decl: d.Declaration) -> None:
+def check(decl: d.Declaration) -> dict[str, Any] | None:
     """Raises :class:`Unacceptable` when ``decl`` (a declaration or a verification) cannot be
-    applied."""
+    applied; returns a declaration's :func:`model_row` (None for a verification), which
+    :meth:`Holding.apply` then takes instead of building it again."""
     if decl.WhichOneof("body") == "verification":
         if not decl.supplier_id or not decl.declaration_id or not 1 <= decl.period.month <= 12:
             raise Unacceptable("verification without supplier_id, declaration_id or period")
         if not decl.verification.recorded_by:
             raise Unacceptable("verification without the principal that recorded it")
-    else:
-        model_row(decl)
+        return None
+    return model_row(decl)
 
 
 def model_row(decl: d.Declaration) -> dict[str, Any]:
@@ -132,20 +143,20 @@ def model_row(decl: d.Declaration) -> dict[str, Any]:
     kind = decl.WhichOneof("body")
     if kind is None or kind == "verification" or not decl.supplier_id or not decl.declaration_id:
         raise Unacceptable("declaration without supplier_id, declaration_id or body")
-    if not 1 <= decl.period.month <= 12:
-        raise Unacceptable(f"bad period {decl.period.year}-{decl.period.month}")
+    period = decl.period
+    if not 1 <= period.month <= 12:
+        raise Unacceptable(f"bad period {period.year}-{period.month}")
     body = getattr(decl, kind)
     row: dict[str, Any] = {
         "supplier_id": decl.supplier_id,
         "site_id": decl.site_id,
-        "period": _period(decl),
+        "period": period.year * 12 + period.month - 1,
         "kind": kind,
         "declaration_id": decl.declaration_id,
         "verified": False,
     }
-    for name in _BODY_FIELDS[kind]:
-        field = body.DESCRIPTOR.fields_by_name[name]
-        if field.has_presence and not body.HasField(name):
+    for name, presence in _FIELD_PRESENCE[kind]:
+        if presence and not body.HasField(name):
             continue
         row[name] = float(getattr(body, name))
     if kind == "energy":
@@ -293,8 +304,9 @@ class Holding:
             anchor is None or self.oldest is None or self.oldest > anchor - self.limits.keep_months
         )
 
-    def apply(self, decl: d.Declaration) -> bool:
-        """As :func:`apply`, on this holding's state."""
+    def apply(self, decl: d.Declaration, row: dict[str, Any] | None = None) -> bool:
+        """As :func:`apply`, on this holding's state; ``row``: the declaration's
+        :func:`model_row` when already built (by :func:`check`)."""
         if decl.WhichOneof("body") == "verification":
             changed = self._verify(decl)
         elif decl.product_footprint.preceding_pact_footprint_ids:
@@ -302,14 +314,14 @@ class Holding:
             # (entries are replaced, never changed in place: a shallow copy is a snapshot)
             before = dict(self.state)
             try:
-                changed = self._declare(decl)
+                changed = self._declare(decl, row)
             except OverCap:
                 self.state.clear()
                 self.state.update(before)
                 self._recount()
                 raise
         else:
-            changed = self._declare(decl)
+            changed = self._declare(decl, row)
         if changed:
             self._prune()
         return changed
@@ -330,7 +342,7 @@ class Holding:
             del state[key]
         self._recount()
 
-    def _declare(self, decl: d.Declaration) -> bool:
+    def _declare(self, decl: d.Declaration, row: dict[str, Any] | None) -> bool:
         pact_id, changed = "", False
         if decl.WhichOneof("body") == "product_footprint":
             body = decl.product_footprint
@@ -345,7 +357,7 @@ class Holding:
                 self._recount()
             if pact_id and WITHDRAWN + pact_id in self.state:
                 return changed  # deprecated or superseded already: a late copy changes nothing
-        return self._apply(decl, pact_id) or changed
+        return self._apply(decl, pact_id, row) or changed
 
     def _caps(self, decl: d.Declaration, anchor: int | None) -> None:
         """Raises OverCap when a new entry for ``decl`` would pass a cap (with ``anchor`` the
@@ -379,7 +391,7 @@ class Holding:
         if self.oldest is None or month < self.oldest:
             self.oldest = month
 
-    def _apply(self, decl: d.Declaration, pact_id: str) -> bool:
+    def _apply(self, decl: d.Declaration, pact_id: str, full: dict[str, Any] | None) -> bool:
         state = self.state
         key = state_key(decl)
         current = state.get(key)
@@ -397,8 +409,9 @@ class Holding:
             return False  # outside what can still be rated
         if current is None:
             self._caps(decl, anchor)
-        full = model_row(decl)
-        row = [full.get(name) for name in _STORED[str(full["kind"])]]
+        if full is None:
+            full = model_row(decl)
+        row = [full.get(name) for name in _STORED[str(kind)]]
         entry: Entry = {"id": decl.declaration_id, "submitted": submitted, "p": period, "row": row}
         if pact_id:
             entry["pact"] = pact_id
@@ -437,26 +450,6 @@ class Holding:
         return True
 
 
-def _stored_values(kind: str, stored: list[Any] | dict[str, Any]) -> list[Any]:
-    """A stored row as values in the order of ``_STORED[kind]`` (rows stored before compaction
-    are dicts of the full model row)."""
-    if isinstance(stored, dict):
-        return [stored.get(name) for name in _STORED[kind]]
-    return stored
-
-
-@dataclass
-class _KindColumns:
-    """The entries of one declaration kind, gathered column-wise for :func:`declarations_frame`."""
-
-    order: list[int]
-    supplier_id: list[str]
-    key: list[str]
-    declaration_id: list[str]
-    verified: list[bool]
-    rows: list[list[Any] | dict[str, Any]]
-
-
 _KEY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "_order": pl.Int64,
     "supplier_id": pl.Utf8,
@@ -471,36 +464,35 @@ def declarations_frame(states: dict[str, SupplierState]) -> pl.DataFrame:
 
     Built column-wise: one pass over the entries gathers each kind's values (no dict per row),
     polars splits the keys into site, month and product; rows keep the order of the states."""
-    kinds: dict[str, _KindColumns] = {}
+    kinds: dict[str, list[tuple[int, str, str, str, bool, list[Any]]]] = {}
     n = 0
     for sid, state in states.items():
         for key, entry in state.items():
             stored = entry.get("row")
             if not stored:
-                continue
+                continue  # a verification record or a tombstone
             kind = key.split("|", 3)[2]
-            columns = kinds.get(kind)
-            if columns is None:
-                columns = kinds[kind] = _KindColumns([], [], [], [], [], [])
-            columns.order.append(n)
-            columns.supplier_id.append(sid)
-            columns.key.append(key)
-            columns.declaration_id.append(entry["id"])
-            columns.verified.append(VERIFIED + entry["id"] in state)  # a verifier's record
-            columns.rows.append(stored)
+            if isinstance(stored, dict):  # stored before rows were compacted: a full row
+                stored = [stored.get(name) for name in _STORED[kind]]
+            eid = entry["id"]
+            bucket = kinds.get(kind)
+            if bucket is None:
+                bucket = kinds[kind] = []
+            # verified: only a verifier's record counts
+            bucket.append((n, sid, key, eid, VERIFIED + eid in state, stored))
             n += 1
     frames = []
-    for kind, columns in kinds.items():
+    for kind, bucket in kinds.items():
         names = _STORED[kind]
-        values = [_stored_values(kind, row) for row in columns.rows]
+        order, sids, keys, ids, verified, rows = zip(*bucket, strict=True)
         data: dict[str, Any] = {
-            "_order": columns.order,
-            "supplier_id": columns.supplier_id,
-            "_key": columns.key,
-            "declaration_id": columns.declaration_id,
-            "verified": columns.verified,
+            "_order": order,
+            "supplier_id": sids,
+            "_key": keys,
+            "declaration_id": ids,
+            "verified": verified,
         }
-        data.update(zip(names, map(list, zip(*values, strict=True)), strict=True))
+        data.update(zip(names, zip(*rows, strict=True), strict=True))
         schema = _KEY_SCHEMA | {name: DECLARATION_SCHEMA[name] for name in names}
         frames.append(pl.DataFrame(data, schema=schema).with_columns(kind=pl.lit(kind)))
     if not frames:

@@ -80,6 +80,7 @@ REFRESH_SECONDS = 2.0
 changes (when any)."""
 
 Headers = list[tuple[str, bytes]]
+Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -158,22 +159,23 @@ class ScoringSteps:
         self.recovered = 0  # suppliers in the table at the last (re)load
 
     @staticmethod
-    def decode(record: Record) -> tuple[list[Entry], list[DeadLetter]]:
-        """The declarations of ``record`` that can be rated, in order, and a dead letter for
-        each one that cannot (or one for the record, when it cannot be read at all)."""
+    def decode(record: Record) -> tuple[list[tuple[Entry, Row | None]], list[DeadLetter]]:
+        """The declarations of ``record`` that can be rated, in order, each with its model row
+        (None for a verification), and a dead letter for each one that cannot (or one for the
+        record, when it cannot be read at all)."""
         try:
             entries = decode_record(record.value, record.headers)
         except UndecodableRecord as exc:
             return [], [DeadLetter(record, str(exc))]
-        good: list[Entry] = []
+        good: list[tuple[Entry, Row | None]] = []
         bad: list[DeadLetter] = []
         for entry in entries:
             try:
-                check(entry.declaration)  # raises Unacceptable
+                row = check(entry.declaration)  # raises Unacceptable
             except Unacceptable as exc:
                 bad.append(DeadLetter(record, f"{type(exc).__name__}: {exc}", entry))
             else:
-                good.append(entry)
+                good.append((entry, row))
         return good, bad
 
     def apply(self, records: list[Record]) -> Batch:
@@ -184,7 +186,7 @@ class ScoringSteps:
         for record in records:
             entries, dead = self.decode(record)
             batch.dead_letters.extend(dead)
-            for entry in entries:
+            for entry, row in entries:
                 decl = entry.declaration
                 sid = decl.supplier_id
                 holding = held.get(sid)
@@ -194,7 +196,7 @@ class ScoringSteps:
                     holding = held[sid] = Holding(state, self.limits)
                 state = holding.state
                 try:
-                    changed = holding.apply(decl)
+                    changed = holding.apply(decl, row)
                 except Unacceptable as exc:  # over a per-supplier cap: state unchanged
                     batch.dead_letters.append(
                         DeadLetter(record, f"{type(exc).__name__}: {exc}", entry)
