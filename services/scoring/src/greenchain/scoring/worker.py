@@ -34,6 +34,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable, MutableMapping
+from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -214,16 +215,19 @@ class ScoringSteps:
                 self.table[sid] = state
         return batch
 
-    def ensure_loaded(self) -> None:
+    def ensure_loaded(self, rated_next: AbstractSet[str] = frozenset()) -> None:
         """Loads the owned population's indicators from the table after a (re)start or a
-        rebalance (cost: the owned state, once), so new snapshots can re-rate it."""
+        rebalance (cost: the owned state, once), so new snapshots can re-rate it.
+        ``rated_next``: suppliers the caller updates right after (not computed twice: after a
+        start, the first batch of a backfill holds most of the population)."""
         assignment = self.assignment()
         if self.loaded_for == assignment:
             return
         self.engine.reset_population()
-        recovered = {str(k): dict(v) for k, v in self.table.items() if v}
-        if recovered:
-            self.engine.update(recovered)
+        recovered = {str(k): v for k, v in self.table.items() if v}
+        load = {sid: dict(v) for sid, v in recovered.items() if sid not in rated_next}
+        if load:
+            self.engine.update(load)
         self.loaded_for, self.recovered = assignment, len(recovered)
         log.info("population loaded: %d suppliers from the table", len(recovered))
 
@@ -231,12 +235,12 @@ class ScoringSteps:
         """The changed ratings after ``batch`` (its suppliers only, against the current
         snapshot), pending until :meth:`confirm`. Calling it again for the same batch (a retry
         after a failed send) gives the same ratings."""
-        self.ensure_loaded()
         states = dict(batch.touched)
         for sid in batch.seen - set(states):
             state = self.table.get(sid)
             if state:
                 states[sid] = dict(state)
+        self.ensure_loaded(states.keys())
         if not states:
             return []
         return self.engine.ratings(self.engine.update(states), as_of)
