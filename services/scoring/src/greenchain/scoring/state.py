@@ -204,23 +204,6 @@ def _entry_period(entry: Entry) -> int | None:
 _WINDOW_SUFFIXES = tuple(f"|{kind}" for kind in WINDOW_KINDS)
 
 
-def _is_window_key(key: str) -> bool:
-    """``key`` is site|month|kind with kind in WINDOW_KINDS (no product part: two separators).
-    Called for every entry on every change: string tests, no split."""
-    return key.endswith(_WINDOW_SUFFIXES) and key.count("|") == 2 and key[0] != "#"
-
-
-def _anchor(state: SupplierState) -> int | None:
-    """The month that ends the supplier's rating window: its latest emissions or energy month."""
-    anchor: int | None = None
-    for key, entry in state.items():
-        if _is_window_key(key):
-            month = entry["p"] if "p" in entry else _entry_period(entry)
-            if month is not None and (anchor is None or month > anchor):
-                anchor = int(month)
-    return anchor
-
-
 def _kept(anchor: int | None, period: int | None, limits: Limits) -> bool:
     return anchor is None or period is None or period > anchor - limits.keep_months
 
@@ -278,25 +261,36 @@ class Holding:
         self._recount()
 
     def _recount(self) -> None:
-        self.anchor = _anchor(self.state)
-        self.rows = 0  # declaration entries (not "#" records)
-        self.products: dict[str, int] = {}  # product id -> its footprint entries
-        self.verified = 0  # verification records
-        self.tombstones = 0
-        self.oldest: int | None = None  # lowest month held: a lower bound once entries go
+        """Reads the state: window end, counts and oldest month (one pass)."""
+        # the window end: the latest emissions or energy month
+        anchor: int | None = None
+        oldest: int | None = None
+        rows = verified = tombstones = 0
+        products: dict[str, int] = {}
         for key, entry in self.state.items():
-            month = _entry_period(entry)
-            if month is not None and (self.oldest is None or month < self.oldest):
-                self.oldest = month
-            if key.startswith(VERIFIED):
-                self.verified += 1
-            elif key.startswith(WITHDRAWN):
-                self.tombstones += 1
-            elif not key.startswith("#"):
-                self.rows += 1
+            month = entry["p"] if "p" in entry else _entry_period(entry)
+            if month is not None and (oldest is None or month < oldest):
+                oldest = month
+            if key[0] == "#":
+                if key.startswith(VERIFIED):
+                    verified += 1
+                elif key.startswith(WITHDRAWN):
+                    tombstones += 1
+                continue
+            rows += 1
+            if key.endswith(_WINDOW_SUFFIXES) and key.count("|") == 2:
+                if month is not None and (anchor is None or month > anchor):
+                    anchor = int(month)
+            elif "|product_footprint|" in key:
                 parts = key.split("|", 3)
                 if parts[2] == "product_footprint":
-                    self.products[parts[3]] = self.products.get(parts[3], 0) + 1
+                    products[parts[3]] = products.get(parts[3], 0) + 1
+        self.anchor = anchor
+        self.rows = rows  # declaration entries (not "#" records)
+        self.products = products  # product id -> its footprint entries
+        self.verified = verified  # verification records
+        self.tombstones = tombstones
+        self.oldest = oldest  # lowest month held: a lower bound once entries go
 
     def _all_kept(self, anchor: int | None) -> bool:
         """Every entry is kept with ``anchor`` as the window end (nothing to prune)."""
@@ -464,27 +458,38 @@ def declarations_frame(states: dict[str, SupplierState]) -> pl.DataFrame:
 
     Built column-wise: one pass over the entries gathers each kind's values (no dict per row),
     polars splits the keys into site, month and product; rows keep the order of the states."""
-    kinds: dict[str, list[tuple[int, str, str, str, bool, list[Any]]]] = {}
+    # per kind, column-wise: order, supplier id, key, declaration id, verified, stored row.
+    # Appends only: a tuple per entry would be a new GC-tracked object each, and the
+    # collections they trigger walk every state held in memory.
+    kinds: dict[str, tuple[list[int], list[str], list[str], list[str], list[bool], list[Any]]]
+    kinds = {}
     n = 0
     for sid, state in states.items():
         for key, entry in state.items():
             stored = entry.get("row")
             if not stored:
                 continue  # a verification record or a tombstone
-            kind = key.split("|", 3)[2]
+            # the kind between the 2nd and 3rd "|" (slices: no list per entry)
+            start = key.index("|", key.index("|") + 1) + 1
+            end = key.find("|", start)
+            kind = key[start:end] if end >= 0 else key[start:]
             if isinstance(stored, dict):  # stored before rows were compacted: a full row
                 stored = [stored.get(name) for name in _STORED[kind]]
             eid = entry["id"]
-            bucket = kinds.get(kind)
-            if bucket is None:
-                bucket = kinds[kind] = []
-            # verified: only a verifier's record counts
-            bucket.append((n, sid, key, eid, VERIFIED + eid in state, stored))
+            columns = kinds.get(kind)
+            if columns is None:
+                columns = kinds[kind] = ([], [], [], [], [], [])
+            order, sids, keys, ids, verified, rows = columns
+            order.append(n)
+            sids.append(sid)
+            keys.append(key)
+            ids.append(eid)
+            verified.append(VERIFIED + eid in state)  # only a verifier's record counts
+            rows.append(stored)
             n += 1
     frames = []
-    for kind, bucket in kinds.items():
+    for kind, (order, sids, keys, ids, verified, rows) in kinds.items():
         names = _STORED[kind]
-        order, sids, keys, ids, verified, rows = zip(*bucket, strict=True)
         data: dict[str, Any] = {
             "_order": order,
             "supplier_id": sids,
