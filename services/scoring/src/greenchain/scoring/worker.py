@@ -30,6 +30,7 @@ that knows faust's internals.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
@@ -577,10 +578,20 @@ def _exit_for_restart(reason: str) -> None:
     os._exit(EXIT_SOFTWARE)
 
 
+GC_THRESHOLDS = (50_000, 20, 100)
+"""The worker's cyclic-GC thresholds (Python's are 700, 10, 10). The worker holds every owned
+supplier's state as Python objects and creates several per declaration (most freed at once by
+reference counting), so the default thresholds run a collection every few hundred
+declarations, each walking the young states: a quarter of a backfill's CPU time, measured with
+the worker's steps on 200,000 declarations (under a tenth with these). Cycles (faust's, asyncio's)
+are still collected, less often."""
+
+
 def run_worker(settings: Settings) -> None:
     """Runs a worker until SIGINT/SIGTERM (faust handles the signals)."""
     from faust.worker import Worker
 
+    gc.set_threshold(*GC_THRESHOLDS)
     topics.ensure_topics(settings)
     # override_logging=False: keep the JSON/console logging service_settings set up
     Worker(
