@@ -312,9 +312,13 @@ async def preload(settings: Settings, engine: ScoringEngine) -> list[CompactedTo
             settings, settings.topic(topics.BENCHMARKS), follow_snapshots(m, engine.set_snapshot)
         ),
     ]
-    for reader in readers:  # in order: the registry compares with what was emitted
-        await reader.start()
-        await reader.wait_caught_up()
+    emitted, registry, snapshots = readers
+    # the registry after what was emitted (it compares with it); the snapshot meanwhile: each
+    # reader of a topic still empty waits for one fetch timeout before it is caught up
+    await asyncio.gather(emitted.start(), snapshots.start())
+    await asyncio.gather(emitted.wait_caught_up(), snapshots.wait_caught_up())
+    await registry.start()
+    await registry.wait_caught_up()
     log.info(
         "scoring ready: %d suppliers registered, %d ratings known, snapshot %s",
         len(engine.registry),
