@@ -204,6 +204,25 @@ class RatingTemplate:
         ]  # fmt: skip
         self.met_columns = [f"zc_{name}" for name in ZERO_CARBON_CRITERIA]
         self.category_columns = [f"{category}__points" for category in CATEGORIES]
+        self._benchmarks: dict[str, list[tuple[float, float, int]]] = {}
+
+    def benchmarks(self, row: dict[str, Any], version: str) -> list[tuple[float, float, int]]:
+        """Per indicator: the benchmark and leading values (rounded) and source of a row whose
+        :func:`benchmark_version` is ``version`` (which names exactly these): the same for every
+        row of a sector and snapshot, so built once each."""
+        known = self._benchmarks.get(version)
+        if known is None:
+            if len(self._benchmarks) >= 4096:  # old snapshots' versions: rebuilt if met again
+                self._benchmarks.clear()
+            known = self._benchmarks[version] = [
+                (
+                    round(float(row[bench] or 0.0), 6),
+                    round(float(row[leading] or 0.0), 6),
+                    SOURCES[row[source]],
+                )
+                for _, _, bench, leading, source in self.columns
+            ]
+        return known
 
     def new(self) -> rating_pb2.SupplierRating:
         rating = rating_pb2.SupplierRating()
@@ -256,7 +275,8 @@ def rating_core(
     rating.declarations_digest = declarations_digest(row["declaration_ids"])
     rating.insufficient_reasons.extend(row["insufficient_reasons"])
     rating.output_value_cny = round(float(row["output_value_cny"] or 0.0), 2)
-    rating.benchmark_version = version or benchmark_version(row, m)
+    version = version or benchmark_version(row, m)
+    rating.benchmark_version = version
     next_min = next_tier_min_score(row["readiness_tier"], m)
     if next_min is not None:
         rating.next_tier_min_score = next_min
@@ -270,13 +290,13 @@ def rating_core(
         if value is not None:
             criterion.value = round(float(value), 6)
     _registry_facts(rating, row, supplier)
-    for score, (name, points, bench, leading, source) in zip(
-        rating.indicators, template.columns, strict=True
+    for score, (name, points, _, _, _), (bench, leading, source) in zip(
+        rating.indicators, template.columns, template.benchmarks(row, version), strict=True
     ):
         score.points = round(float(row[points]), 6)
-        score.benchmark_value = round(float(row[bench] or 0.0), 6)
-        score.leading_value = round(float(row[leading] or 0.0), 6)
-        score.benchmark_source = SOURCES[row[source]]
+        score.benchmark_value = bench
+        score.leading_value = leading
+        score.benchmark_source = source  # type: ignore[assignment]
         value = row[name]
         if value is not None:
             score.value = round(float(value), 6)
