@@ -107,7 +107,7 @@ def run(sizes: list[int]) -> dict[str, Any]:
         }
         if size <= RERATE_UP_TO:
             # the worst case of a new snapshot: every owned rating changes and is rebuilt
-            # (~0.3 ms each), then the usual case: the same snapshot again, nothing rebuilt
+            # (~0.15-0.25 ms each), then the usual case: the same snapshot again, nothing rebuilt
             owned = set(population.get_column("supplier_id").to_list())
             started = time.perf_counter()
             engine.confirm(engine.rerate(NOW, owned))

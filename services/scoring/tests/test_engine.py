@@ -156,3 +156,14 @@ def test_a_restarted_engine_resumes_from_the_indicators_records(population: Popu
     restarted.set_snapshot("all", engine.snapshot)
     assert restarted.ratings(restarted.update(states), NOW) == []
     assert restarted.rerate(NOW, set(states)) == []
+
+
+def test_an_emitted_fingerprint_is_the_ledgers_fingerprint_of_the_rating(
+    population: Population,
+) -> None:
+    engine, _, indicators = loaded(*population)
+    emissions = engine.ratings(indicators, NOW)
+    assert emissions
+    for rating, record in emissions:
+        assert rating.as_of.ToDatetime(UTC) == NOW  # volatile fields set after the fingerprint
+        assert record.emitted.fingerprint == rating_fingerprint(rating)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
+from collections.abc import Callable
 
 import pytest
 
 from greenchain.scoring.state import (
+    Holding,
     Limits,
     OverCap,
     SupplierState,
@@ -261,3 +264,74 @@ def test_the_worst_case_state_at_the_default_caps_stays_far_below_kafkas_message
     size = len(json.dumps(state).encode())
     print(f"worst-case state at the default caps: {size} bytes")
     assert size < 512 * 1024, f"{size} bytes in the worst case at the default caps"
+
+
+# One read per supplier and batch: Holding keeps what apply() reads of a state -----------------
+
+
+def _history(seed: int) -> list[d.Declaration]:
+    """Declarations of one supplier in an adversarial order: corrections, replays, PACT
+    footprints superseded and withdrawn (one with the product id ``energy``), verifications."""
+    rng = random.Random(seed)
+    out: list[d.Declaration] = []
+    for _ in range(40):
+        year, month = rng.choice([2023, 2024, 2025]), rng.randint(1, 12)
+        kind = rng.choice(["energy", "emissions", "circularity", "product_footprint", "offsets"])
+        decl = envelope(kind, year=year, month=month, site=rng.choice(["s1", "s2"]))
+        decl.declaration_id += f"-{rng.randint(0, 2)}"
+        decl.submitted_at.CopyFrom(ts(year, month, rng.randint(1, 28)))
+        if kind == "product_footprint":
+            body = decl.product_footprint
+            body.product_id = rng.choice(["P-1", "P-2", "energy"])
+            body.pact_footprint_id = f"pf-{rng.randint(0, 4)}"
+            body.pact_deprecated = rng.random() < 0.2
+            if rng.random() < 0.3:
+                body.preceding_pact_footprint_ids.append(f"pf-{rng.randint(0, 4)}")
+        out.append(decl)
+        if rng.random() < 0.3:
+            out.append(verification(rng.choice([o for o in out if o.HasField("period")])))
+    return out
+
+
+def _outcome(apply_to: Callable[[d.Declaration], bool], decl: d.Declaration) -> bool | str:
+    try:
+        return apply_to(decl)
+    except OverCap as exc:
+        return str(exc)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_holding_applies_like_apply_and_keeps_its_counts_true(seed: int) -> None:
+    limits = Limits(keep_months=4, max_declarations=6, max_products=2, max_tombstones=2)
+    one_by_one: SupplierState = {}
+    held = Holding({}, limits)
+    for decl in _history(seed):
+        assert _outcome(lambda d: apply(one_by_one, d, limits), decl) == _outcome(held.apply, decl)
+        assert held.state == one_by_one
+        fresh = Holding(dict(held.state), limits)  # what a new read of the state finds
+        assert (held.anchor, held.rows, held.products, held.verified, held.tombstones) == (
+            fresh.anchor,
+            fresh.rows,
+            fresh.products,
+            fresh.verified,
+            fresh.tombstones,
+        )
+        assert held.oldest is None or fresh.oldest is None or held.oldest <= fresh.oldest
+
+
+def test_a_row_stored_before_compaction_reads_like_a_compact_one() -> None:
+    state: SupplierState = {}
+    energy, footprint = envelope("energy"), _footprint("pf-1", 3)
+    for decl in (energy, footprint, verification(energy)):
+        assert apply(state, decl)
+    compact = declarations_frame({"sup-001": state})
+    legacy = {
+        key: {**entry, "row": model_row(decl)}
+        for decl in (energy, footprint)
+        for key, entry in state.items()
+        if entry.get("id") == decl.declaration_id and "row" in entry
+    }
+    old_form = {**state, **legacy}
+    assert declarations_frame({"sup-001": old_form}).equals(compact)
+    assert compact["verified"].to_list() == [True, False]
+    assert compact["product_id"].to_list() == [None, "P-100"]

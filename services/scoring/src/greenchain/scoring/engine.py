@@ -22,13 +22,14 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import polars as pl
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from greenchain.common.grades import GRADE_BY_NAME, LEVEL_NAME, TIER_BY_NAME, active
 from greenchain.common.ratings import rating_fingerprint
 from greenchain.scoring.model import SUPPLIER_SCHEMA, Methodology, Snapshot, score
 from greenchain.scoring.model import supplier_indicators as indicators_of
 from greenchain.scoring.model.rating import resolve_benchmarks
-from greenchain.scoring.ratings import RatingTemplate, benchmark_version, rating_from_row
+from greenchain.scoring.ratings import RatingTemplate, benchmark_version, rating_core
 from greenchain.scoring.state import SupplierState, declarations_frame
 from greenchain.v1 import benchmark_pb2, rating_pb2, supplier_pb2
 
@@ -236,12 +237,18 @@ class ScoringEngine:
 
     def _emissions(self, scored: pl.DataFrame, as_of: datetime) -> list[Emission]:
         out: list[Emission] = []
+        versions = self._benchmark_versions(scored)
+        stamp = Timestamp()
+        stamp.FromDatetime(as_of)
         for row in scored.iter_rows(named=True):
             sid = row["supplier_id"]
             last = self.emitted.get(sid)
             supplier = self.suppliers.get(sid)
-            rating = rating_from_row(row, self.m, as_of, supplier, self.template)
-            fingerprint = rating_fingerprint(rating)
+            rating = rating_core(row, self.template, supplier, versions.get(row["sector_code"]))
+            # the rating has no volatile field yet: its bytes are what the fingerprint is of
+            # (greenchain.common.ratings.rating_fingerprint, without a copy)
+            fingerprint = hashlib.sha256(rating.SerializeToString(deterministic=True)).hexdigest()
+            rating.as_of.CopyFrom(stamp)
             signature = _signature(
                 rating.total_score,
                 row["grade"],

@@ -93,42 +93,50 @@ def thresholds(m: Methodology) -> list[rating_pb2.Threshold]:
     return out
 
 
-def zero_carbon_criteria(row: dict[str, Any], m: Methodology) -> list[rating_pb2.Criterion]:
-    """The zero-carbon criteria of a scored row, each met or not with its value."""
+def _criteria_texts(m: Methodology) -> dict[str, tuple[str, str]]:
+    """Per zero-carbon criterion: its requirement and basis (the same in every rating)."""
     guidance = m.zero_carbon_basis
-    level = row["green_factory_level"]
-    specs: dict[str, tuple[float | None, str, str]] = {
+    return {
         "green_factory_designation": (
-            float(DESIGNATION_LEVELS.index(level) + 1) if level else None,
             f"an active green-factory designation at or above {m.zero_carbon_min_level} "
             "(value: 1 municipal, 2 provincial, 3 national)",
             "greenchain default (the guidance fixes no level; provinces may)",
         ),
         "carbon_accounting": (
-            1.0 if row["accounting_system"] else 0.0,
             "a scope 1+2 carbon accounting system declared in the window (科学算碳)",
             guidance,
         ),
         "product_footprint": (
-            row["pcf_coverage"],
             "at least one product carbon footprint in the window (value: output share covered)",
             guidance,
         ),
         "scope12_offset": (
-            row["offset_coverage"],
             f"retired offsets cover at least {m.zero_carbon_min_offset_coverage:.0%} of scope 1+2 "
             "emissions after renewable electricity (value: share covered)",
             guidance,
         ),
-        "disclosure": (
-            1.0 if row["disclosure_published"] else 0.0,
-            "emissions publicly disclosed (信息披露)",
-            guidance,
-        ),
+        "disclosure": ("emissions publicly disclosed (信息披露)", guidance),
     }
+
+
+def _criteria_values(row: dict[str, Any]) -> tuple[float | None, ...]:
+    """The value of each zero-carbon criterion of a scored row, in ZERO_CARBON_CRITERIA order."""
+    level = row["green_factory_level"]
+    return (
+        float(DESIGNATION_LEVELS.index(level) + 1) if level else None,
+        1.0 if row["accounting_system"] else 0.0,
+        row["pcf_coverage"],
+        row["offset_coverage"],
+        1.0 if row["disclosure_published"] else 0.0,
+    )
+
+
+def zero_carbon_criteria(row: dict[str, Any], m: Methodology) -> list[rating_pb2.Criterion]:
+    """The zero-carbon criteria of a scored row, each met or not with its value."""
+    texts = _criteria_texts(m)
     out = []
-    for name in ZERO_CARBON_CRITERIA:
-        value, requirement, basis = specs[name]
+    for name, value in zip(ZERO_CARBON_CRITERIA, _criteria_values(row), strict=True):
+        requirement, basis = texts[name]
         criterion = rating_pb2.Criterion(
             name=name, met=bool(row[f"zc_{name}"]), requirement=requirement, basis=basis
         )
@@ -183,7 +191,38 @@ class RatingTemplate:
             base.categories.add(
                 category=CATEGORY_ENUM[category], weight=m.category_weights[category]
             )
+        texts = _criteria_texts(m)
+        for name in ZERO_CARBON_CRITERIA:
+            requirement, basis = texts[name]
+            base.zero_carbon_criteria.add(name=name, requirement=requirement, basis=basis)
         self.base = base
+        # per indicator: its column names, read for every rating
+        self.columns = [
+            (ind.name, f"{ind.name}__points", f"{ind.name}__benchmark", f"{ind.name}__leading",
+             f"{ind.name}__source")
+            for ind in m.indicators
+        ]  # fmt: skip
+        self.met_columns = [f"zc_{name}" for name in ZERO_CARBON_CRITERIA]
+        self.category_columns = [f"{category}__points" for category in CATEGORIES]
+        self._benchmarks: dict[str, list[tuple[float, float, int]]] = {}
+
+    def benchmarks(self, row: dict[str, Any], version: str) -> list[tuple[float, float, int]]:
+        """Per indicator: the benchmark and leading values (rounded) and source of a row whose
+        :func:`benchmark_version` is ``version`` (which names exactly these): the same for every
+        row of a sector and snapshot, so built once each."""
+        known = self._benchmarks.get(version)
+        if known is None:
+            if len(self._benchmarks) >= 4096:  # old snapshots' versions: rebuilt if met again
+                self._benchmarks.clear()
+            known = self._benchmarks[version] = [
+                (
+                    round(float(row[bench] or 0.0), 6),
+                    round(float(row[leading] or 0.0), 6),
+                    SOURCES[row[source]],
+                )
+                for _, _, bench, leading, source in self.columns
+            ]
+        return known
 
     def new(self) -> rating_pb2.SupplierRating:
         rating = rating_pb2.SupplierRating()
@@ -201,41 +240,66 @@ def rating_from_row(
     """The rating of one row of ``model.score`` (revision and change are set by the caller);
     ``supplier`` (the registry entry) adds designations, credit code and purchases;
     ``template`` (of ``m``) saves rebuilding what every rating shares."""
-    rating = (template or RatingTemplate(m)).new()
+    rating = rating_core(row, template or RatingTemplate(m), supplier)
     rating.as_of.FromDatetime(as_of or datetime.now(UTC))
+    return rating
+
+
+def rating_core(
+    row: dict[str, Any],
+    template: RatingTemplate,
+    supplier: supplier_pb2.Supplier | None = None,
+    version: str | None = None,
+) -> rating_pb2.SupplierRating:
+    """:func:`rating_from_row` without the fields that change with every emission (``as_of``,
+    revision, change): what a rating's fingerprint is of, so it is the SHA-256 of these bytes
+    (deterministic). ``version``: the row's :func:`benchmark_version` when already known (it is
+    the same for every row of a sector)."""
+    m = template.m
+    rating = template.new()
     rating.supplier_id = row["supplier_id"]
     rating.supplier_name = row["supplier_name"] or ""
     rating.sector_code = row["sector_code"] or ""
     rating.chain_ids.extend(row["chain_ids"] or [])
     rating.window_start.CopyFrom(_period(row["window_start"]))
     rating.window_end.CopyFrom(_period(row["window_end"]))
-    rating.total_score = _r(row["total_score"])
+    rating.total_score = round(float(row["total_score"]), 6)
     rating.grade = GRADE_BY_NAME[row["grade"]]
     rating.readiness_tier = TIER_BY_NAME[row["readiness_tier"]]
     rating.zero_carbon_candidate = bool(row["zero_carbon_candidate"])
     rating.zero_carbon_status = ZERO_CARBON_BY_NAME[row["zero_carbon_status"]]
     coverage = rating.coverage
     coverage.months_present = int(row["months_present"])
-    coverage.verified_share = _r(row["verified_share"] or 0.0)
+    coverage.verified_share = round(float(row["verified_share"] or 0.0), 6)
     coverage.declarations_used = int(row["declarations_used"])
     rating.declarations_digest = declarations_digest(row["declaration_ids"])
     rating.insufficient_reasons.extend(row["insufficient_reasons"])
     rating.output_value_cny = round(float(row["output_value_cny"] or 0.0), 2)
-    rating.benchmark_version = benchmark_version(row, m)
+    version = version or benchmark_version(row, m)
+    rating.benchmark_version = version
     next_min = next_tier_min_score(row["readiness_tier"], m)
     if next_min is not None:
         rating.next_tier_min_score = next_min
     if row["sector_percentile"] is not None:
-        rating.sector_percentile = _r(row["sector_percentile"])
-    rating.zero_carbon_criteria.extend(zero_carbon_criteria(row, m))
+        rating.sector_percentile = round(float(row["sector_percentile"]), 6)
+    values = _criteria_values(row)
+    for criterion, met, value in zip(
+        rating.zero_carbon_criteria, template.met_columns, values, strict=True
+    ):
+        criterion.met = bool(row[met])
+        if value is not None:
+            criterion.value = round(float(value), 6)
     _registry_facts(rating, row, supplier)
-    for score, ind in zip(rating.indicators, m.indicators, strict=True):
-        score.points = _r(row[f"{ind.name}__points"])
-        score.benchmark_value = _r(row[f"{ind.name}__benchmark"] or 0.0)
-        score.leading_value = _r(row[f"{ind.name}__leading"] or 0.0)
-        score.benchmark_source = SOURCES[row[f"{ind.name}__source"]]
-        if row[ind.name] is not None:
-            score.value = _r(row[ind.name])
-    for category_score, category in zip(rating.categories, CATEGORIES, strict=True):
-        category_score.points = _r(row[f"{category}__points"])
+    for score, (name, points, _, _, _), (bench, leading, source) in zip(
+        rating.indicators, template.columns, template.benchmarks(row, version), strict=True
+    ):
+        score.points = round(float(row[points]), 6)
+        score.benchmark_value = bench
+        score.leading_value = leading
+        score.benchmark_source = source  # type: ignore[assignment]
+        value = row[name]
+        if value is not None:
+            score.value = round(float(value), 6)
+    for category_score, column in zip(rating.categories, template.category_columns, strict=True):
+        category_score.points = round(float(row[column]), 6)
     return rating

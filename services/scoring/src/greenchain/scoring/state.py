@@ -62,6 +62,16 @@ _BODY_FIELDS = {
 }
 
 
+def _presence(kind: str, names: tuple[str, ...]) -> tuple[tuple[str, bool], ...]:
+    body = d.Declaration.DESCRIPTOR.fields_by_name[kind].message_type
+    assert body is not None  # every body is a message
+    return tuple((name, body.fields_by_name[name].has_presence) for name in names)
+
+
+_FIELD_PRESENCE = {kind: _presence(kind, names) for kind, names in _BODY_FIELDS.items()}
+"""Per kind: each body field read into the row, and whether it has presence (absent = null)."""
+
+
 class Unacceptable(ValueError):
     """A decodable record that cannot be rated (goes to the DLQ with this reason)."""
 
@@ -114,16 +124,17 @@ def _submitted(decl: d.Declaration) -> float:
     return decl.submitted_at.seconds + decl.submitted_at.nanos / 1e9
 
 
-def check(decl: d.Declaration) -> None:
+def check(decl: d.Declaration) -> dict[str, Any] | None:
     """Raises :class:`Unacceptable` when ``decl`` (a declaration or a verification) cannot be
-    applied."""
+    applied; returns a declaration's :func:`model_row` (None for a verification), which
+    :meth:`Holding.apply` then takes instead of building it again."""
     if decl.WhichOneof("body") == "verification":
         if not decl.supplier_id or not decl.declaration_id or not 1 <= decl.period.month <= 12:
             raise Unacceptable("verification without supplier_id, declaration_id or period")
         if not decl.verification.recorded_by:
             raise Unacceptable("verification without the principal that recorded it")
-    else:
-        model_row(decl)
+        return None
+    return model_row(decl)
 
 
 def model_row(decl: d.Declaration) -> dict[str, Any]:
@@ -132,20 +143,20 @@ def model_row(decl: d.Declaration) -> dict[str, Any]:
     kind = decl.WhichOneof("body")
     if kind is None or kind == "verification" or not decl.supplier_id or not decl.declaration_id:
         raise Unacceptable("declaration without supplier_id, declaration_id or body")
-    if not 1 <= decl.period.month <= 12:
-        raise Unacceptable(f"bad period {decl.period.year}-{decl.period.month}")
+    period = decl.period
+    if not 1 <= period.month <= 12:
+        raise Unacceptable(f"bad period {period.year}-{period.month}")
     body = getattr(decl, kind)
     row: dict[str, Any] = {
         "supplier_id": decl.supplier_id,
         "site_id": decl.site_id,
-        "period": _period(decl),
+        "period": period.year * 12 + period.month - 1,
         "kind": kind,
         "declaration_id": decl.declaration_id,
         "verified": False,
     }
-    for name in _BODY_FIELDS[kind]:
-        field = body.DESCRIPTOR.fields_by_name[name]
-        if field.has_presence and not body.HasField(name):
+    for name, presence in _FIELD_PRESENCE[kind]:
+        if presence and not body.HasField(name):
             continue
         row[name] = float(getattr(body, name))
     if kind == "energy":
@@ -190,32 +201,27 @@ def _entry_period(entry: Entry) -> int | None:
     return int(row["period"]) if isinstance(row, dict) and "period" in row else None
 
 
-def _anchor(state: SupplierState) -> int | None:
-    """The month that ends the supplier's rating window: its latest emissions or energy month."""
-    months = [
-        _entry_period(e)
-        for k, e in state.items()
-        if not k.startswith("#") and k.split("|", 3)[2] in WINDOW_KINDS
-    ]
-    return max((m for m in months if m is not None), default=None)
+_WINDOW_SUFFIXES = tuple(f"|{kind}" for kind in WINDOW_KINDS)
 
 
 def _kept(anchor: int | None, period: int | None, limits: Limits) -> bool:
     return anchor is None or period is None or period > anchor - limits.keep_months
 
 
-def _prune(state: SupplierState, limits: Limits) -> None:
-    """Drops what can no longer be rated and the oldest tombstones past the cap."""
-    anchor = _anchor(state)
-    for key in [k for k, e in state.items() if not _kept(anchor, _entry_period(e), limits)]:
-        del state[key]
-    tombstones = sorted((e["submitted"], k) for k, e in state.items() if k.startswith(WITHDRAWN))
-    for _, key in tombstones[: max(0, len(tombstones) - limits.max_tombstones)]:
-        del state[key]
+def apply(state: SupplierState, decl: d.Declaration, limits: Limits | None = None) -> bool:
+    """Applies ``decl`` (a declaration or a verification) to ``state`` in place; False when it
+    changes nothing (a duplicate, older than the declaration already held for its key, a
+    footprint already withdrawn, or a month too old to be rated). With ``limits``, raises
+    :class:`OverCap` (state unchanged) when it would take the supplier past a cap.
+
+    To apply several declarations to one state, :class:`Holding` reads the state once."""
+    return Holding(state, limits).apply(decl)
 
 
 def _withdraw(state: SupplierState, pact_ids: set[str], decl: d.Declaration) -> bool:
     """Drops the entries of these PACT footprints and tombstones them; True if anything changed."""
+    if not pact_ids:
+        return False
     changed = False
     for key in [k for k, e in state.items() if e.get("pact") in pact_ids]:
         state.pop(VERIFIED + state.pop(key)["id"], None)
@@ -231,147 +237,290 @@ def _withdraw(state: SupplierState, pact_ids: set[str], decl: d.Declaration) -> 
     return changed
 
 
-def apply(state: SupplierState, decl: d.Declaration, limits: Limits | None = None) -> bool:
-    """Applies ``decl`` (a declaration or a verification) to ``state`` in place; False when it
-    changes nothing (a duplicate, older than the declaration already held for its key, a
-    footprint already withdrawn, or a month too old to be rated). With ``limits``, raises
-    :class:`OverCap` (state unchanged) when it would take the supplier past a cap."""
-    limits = limits or Limits()
-    if decl.WhichOneof("body") == "verification":
-        changed = _verify(state, decl, limits)
-    elif decl.product_footprint.preceding_pact_footprint_ids:
-        # withdraws before its own entry is checked against the caps: undone if refused
-        # (entries are replaced, never changed in place: a shallow copy is a snapshot)
-        before = dict(state)
-        try:
-            changed = _declare(state, decl, limits)
-        except OverCap:
-            state.clear()
-            state.update(before)
-            raise
-    else:
-        changed = _declare(state, decl, limits)
-    if changed:
-        _prune(state, limits)
-    return changed
-
-
-def _declare(state: SupplierState, decl: d.Declaration, limits: Limits) -> bool:
-    pact_id, changed = "", False
-    if decl.WhichOneof("body") == "product_footprint":
-        body = decl.product_footprint
-        pact_id = body.pact_footprint_id
-        if body.pact_deprecated:  # a withdrawal, never current figures
-            return _withdraw(state, {pact_id} if pact_id else set(), decl)
-        changed = _withdraw(state, set(body.preceding_pact_footprint_ids) - {""}, decl)
-        if pact_id and WITHDRAWN + pact_id in state:
-            return changed  # deprecated or superseded already: a late copy changes nothing
-    return _apply(state, decl, pact_id, limits) or changed
-
-
-def _caps(state: SupplierState, decl: d.Declaration, anchor: int | None, limits: Limits) -> None:
-    """Raises OverCap when a new entry for ``decl`` would pass a cap (with ``anchor`` the window
-    end it would give)."""
-    kept = [
+def _kept_rows(state: SupplierState, anchor: int | None, limits: Limits) -> list[str]:
+    """The declaration keys of ``state`` still kept with ``anchor`` as the window end."""
+    return [
         k
         for k, e in state.items()
         if not k.startswith("#") and _kept(anchor, _entry_period(e), limits)
     ]
-    who = f"supplier {decl.supplier_id!r}"
-    if len(kept) >= limits.max_declarations:
-        raise OverCap(
-            f"{who} holds {len(kept)} declarations in its last {limits.keep_months} months: "
-            f"limit GREENCHAIN_SUPPLIER_MAX_DECLARATIONS={limits.max_declarations}"
+
+
+class Holding:
+    """One supplier's state, with what applying a declaration needs to know of it (window end,
+    counts for the caps, the oldest month held) kept up to date as declarations are applied.
+
+    :func:`apply` reads the whole state for every declaration; a Holding reads it once, so
+    applying a supplier's declarations costs what they add, not what the state holds (the rare
+    paths, PACT withdrawals and pruning, read it again). ``state`` is changed in place.
+    """
+
+    def __init__(self, state: SupplierState, limits: Limits | None = None) -> None:
+        self.state = state
+        self.limits = limits or Limits()
+        self._recount()
+
+    def _recount(self) -> None:
+        """Reads the state: window end, counts and oldest month (one pass)."""
+        # the window end: the latest emissions or energy month
+        anchor: int | None = None
+        oldest: int | None = None
+        rows = verified = tombstones = 0
+        products: dict[str, int] = {}
+        for key, entry in self.state.items():
+            month = entry["p"] if "p" in entry else _entry_period(entry)
+            if month is not None and (oldest is None or month < oldest):
+                oldest = month
+            if key[0] == "#":
+                if key.startswith(VERIFIED):
+                    verified += 1
+                elif key.startswith(WITHDRAWN):
+                    tombstones += 1
+                continue
+            rows += 1
+            if key.endswith(_WINDOW_SUFFIXES) and key.count("|") == 2:
+                if month is not None and (anchor is None or month > anchor):
+                    anchor = int(month)
+            elif "|product_footprint|" in key:
+                parts = key.split("|", 3)
+                if parts[2] == "product_footprint":
+                    products[parts[3]] = products.get(parts[3], 0) + 1
+        self.anchor = anchor
+        self.rows = rows  # declaration entries (not "#" records)
+        self.products = products  # product id -> its footprint entries
+        self.verified = verified  # verification records
+        self.tombstones = tombstones
+        self.oldest = oldest  # lowest month held: a lower bound once entries go
+
+    def _all_kept(self, anchor: int | None) -> bool:
+        """Every entry is kept with ``anchor`` as the window end (nothing to prune)."""
+        return (
+            anchor is None or self.oldest is None or self.oldest > anchor - self.limits.keep_months
         )
-    if decl.WhichOneof("body") == "product_footprint":
-        products = {k.split("|", 3)[3] for k in kept if k.split("|", 3)[2] == "product_footprint"}
-        product = decl.product_footprint.product_id
-        if product not in products and len(products) >= limits.max_products:
+
+    def apply(self, decl: d.Declaration, row: dict[str, Any] | None = None) -> bool:
+        """As :func:`apply`, on this holding's state; ``row``: the declaration's
+        :func:`model_row` when already built (by :func:`check`)."""
+        if decl.WhichOneof("body") == "verification":
+            changed = self._verify(decl)
+        elif decl.product_footprint.preceding_pact_footprint_ids:
+            # withdraws before its own entry is checked against the caps: undone if refused
+            # (entries are replaced, never changed in place: a shallow copy is a snapshot)
+            before = dict(self.state)
+            try:
+                changed = self._declare(decl, row)
+            except OverCap:
+                self.state.clear()
+                self.state.update(before)
+                self._recount()
+                raise
+        else:
+            changed = self._declare(decl, row)
+        if changed:
+            self._prune()
+        return changed
+
+    def _prune(self) -> None:
+        """Drops what can no longer be rated and the oldest tombstones past the cap."""
+        if self._all_kept(self.anchor) and self.tombstones <= self.limits.max_tombstones:
+            return
+        state, limits = self.state, self.limits
+        for key in [
+            k for k, e in state.items() if not _kept(self.anchor, _entry_period(e), limits)
+        ]:
+            del state[key]
+        tombstones = sorted(
+            (e["submitted"], k) for k, e in state.items() if k.startswith(WITHDRAWN)
+        )
+        for _, key in tombstones[: max(0, len(tombstones) - limits.max_tombstones)]:
+            del state[key]
+        self._recount()
+
+    def _declare(self, decl: d.Declaration, row: dict[str, Any] | None) -> bool:
+        pact_id, changed = "", False
+        if decl.WhichOneof("body") == "product_footprint":
+            body = decl.product_footprint
+            pact_id = body.pact_footprint_id
+            if body.pact_deprecated:  # a withdrawal, never current figures
+                changed = _withdraw(self.state, {pact_id} if pact_id else set(), decl)
+                if changed:
+                    self._recount()
+                return changed
+            changed = _withdraw(self.state, set(body.preceding_pact_footprint_ids) - {""}, decl)
+            if changed:
+                self._recount()
+            if pact_id and WITHDRAWN + pact_id in self.state:
+                return changed  # deprecated or superseded already: a late copy changes nothing
+        return self._apply(decl, pact_id, row) or changed
+
+    def _caps(self, decl: d.Declaration, anchor: int | None) -> None:
+        """Raises OverCap when a new entry for ``decl`` would pass a cap (with ``anchor`` the
+        window end it would give)."""
+        limits = self.limits
+        is_footprint = decl.WhichOneof("body") == "product_footprint"
+        if self._all_kept(anchor):
+            kept, products = self.rows, set(self.products)
+        else:  # some entries would leave the window: count those that stay
+            keys = _kept_rows(self.state, anchor, limits)
+            kept = len(keys)
+            products = {
+                k.split("|", 3)[3] for k in keys if k.split("|", 3)[2] == "product_footprint"
+            }
+        who = f"supplier {decl.supplier_id!r}"
+        if kept >= limits.max_declarations:
             raise OverCap(
-                f"{who} has footprints of {len(products)} products in its last "
-                f"{limits.keep_months} months: limit GREENCHAIN_SUPPLIER_MAX_PRODUCTS="
-                f"{limits.max_products}"
+                f"{who} holds {kept} declarations in its last {limits.keep_months} months: "
+                f"limit GREENCHAIN_SUPPLIER_MAX_DECLARATIONS={limits.max_declarations}"
             )
+        if is_footprint:
+            product = decl.product_footprint.product_id
+            if product not in products and len(products) >= limits.max_products:
+                raise OverCap(
+                    f"{who} has footprints of {len(products)} products in its last "
+                    f"{limits.keep_months} months: limit GREENCHAIN_SUPPLIER_MAX_PRODUCTS="
+                    f"{limits.max_products}"
+                )
+
+    def _hold(self, month: int) -> None:
+        if self.oldest is None or month < self.oldest:
+            self.oldest = month
+
+    def _apply(self, decl: d.Declaration, pact_id: str, full: dict[str, Any] | None) -> bool:
+        state = self.state
+        key = state_key(decl)
+        current = state.get(key)
+        submitted, period = _submitted(decl), _period(decl)
+        if current is not None:
+            if current["id"] == decl.declaration_id:
+                return False  # duplicate
+            if (submitted, decl.declaration_id) < (current["submitted"], current["id"]):
+                return False  # a replay of an older version: the later declaration stands
+        kind = decl.WhichOneof("body")
+        anchor = self.anchor
+        if kind in WINDOW_KINDS:
+            anchor = period if anchor is None else max(anchor, period)
+        if not _kept(anchor, period, self.limits):
+            return False  # outside what can still be rated
+        if current is None:
+            self._caps(decl, anchor)
+        if full is None:
+            full = model_row(decl)
+        row = [full.get(name) for name in _STORED[str(kind)]]
+        entry: Entry = {"id": decl.declaration_id, "submitted": submitted, "p": period, "row": row}
+        if pact_id:
+            entry["pact"] = pact_id
+        if current is not None:  # its verification was of the superseded figures
+            if state.pop(VERIFIED + current["id"], None) is not None:
+                self.verified -= 1
+        else:
+            self.rows += 1
+            if kind == "product_footprint":
+                product = decl.product_footprint.product_id
+                self.products[product] = self.products.get(product, 0) + 1
+        state[key] = entry
+        self.anchor = anchor
+        self._hold(period)
+        return True
+
+    def _verify(self, decl: d.Declaration) -> bool:
+        key = VERIFIED + decl.declaration_id
+        current = self.state.get(key)
+        # who recorded it and the statement stay on the declarations topic; a rating needs only
+        # this
+        entry: Entry = {"submitted": _submitted(decl), "p": _period(decl)}
+        if current is not None and current["submitted"] >= entry["submitted"]:
+            return False  # a duplicate or an older record: the declaration is verified already
+        if not _kept(self.anchor, entry["p"], self.limits):
+            return False
+        if current is None:
+            if self.verified >= self.limits.max_declarations:
+                raise OverCap(
+                    f"supplier {decl.supplier_id!r} holds {self.verified} verification records: "
+                    f"limit GREENCHAIN_SUPPLIER_MAX_DECLARATIONS={self.limits.max_declarations}"
+                )
+            self.verified += 1
+        self.state[key] = entry
+        self._hold(entry["p"])
+        return True
 
 
-def _apply(state: SupplierState, decl: d.Declaration, pact_id: str, limits: Limits) -> bool:
-    key = state_key(decl)
-    current = state.get(key)
-    submitted, period = _submitted(decl), _period(decl)
-    if current is not None:
-        if current["id"] == decl.declaration_id:
-            return False  # duplicate
-        if (submitted, decl.declaration_id) < (current["submitted"], current["id"]):
-            return False  # a replay of an older version: the later declaration stands
-    anchor = _anchor(state)
-    if decl.WhichOneof("body") in WINDOW_KINDS:
-        anchor = period if anchor is None else max(anchor, period)
-    if not _kept(anchor, period, limits):
-        return False  # outside what can still be rated
-    if current is None:
-        _caps(state, decl, anchor, limits)
-    full = model_row(decl)
-    row = [full.get(name) for name in _STORED[str(full["kind"])]]
-    entry: Entry = {"id": decl.declaration_id, "submitted": submitted, "p": period, "row": row}
-    if pact_id:
-        entry["pact"] = pact_id
-    if current is not None:  # its verification was of the superseded figures
-        state.pop(VERIFIED + current["id"], None)
-    state[key] = entry
-    return True
-
-
-def _verify(state: SupplierState, decl: d.Declaration, limits: Limits) -> bool:
-    key = VERIFIED + decl.declaration_id
-    current = state.get(key)
-    # who recorded it and the statement stay on the declarations topic; a rating needs only this
-    entry: Entry = {"submitted": _submitted(decl), "p": _period(decl)}
-    if current is not None and current["submitted"] >= entry["submitted"]:
-        return False  # a duplicate or an older record: the declaration is verified already
-    if not _kept(_anchor(state), entry["p"], limits):
-        return False
-    if current is None:
-        records = sum(1 for k in state if k.startswith(VERIFIED))
-        if records >= limits.max_declarations:
-            raise OverCap(
-                f"supplier {decl.supplier_id!r} holds {records} verification records: limit "
-                f"GREENCHAIN_SUPPLIER_MAX_DECLARATIONS={limits.max_declarations}"
-            )
-    state[key] = entry
-    return True
-
-
-def _model_row(supplier_id: str, key: str, entry: Entry, state: SupplierState) -> dict[str, Any]:
-    """The full model row of a stored entry (rows stored before compaction are already full)."""
-    site, month, kind, *product = key.split("|", 3)
-    year, _, number = month.partition("-")
-    row: dict[str, Any] = {
-        "supplier_id": supplier_id,
-        "site_id": site,
-        "period": int(year) * 12 + int(number) - 1,
-        "kind": kind,
-        "declaration_id": entry["id"],
-    }
-    if product:
-        row["product_id"] = product[0]
-    stored = entry["row"]
-    if isinstance(stored, dict):  # stored before rows were compacted: complete
-        row.update(stored)
-    else:
-        row.update(zip(_STORED[kind], stored, strict=True))
-    row["verified"] = VERIFIED + entry["id"] in state  # only a verifier's record counts
-    return row
+_KEY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "_order": pl.Int64,
+    "supplier_id": pl.Utf8,
+    "_key": pl.Utf8,
+    "declaration_id": pl.Utf8,
+    "verified": pl.Boolean,
+}
 
 
 def declarations_frame(states: dict[str, SupplierState]) -> pl.DataFrame:
-    """The model's input frame for the given suppliers' states (supplier id -> state)."""
-    rows = [
-        _model_row(sid, key, entry, state)
-        for sid, state in states.items()
-        for key, entry in state.items()
-        if entry.get("row")
-    ]
-    return pl.DataFrame(rows, schema=DECLARATION_SCHEMA)
+    """The model's input frame for the given suppliers' states (supplier id -> state).
+
+    Built column-wise: one pass over the entries gathers each kind's values (no dict per row),
+    polars splits the keys into site, month and product; rows keep the order of the states."""
+    # per kind, column-wise: order, supplier id, key, declaration id, verified, stored row.
+    # Appends only: a tuple per entry would be a new GC-tracked object each, and the
+    # collections they trigger walk every state held in memory.
+    kinds: dict[str, tuple[list[int], list[str], list[str], list[str], list[bool], list[Any]]]
+    kinds = {}
+    n = 0
+    for sid, state in states.items():
+        for key, entry in state.items():
+            stored = entry.get("row")
+            if not stored:
+                continue  # a verification record or a tombstone
+            # the kind between the 2nd and 3rd "|" (slices: no list per entry)
+            start = key.index("|", key.index("|") + 1) + 1
+            end = key.find("|", start)
+            kind = key[start:end] if end >= 0 else key[start:]
+            if isinstance(stored, dict):  # stored before rows were compacted: a full row
+                stored = [stored.get(name) for name in _STORED[kind]]
+            eid = entry["id"]
+            columns = kinds.get(kind)
+            if columns is None:
+                columns = kinds[kind] = ([], [], [], [], [], [])
+            order, sids, keys, ids, verified, rows = columns
+            order.append(n)
+            sids.append(sid)
+            keys.append(key)
+            ids.append(eid)
+            verified.append(VERIFIED + eid in state)  # only a verifier's record counts
+            rows.append(stored)
+            n += 1
+    frames = []
+    for kind, (order, sids, keys, ids, verified, rows) in kinds.items():
+        names = _STORED[kind]
+        data: dict[str, Any] = {
+            "_order": order,
+            "supplier_id": sids,
+            "_key": keys,
+            "declaration_id": ids,
+            "verified": verified,
+        }
+        data.update(zip(names, zip(*rows, strict=True), strict=True))
+        schema = _KEY_SCHEMA | {name: DECLARATION_SCHEMA[name] for name in names}
+        frames.append(pl.DataFrame(data, schema=schema).with_columns(kind=pl.lit(kind)))
+    if not frames:
+        return pl.DataFrame(schema=DECLARATION_SCHEMA)
+    parts = pl.col("_key").str.splitn("|", 4)
+    month = parts.struct.field("field_1").str.split_exact("-", 1)
+    frame = (
+        pl.concat(frames, how="diagonal")
+        .sort("_order")
+        .with_columns(
+            site_id=parts.struct.field("field_0"),
+            period=(
+                month.struct.field("field_0").cast(pl.Int32) * 12
+                + month.struct.field("field_1").cast(pl.Int32)
+                - 1
+            ),
+            product_id=parts.struct.field("field_3"),
+        )
+    )
+    return frame.select(
+        pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype).alias(name)
+        for name, dtype in DECLARATION_SCHEMA.items()
+    )
 
 
 def rated_ids(state: SupplierState, window_months: int) -> list[str]:
