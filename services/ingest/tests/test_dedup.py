@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from aiokafka.structs import ConsumerRecord
 
+from greenchain.common.batches import UndecodableRecord
 from greenchain.common.config import Settings
 from greenchain.common.idempotency import idempotency_key
 from greenchain.ingest.dedup import DeclarationIndex
@@ -77,3 +79,18 @@ def test_identity_is_supplier_id_and_kind() -> None:
     keys = {idempotency_key(d) for d in (decl, other_supplier, verification)}
     assert len(keys) == 3
     assert idempotency_key(same) == idempotency_key(decl)
+
+
+def test_a_record_this_process_wrote_is_not_decoded_again(clock: Clock) -> None:
+    ids = index()
+    ids.remember_written("a", (1, 7, 0))
+
+    def record(offset: int, value: bytes) -> ConsumerRecord[bytes, bytes]:
+        return ConsumerRecord("declarations", 1, offset, 0, 0, b"k", value, None, 1, 1, [])
+
+    ids.take(record(7, b"not a declaration batch"))  # skipped: decoding it would raise
+    with pytest.raises(UndecodableRecord):  # one it did not write is decoded
+        ids.take(record(8, b"\x0a\xff\xff\xff\x7f"))
+    ids.remember_written("b", (1, 5, 0))  # the reader is past offset 5: nothing to skip there
+    assert ids._written == {}
+    assert ids.find("a") == (1, 7, 0) and ids.find("b") == (1, 5, 0)

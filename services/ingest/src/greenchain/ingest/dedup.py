@@ -51,6 +51,9 @@ class DeclarationIndex(TopicFollower):
         self._current: dict[str, Position] = {}
         self._previous: dict[str, Position] = {}
         self._rotated = time.monotonic()
+        # (partition, offset) of records this process wrote that the reader has not reached
+        self._written: dict[tuple[int, int], bool] = {}
+        self._read_up_to: dict[int, int] = {}  # partition -> offset after the last record read
 
     async def seek_start(self, consumer: AIOKafkaConsumer, assigned: list[TopicPartition]) -> None:
         """Starts at the first record of the window on each partition (the end when none)."""
@@ -66,10 +69,21 @@ class DeclarationIndex(TopicFollower):
     def take(self, record: ConsumerRecord[bytes, bytes]) -> None:
         if record.value is None:
             return
+        self._read_up_to[record.partition] = record.offset + 1
+        if self._written.pop((record.partition, record.offset), False):
+            return  # this process wrote it and remembered its declarations: no decoding again
         for entry in decode_record(record.value, record.headers):
             self.remember(
                 idempotency_key(entry.declaration), (record.partition, record.offset, entry.index)
             )
+
+    def remember_written(self, key: str, position: Position) -> None:
+        """Records a declaration this process wrote (Kafka acked it at ``position``); the
+        reader then skips the record instead of decoding it again."""
+        self.remember(key, position)
+        partition, offset, _ = position
+        if offset >= self._read_up_to.get(partition, 0):  # else the reader has decoded it
+            self._written[partition, offset] = True
 
     def remember(self, key: str, position: Position) -> None:
         """Records that the declaration ``key`` is stored at ``position`` (the first copy wins)."""

@@ -144,7 +144,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         del self.in_flight[key]
         if not delivery.cancelled() and delivery.exception() is None:
             accepted = delivery.result()
-            self.index.remember(key, (accepted.partition, accepted.offset, accepted.index))
+            self.index.remember_written(key, (accepted.partition, accepted.offset, accepted.index))
 
     async def _read_declarations_to_end(self, context: Context) -> None:
         """Before a resend is checked: what any ingest process stored until now is indexed."""
