@@ -106,14 +106,6 @@ def collapse(fingerprints: list[str]) -> list[str]:
     return [f for i, f in enumerate(fingerprints) if i == 0 or fingerprints[i - 1] != f]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "issue #15, open: on the 3-node cluster the scoring agent can crash at start with faust's "
-        "PartitionsMismatch when its changelog topic is not yet in the cluster's metadata, then "
-        "the watchdog restarts it and the run may not settle within the test's time"
-    ),
-)
 def test_sigkill_of_the_declarations_leader_loses_and_doubles_nothing(
     cluster: BrokerCluster, tmp_path: Path
 ) -> None:
@@ -164,7 +156,7 @@ def test_sigkill_of_the_declarations_leader_loses_and_doubles_nothing(
         stored = running.ledger_fingerprints()
         broken = running.broken_chains()
         running.check_running()  # every service is up at the end
-        changelog = settings.group("scoring") + "-declarations-changelog"
+        changelog = topic_names.scoring_changelog(settings)
         changelog_layout, changelog_min_isr = describe(settings, changelog)
 
     print(f"services restarted after exiting: {restarts or 'none'}")

@@ -365,7 +365,7 @@ class ScoringWorker:
             settings.topic(topics.BENCHMARKS), key_serializer="raw", value_serializer="raw"
         )
         table = self.app.Table(
-            "declarations",
+            topics.SCORING_TABLE,  # its changelog: topics.scoring_changelog
             default=None,
             partitions=settings.topic_partitions,
             extra_topic_configs=topics.changelog_config(settings),
