@@ -1,5 +1,6 @@
-"""faust's own topics of the scoring app are the ones ``ensure_topics`` makes up front (same
-names, partitions and cleanup policy), and scoring produces with acks=all."""
+"""faust's own topics of the scoring app are the ones scoring makes before faust starts
+(``topics.scoring_specs``: same names, partitions and cleanup policy), and scoring produces with
+acks=all."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def test_ensure_topics_makes_the_topics_faust_would_make(tmp_path: Path) -> None
         scoring_data_dir=str(tmp_path / "scoring"),
     )
     worker = ScoringWorker(settings)
-    specs = {spec.name: spec for spec in topics.topic_specs(settings)}
+    specs = {spec.name: spec for spec in topics.scoring_specs(settings)}
 
     changelog = worker.steps.table.changelog_topic  # type: ignore[attr-defined]
     spec = specs[changelog.get_topic_name()]

@@ -103,14 +103,6 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     benchmarks topic is compacted with one partition. The ledger's sequence topic has one
     partition (one order for every replica) and is kept
     forever; its checkpoints topic is compacted (latest checkpoint per signer).
-
-    faust's own topics of the scoring app are here too, as faust would make them (changelog
-    compacted and partitioned like its source, the declarations; leader topic one partition),
-    so they exist on every broker before a worker starts: faust creates a missing one itself
-    and uses it at once, and on a multi-broker cluster the broker its consumer asks may not
-    know the topic yet. The consumer then counts 0 partitions for the changelog (faust raises
-    PartitionsMismatch at the first table write) and the assignor leaves the missing topics
-    out (no table recovery, no leader).
     """
     p, r = settings.topic_partitions, settings.topic_replication
     min_isr = changelog_config(settings)
@@ -154,6 +146,22 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             r,
             {"retention.ms": str(30 * 24 * 3600 * 1000), **min_isr},
         ),
+    ]
+
+
+def scoring_specs(settings: Settings) -> list[TopicSpec]:
+    """What a scoring worker makes before faust starts: greenchain's topics and faust's own of
+    the scoring app, as faust would make them (changelog compacted and partitioned like its
+    source, the declarations; leader topic one partition). faust creates a missing one itself
+    and uses it at once, and on a multi-broker cluster the broker its consumer asks may not
+    know the topic yet: the consumer then counts 0 partitions for the changelog (faust raises
+    PartitionsMismatch at the first table write) and the assignor leaves the missing topics
+    out (no table recovery, no leader). Only scoring may see these two (ACLs), so they are not
+    in :func:`topic_specs`, which every service ensures."""
+    p, r = settings.topic_partitions, settings.topic_replication
+    min_isr = changelog_config(settings)
+    return [
+        *topic_specs(settings),
         TopicSpec(scoring_changelog(settings), p, r, {"cleanup.policy": "compact", **min_isr}),
         TopicSpec(scoring_leader_topic(settings), 1, r, dict(min_isr)),
     ]

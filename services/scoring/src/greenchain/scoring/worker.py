@@ -572,7 +572,7 @@ def run_worker(settings: Settings) -> None:
     """Runs a worker until SIGINT/SIGTERM (faust handles the signals)."""
     from faust.worker import Worker
 
-    topics.ensure_topics(settings)
+    topics.ensure_topics(settings, topics.scoring_specs(settings))  # faust's topics too
     # override_logging=False: keep the JSON/console logging service_settings set up
     Worker(
         ScoringWorker(settings).app, loglevel="INFO", quiet=True, override_logging=False
