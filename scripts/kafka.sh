@@ -244,21 +244,34 @@ up() {
   log "broker did not answer within 120 s; see $(logfile 1)"; exit 1
 }
 
-stop_node() {
-  local n=$1
-  if ! running "$n"; then rm -f "$(pidfile "$n")"; return 1; fi
-  local pid; pid=$(cat "$(pidfile "$n")")
-  kill "$pid"
-  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-  kill -0 "$pid" 2>/dev/null && { log "forcing stop of node $n"; kill -9 "$pid"; }
-  rm -f "$(pidfile "$n")"
-}
-
+# SIGTERM to every running node at once, then wait for each (SIGKILL after 30 s). All at once:
+# a node stopped after the others (or after one was killed) has no controller quorum left and
+# waits in vain for its controlled shutdown.
 down() {
-  local n any=0
-  # the other nodes first: a cluster's last controller stops cleanly only after the brokers
-  for n in $(seq "$NODES" -1 1); do stop_node "$n" && any=1; done
-  if [ "$any" = 1 ]; then log "stopped"; else log "not running"; fi
+  local n pids=() nodes=()
+  for n in $(seq 1 "$NODES"); do
+    if running "$n"; then
+      pids+=("$(cat "$(pidfile "$n")")"); nodes+=("$n")
+      kill "${pids[-1]}"
+    else
+      rm -f "$(pidfile "$n")"
+    fi
+  done
+  if [ ${#pids[@]} = 0 ]; then log "not running"; return; fi
+  local i
+  for _ in $(seq 1 60); do
+    local alive=0
+    for i in "${!pids[@]}"; do kill -0 "${pids[$i]}" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.5
+  done
+  for i in "${!pids[@]}"; do
+    if kill -0 "${pids[$i]}" 2>/dev/null; then
+      log "forcing stop of node ${nodes[$i]}"; kill -9 "${pids[$i]}"
+    fi
+    rm -f "$(pidfile "${nodes[$i]}")"
+  done
+  log "stopped"
 }
 
 status() {

@@ -6,6 +6,10 @@ controlled shutdown, no leader hand-over). Afterwards:
 * every acknowledged declaration is on the declarations topic exactly once,
 * the settled ratings equal those of an uninterrupted run and cite every declaration,
 * the ledger holds each rating of the ratings topic once, in order, with intact hash chains,
+* every produce request (ingest's, scoring's, the ledger's) asked for acks=all, as the nodes'
+  request logs show,
+* faust found its changelog and leader topics at start (made by ensure_topics and known to every
+  node before the worker starts; else its first table write fails with PartitionsMismatch),
 
 and the pipeline kept going on the two nodes left. A service that exits is started again, as
 Kubernetes would (scoring's watchdog exits on purpose when its partitions stay stuck); the test
@@ -106,14 +110,6 @@ def collapse(fingerprints: list[str]) -> list[str]:
     return [f for i, f in enumerate(fingerprints) if i == 0 or fingerprints[i - 1] != f]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "issue #15, open: on the 3-node cluster the scoring agent can crash at start with faust's "
-        "PartitionsMismatch when its changelog topic is not yet in the cluster's metadata, then "
-        "the watchdog restarts it and the run may not settle within the test's time"
-    ),
-)
 def test_sigkill_of_the_declarations_leader_loses_and_doubles_nothing(
     cluster: BrokerCluster, tmp_path: Path
 ) -> None:
@@ -131,6 +127,7 @@ def test_sigkill_of_the_declarations_leader_loses_and_doubles_nothing(
     assert min_isr == "2"
     assert all(sorted(replicas) == [1, 2, 3] for _, replicas in layout.values())
     leader = layout[0][0]
+    cluster.log_requests()  # to show which acks every producer asked for
     killed: list[int] = []
     restarts: list[str] = []
 
@@ -164,10 +161,17 @@ def test_sigkill_of_the_declarations_leader_loses_and_doubles_nothing(
         stored = running.ledger_fingerprints()
         broken = running.broken_chains()
         running.check_running()  # every service is up at the end
-        changelog = settings.group("scoring") + "-declarations-changelog"
+        scoring_log = running.services["scoring"].log_text()
+        changelog = topic_names.scoring_changelog(settings)
         changelog_layout, changelog_min_isr = describe(settings, changelog)
 
+    acks: dict[str, set[int]] = {}  # topic -> the acks its producers asked for
+    for request in cluster.produce_requests():
+        for topic in request.topics:
+            if topic.startswith(settings.topic_namespace):
+                acks.setdefault(topic, set()).add(request.acks)
     print(f"services restarted after exiting: {restarts or 'none'}")
+    print(f"acks of the produce requests per topic: {acks}")
     assert killed and killed[0] < len(items)  # the broker died mid-run
     assert cluster.pid(leader) is None  # and stayed dead to the end
     assert accepted == len(items)
@@ -187,3 +191,11 @@ def test_sigkill_of_the_declarations_leader_loses_and_doubles_nothing(
     # faust's changelog is as durable as greenchain's own topics
     assert changelog_min_isr == "2"
     assert all(len(replicas) == 3 for _, replicas in changelog_layout.values())
+    # every write was acks=all (-1): ingest's declarations, scoring's ratings and changelog...
+    for topic in (topic_names.DECLARATIONS, topic_names.RATINGS):
+        assert acks.get(settings.topic(topic)) == {-1}, topic
+    assert acks.get(changelog) == {-1}
+    assert set().union(*acks.values()) == {-1}
+    # faust saw its own topics from the start
+    assert "PartitionsMismatch" not in scoring_log
+    assert "Ignoring missing topic" not in scoring_log

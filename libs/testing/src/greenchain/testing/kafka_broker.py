@@ -9,6 +9,7 @@ There is no fourth option: without a broker the Kafka tests fail, they are never
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -18,6 +19,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
+
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
 
 from greenchain.common.config import Settings
 from greenchain.testing import ROOT
@@ -187,6 +192,15 @@ def secure_broker(home: Path) -> Iterator[SecureBroker]:
         broker.down()
 
 
+class ProduceRequest(NamedTuple):
+    """One produce request a node's request log recorded."""
+
+    node: int
+    client_id: str
+    acks: int
+    topics: tuple[str, ...]
+
+
 CLUSTER_PORT = int(os.environ.get("GREENCHAIN_KAFKA_CLUSTER_PORT", "19192"))
 """First broker port of the test cluster (nodes on this port and the next two; controllers on
 the same ports + 100)."""
@@ -224,6 +238,45 @@ class BrokerCluster:
         except (OSError, ValueError):
             return None
         return pid
+
+    def log_requests(self) -> None:
+        """Turns on the request log of every running node (logger ``kafka.request.logger`` at
+        DEBUG, a dynamic broker-logger config): each request a client makes is then in the
+        node's kafka.log, with its client id and, for a produce request, its acks."""
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
+        try:
+            admin.alter_configs(
+                [
+                    ConfigResource(
+                        ConfigResourceType.BROKER_LOGGER,
+                        str(node),
+                        configs={"kafka.request.logger": "DEBUG"},
+                    )
+                    for node in self.nodes
+                    if self.pid(node) is not None
+                ],
+                raise_on_unknown=False,
+            )
+        finally:
+            admin.close()
+
+    def produce_requests(self) -> Iterator[ProduceRequest]:
+        """The produce requests the nodes logged since :meth:`log_requests`."""
+        marker = "Completed request:"
+        for node in self.nodes:
+            with (self.home / f"node-{node}" / "kafka.log").open(errors="replace") as log:
+                for line in log:
+                    if '"requestApiKeyName":"PRODUCE"' not in line:
+                        continue
+                    body = line[line.index(marker) + len(marker) : line.rindex(" (kafka.request")]
+                    entry = json.loads(body)
+                    request = entry["request"]
+                    yield ProduceRequest(
+                        node,
+                        entry["requestHeader"]["clientId"],
+                        request["acks"],
+                        tuple(t["name"] for t in request["topicData"]),
+                    )
 
     def kill(self, node: int) -> None:
         """SIGKILL node ``node``: no controlled shutdown, no leader hand-over, no flush."""

@@ -381,7 +381,7 @@ class ScoringWorker:
             settings.topic(topics.BENCHMARKS), key_serializer="raw", value_serializer="raw"
         )
         table = self.app.Table(
-            "declarations",
+            topics.SCORING_TABLE,  # its changelog: topics.scoring_changelog
             default=None,
             partitions=settings.topic_partitions,
             extra_topic_configs=topics.changelog_config(settings),
@@ -603,7 +603,7 @@ def run_worker(settings: Settings) -> None:
     from faust.worker import Worker
 
     gc.set_threshold(*GC_THRESHOLDS)
-    topics.ensure_topics(settings)
+    topics.ensure_topics(settings, topics.scoring_specs(settings))  # faust's topics too
     # override_logging=False: keep the JSON/console logging service_settings set up
     Worker(
         ScoringWorker(settings).app, loglevel="INFO", quiet=True, override_logging=False
