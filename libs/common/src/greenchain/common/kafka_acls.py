@@ -60,10 +60,11 @@ def service_grants(settings: Settings) -> dict[str, list[_Grant]]:
     that they exist) but read or write only the data path it is part of:
 
     * ingest writes declarations, the supplier registry and chains, reads the registry;
-    * scoring reads declarations and the registry, writes ratings and the DLQ, reads and writes
-      its own indicators and benchmarks topics (population snapshots shared by its workers),
-      owns its consumer group and faust's internal topics (the table's changelog and the
-      leader topic, created by faust, prefixed with its app id);
+    * scoring reads declarations and the registry, writes ratings (reads them too: at a restart
+      the ones after the last its indicators records name, ``scoring/resume.py``) and the DLQ,
+      reads and writes its own indicators and benchmarks topics (population snapshots shared by
+      its workers), owns its consumer group and faust's internal topics (the table's changelog
+      and the leader topic, prefixed with its app id);
     * ledger reads ratings and chains, writes and reads its sequence topic, writes checkpoints,
       and owns its consumer group.
     """
@@ -86,7 +87,8 @@ def service_grants(settings: Settings) -> dict[str, list[_Grant]]:
             describe_all,
             _topic(t(topics.DECLARATIONS), *_READ),
             _topic(t(topics.SUPPLIERS), *_READ),
-            _topic(t(topics.RATINGS), *_WRITE),
+            # read too: a restart reads the ratings its indicators records do not name yet
+            _topic(t(topics.RATINGS), *_WRITE, ACLOperation.READ),
             _topic(t(topics.DECLARATIONS_DLQ), *_WRITE),
             _topic(t(topics.INDICATORS), *_READ, ACLOperation.WRITE),
             _topic(t(topics.BENCHMARKS), *_READ, ACLOperation.WRITE),
