@@ -2,7 +2,7 @@
 again; how long until it rates again.
 
 The population's declarations are on the declarations topic before the worker first starts,
-except those of ``HELD_OUT`` suppliers of the registry. The worker rates the population once
+except those of the last ``HELD_OUT`` suppliers that declare. The worker rates the population once
 (timed: the first load), is stopped, and is started again; right after the start the held-out
 suppliers' declarations are produced. A rating of a held-out supplier can only come from the
 restarted worker having read new input, so "rating again" is the first such rating on the
@@ -66,7 +66,8 @@ def _ratings_from(settings: Settings) -> KafkaConsumer:
 def run(bootstrap: str, workdir: Path, suppliers: int, budget: float = 900.0) -> dict[str, Any]:
     settings = fresh_settings(bootstrap, workdir / "restart", topic_partitions=3)
     registry, decls = sample_declarations(suppliers=suppliers + HELD_OUT, months=1, seed=29)
-    held = {s.supplier_id for s in registry[-HELD_OUT:]}
+    declaring = sorted({d.supplier_id for d in decls})  # not every supplier has a valid one
+    held = set(declaring[-HELD_OUT:])
     history = [d for d in decls if d.supplier_id not in held]
     fresh = [d for d in decls if d.supplier_id in held]
     produce_registry(settings, registry)
@@ -111,7 +112,7 @@ def run(bootstrap: str, workdir: Path, suppliers: int, budget: float = 900.0) ->
     return {
         "suppliers": suppliers,
         "declarations_held": len(history),
-        "held_out_suppliers": HELD_OUT,
+        "held_out_suppliers": len(held),
         "first_load_s": first_load_s,
         "restart": {
             "ready_log_s": ready_s,
