@@ -26,6 +26,7 @@ from greenchain.v1 import declaration_pb2, ingest_pb2_grpc, ledger_pb2, ledger_p
 SECONDS = 10.0
 TICK = 0.02  # s between paced sends
 GOAL_P99_MS = 1000.0  # issue #15: at 2,000/s offered with 100,000 suppliers
+AFTER_S = 30.0  # s the ledger is watched after the offer ends
 
 
 async def _offer(
@@ -100,18 +101,19 @@ async def _measure(
     acked, achieved = await _offer(running.settings.ingest_listen, decls, rate)
     # declarations that left the 12-month window before their month was rated never show up
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(watcher, 30)
+        await asyncio.wait_for(watcher, AFTER_S)
     latencies = [seen[d] - acked[d] for d in acked if d in seen]
-    if not latencies:
-        raise RuntimeError("no declaration reached the ledger")
+    # none in the ledger AFTER_S after the offer: a figure (latencies above the window), not a
+    # broken run; the percentiles are then None
     return {
         "offered_per_s": rate,
         "achieved_per_s": achieved,
         "declarations": len(acked),
         "reached_ledger": len(latencies),
-        "p50_ms": percentile(latencies, 0.5) * 1000,
-        "p99_ms": percentile(latencies, 0.99) * 1000,
-        "max_ms": max(latencies) * 1000,
+        "waited_after_offer_s": AFTER_S,
+        "p50_ms": percentile(latencies, 0.5) * 1000 if latencies else None,
+        "p99_ms": percentile(latencies, 0.99) * 1000 if latencies else None,
+        "max_ms": max(latencies) * 1000 if latencies else None,
     }
 
 
@@ -187,8 +189,9 @@ def run_at_scale(
             **{k: level[k] for k in ("achieved_per_s", "p50_ms", "p99_ms", "max_ms")},
             "declarations": level["declarations"],
             "reached_ledger": level["reached_ledger"],
+            "waited_after_offer_s": AFTER_S,
             "goal_p99_ms": GOAL_P99_MS,
-            "met": level["p99_ms"] <= GOAL_P99_MS,
+            "met": level["p99_ms"] is not None and level["p99_ms"] <= GOAL_P99_MS,
         }
     }
     return result

@@ -32,6 +32,22 @@ GOALS = {
 }
 
 
+def _p99(level: dict[str, Any]) -> float:
+    """A latency level's p99 (ms); when nothing reached the ledger while it was watched, the
+    watched time, a lower bound (bench.latency)."""
+    if level["p99_ms"] is not None:
+        return float(level["p99_ms"])
+    return 1000.0 * float(level["waited_after_offer_s"])
+
+
+def _latency(level: dict[str, Any]) -> str:
+    if level["p99_ms"] is None:
+        return f"none reached the ledger {level['waited_after_offer_s']:g} s after the offer"
+    return (
+        f"p50 {_f(level['p50_ms'])} ms, p99 {_f(level['p99_ms'])} ms, max {_f(level['max_ms'])} ms"
+    )
+
+
 def verdicts(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each goal of docs/performance.md with the measured figure and whether it was met."""
     out: dict[str, dict[str, Any]] = {}
@@ -48,7 +64,7 @@ def verdicts(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     if latency := results.get("latency"):
         at_2000 = next((lv for lv in latency["levels"] if lv["offered_per_s"] == 2000), None)
         if at_2000:
-            out["e2e_p99_ms_at_2000"] = {"measured": at_2000["p99_ms"], "higher_is_better": False}
+            out["e2e_p99_ms_at_2000"] = {"measured": _p99(at_2000), "higher_is_better": False}
     if (model := results.get("model")) and model["requested_suppliers"] >= 100_000:
         out["model_100k_full_s"] = {
             "measured": model["full_rating_s"]["polars"],
@@ -79,7 +95,7 @@ def verdicts(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     at_scale = results.get("scale", {}).get("e2e_latency_at_population")
     if at_scale and at_scale["population"] >= 100_000 and at_scale["offered_per_s"] >= 2000:
         out["e2e_p99_ms_at_2000_with_100k_suppliers"] = {
-            "measured": at_scale["p99_ms"],
+            "measured": _p99(at_scale),
             "higher_is_better": False,
         }
     restart = results.get("scale", {}).get("restart")
@@ -137,7 +153,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
         panels.append(
             (
                 "end-to-end p99 latency, ms",
-                {f"{lv['offered_per_s']}/s offered": lv["p99_ms"] for lv in latency["levels"]},
+                {f"{lv['offered_per_s']}/s offered": _p99(lv) for lv in latency["levels"]},
                 "linear",
             )
         )
@@ -226,15 +242,13 @@ def table(results: dict[str, Any]) -> str:
         for lv in lat["levels"]:
             lines.append(
                 f"| end-to-end latency at {lv['offered_per_s']:,}/s offered "
-                f"({_f(lv['achieved_per_s'])}/s achieved) | p50 {_f(lv['p50_ms'])} ms, "
-                f"p99 {_f(lv['p99_ms'])} ms | | |"
+                f"({_f(lv['achieved_per_s'])}/s achieved) | {_latency(lv)} | | |"
             )
     if e2e := results.get("scale", {}).get("e2e_latency_at_population"):
         lines.append(
             f"| end-to-end latency at {e2e['offered_per_s']:,}/s offered "
             f"({_f(e2e['achieved_per_s'])}/s achieved) with {e2e['population']:,} suppliers "
-            f"rated before | p50 {_f(e2e['p50_ms'])} ms, p99 {_f(e2e['p99_ms'])} ms, max "
-            f"{_f(e2e['max_ms'])} ms | | |"
+            f"rated before | {_latency(e2e)} | | |"
         )
     if rs := results.get("scale", {}).get("restart"):
         again = rs["first_new_rating_s"]

@@ -9,7 +9,7 @@ from bench import report
 MACHINE = {"cores": 2, "cpu": "cpu", "memory_gib": 4, "python": "3.11", "java": "java"}
 
 
-def results(p99_ms: float, first_rating_s: float | None, population: int) -> dict[str, Any]:
+def results(p99_ms: float | None, first_rating_s: float | None, population: int) -> dict[str, Any]:
     one = {"declarations_per_s": 1000.0, "share_of_consumer_performance": 0.01}
     two = {"declarations_per_s": 1800.0, "share_of_consumer_performance": 0.018}
     return {
@@ -20,9 +20,10 @@ def results(p99_ms: float, first_rating_s: float | None, population: int) -> dic
                 "population": population,
                 "offered_per_s": 2000,
                 "achieved_per_s": 1990.0,
-                "p50_ms": 200.0,
+                "p50_ms": None if p99_ms is None else 200.0,
                 "p99_ms": p99_ms,
-                "max_ms": p99_ms + 100,
+                "max_ms": None if p99_ms is None else p99_ms + 100,
+                "waited_after_offer_s": 30.0,
             },
             "restart": {
                 "suppliers": population,
@@ -68,3 +69,10 @@ def test_a_smaller_population_is_reported_but_not_judged() -> None:
     assert "2 worker processes vs 1 (6 partitions), declarations/s | 1,800 | 1 worker 1,000" in (
         table
     )
+
+
+def test_nothing_in_the_ledger_while_watched_is_a_missed_goal_not_a_crash() -> None:
+    none = results(None, 12.0, 100_000)
+    judged = report.verdicts(none)["e2e_p99_ms_at_2000_with_100k_suppliers"]
+    assert judged == {"measured": 30_000.0, "goal": 1000.0, "met": False}
+    assert "none reached the ledger 30 s after the offer" in report.table(none)
