@@ -149,8 +149,15 @@ def run(
     try:
 
         async def main() -> tuple[float, list[dict[str, Any]]]:
-            # expected=1: not every supplier has a valid declaration in the warm months; the
-            # ledger is settled once scoring has read everything and nothing changed for 5 s
+            # first scoring reads the whole population (settled_ledger alone would settle on a
+            # ledger that stopped changing while scoring is still behind), then the ledger
+            # settles: expected=1, as not every supplier has a valid declaration
+            deadline = time.monotonic() + settle_within
+            while await asyncio.to_thread(running.scoring_lag) > 0:
+                running.check_running()
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"scoring did not read the population in {settle_within} s")
+                await asyncio.sleep(1.0)
             await running.settled_ledger(expected=1, quiet=5.0, within=settle_within)
             loaded = time.monotonic() - started
             out, offset = [], 0
