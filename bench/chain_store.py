@@ -1,6 +1,7 @@
 """The baseline of the Merkle-log benchmark: the ledger's append path before issue #17 (one
 SHA-256 chain per supplier, no tree, no signed checkpoint), kept here as it was so that `make
-bench` measures what the Merkle log costs. Schema 1 of greenchain.ledger.store, same pragmas."""
+bench` measures what the Merkle log costs: schema 1 of greenchain.ledger.store as it was (its
+migration 2 replaced it; the store no longer creates it), same pragmas."""
 
 from __future__ import annotations
 

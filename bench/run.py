@@ -1,7 +1,8 @@
 """``make bench``: every benchmark against its baseline in one run, on a real local broker.
 
-    python -m bench.run [--quick] [--only model,ingest,scoring,latency,ledger,merkle,peers,backfill]
-                        [--records batch|single] [--backfill N]
+    python -m bench.run [--quick] [--only model,scale,ingest,scoring,latency,latency_scale,
+                        ledger,merkle,peers,backfill,restart] [--records batch|single]
+                        [--backfill N] [--peers N] [--population N]
 
 Writes bench/results/<date>.json and .png and the table in docs/performance.md. A benchmark
 measures; it never fails because the machine was slow (only a broken run fails).
@@ -18,14 +19,38 @@ from typing import Any
 
 from rich.console import Console
 
-from bench import backfill, ingest, latency, ledger, merkle, model, peers, report, scale, scoring
+from bench import (
+    backfill,
+    ingest,
+    latency,
+    ledger,
+    merkle,
+    model,
+    peers,
+    report,
+    restart,
+    scale,
+    scoring,
+)
 from bench.common import machine
 from bench.history import FORMS
 from greenchain.testing import ROOT
 from greenchain.testing.kafka_broker import kafka_broker
 
 console = Console()
-PARTS = ("model", "scale", "ingest", "scoring", "latency", "ledger", "merkle", "peers", "backfill")
+PARTS = (
+    "model",
+    "scale",
+    "ingest",
+    "scoring",
+    "latency",
+    "latency_scale",
+    "ledger",
+    "merkle",
+    "peers",
+    "backfill",
+    "restart",
+)
 
 
 def main() -> None:
@@ -56,9 +81,17 @@ def main() -> None:
         default=1800.0,
         help="seconds the backfill worker may take (a slower one is measured on what it did)",
     )
+    parser.add_argument(
+        "--population",
+        type=int,
+        default=None,
+        help="suppliers rated before the latency_scale level and held by the restarted worker "
+        "(default 100,000; quick 10,000)",
+    )
     args = parser.parse_args()
     parts = [p for p in args.only.split(",") if p]
     quick = args.quick
+    population = args.population or (10_000 if quick else 100_000)
     results: dict[str, Any] = {
         "date": dt.date.today().isoformat(),
         "machine": machine(),
@@ -74,6 +107,13 @@ def main() -> None:
             "ingest": lambda: ingest.run(bootstrap, workdir, 200 if quick else 1000, 12),
             "scoring": lambda: scoring.run(bootstrap, workdir, 300 if quick else 1000, 24),
             "latency": lambda: latency.run(bootstrap, workdir, [500] if quick else [2000, 10000]),
+            "latency_scale": lambda: latency.run_at_scale(
+                bootstrap,
+                workdir / "at-scale",
+                population,
+                500 if quick else 2000,
+                settle_within=3600,
+            ),
             "ledger": lambda: ledger.run(bootstrap, workdir, 2000 if quick else 20_000),
             "merkle": lambda: merkle.run(
                 100_000 if quick else 1_000_000, 5_000 if quick else 20_000
@@ -92,6 +132,7 @@ def main() -> None:
                 args.records,
                 budget=args.backfill_budget,
             ),
+            "restart": lambda: restart.run(bootstrap, workdir, population, budget=3600),
         }
         for part in parts:
             console.rule(f"[bold]{part}")

@@ -14,7 +14,7 @@ import pytest
 
 from greenchain.ledger.store import MIGRATIONS, LedgerStore, Record
 from greenchain.testing.builders import rating
-from greenchain.v1 import rating_pb2
+from greenchain.v1 import ledger_pb2, rating_pb2
 
 MUN = rating_pb2.READINESS_TIER_MUNICIPAL
 ORDERS = ("score_desc", "score_asc", "supplier_id")
@@ -86,7 +86,7 @@ def test_a_page_of_a_chain_is_one_index_range_without_a_sort(
     chain_store: LedgerStore, order: str
 ) -> None:
     after = (10.0, "s0100")
-    page, args, count, count_args = chain_store.list_query(
+    page, args, count, count_args, _ = chain_store.list_query(
         "big", "", [], [], None, None, order, after, 50
     )
     with sqlite3.connect(chain_store.path) as db:
@@ -208,3 +208,22 @@ def test_readers_answer_while_a_batch_is_being_appended(tmp_path: Path) -> None:
         writer.join(30)
     assert store.size() == 101
     store.close()
+
+
+@pytest.mark.parametrize(("limit", "more"), [(299, True), (300, False), (301, False)])
+def test_a_page_is_response_bytes_with_its_count_checkpoint_and_resume_key(
+    chain_store: LedgerStore, limit: int, more: bool
+) -> None:
+    page = chain_store.page("big", "", [], [], None, None, "score_desc", None, limit)
+    shown = ledger_pb2.ListRatingsResponse.FromString(page.ratings).ratings
+    members = sorted(
+        chain_store.current_of_chain("big"), key=lambda r: (-r.total_score, r.supplier_id)
+    )
+    assert [r.supplier_id for r in shown] == [r.supplier_id for r in members[:limit]]
+    assert shown[0] == members[0]  # the stored rating, byte for byte
+    assert (page.count, page.more, page.total) == (min(limit, 300), more, 300)
+    last = members[limit - 1] if limit <= 300 else None
+    assert page.last == (None if last is None else (last.total_score, last.supplier_id))
+    assert page.checkpoint == chain_store.checkpoint()[1]
+    empty = chain_store.page("none", "", [], [], None, None, "score_desc", None, limit)
+    assert (empty.ratings, empty.count, empty.more, empty.total) == (b"", 0, False, 0)

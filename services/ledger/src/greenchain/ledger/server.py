@@ -115,11 +115,17 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def to_checkpoint(note: str) -> ledger_pb2.Checkpoint:
+@functools.lru_cache(maxsize=16)
+def _checkpoint_fields(note: str) -> tuple[str, int, bytes]:
+    """(origin, size, root hash) of a signed note; cached: every answer carries the latest
+    checkpoint, which changes once per appended batch."""
     parsed = Checkpoint.parse_unverified(note)
-    return ledger_pb2.Checkpoint(
-        note=note, origin=parsed.origin, size=parsed.size, root_hash=parsed.root_hash
-    )
+    return parsed.origin, parsed.size, parsed.root_hash
+
+
+def to_checkpoint(note: str) -> ledger_pb2.Checkpoint:
+    origin, size, root_hash = _checkpoint_fields(note)
+    return ledger_pb2.Checkpoint(note=note, origin=origin, size=size, root_hash=root_hash)
 
 
 def redact(
@@ -184,12 +190,18 @@ def _filter_key(request: ledger_pb2.ListRatingsRequest) -> str:
     return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()[:16]
 
 
-def encode_token(request: ledger_pb2.ListRatingsRequest, score: float, supplier_id: str) -> str:
-    data = {"q": _filter_key(request), "s": score, "id": supplier_id}
+def encode_token(
+    request: ledger_pb2.ListRatingsRequest, score: float, supplier_id: str, key: str = ""
+) -> str:
+    """The token of the page after (score, supplier_id); ``key``: the request's
+    :func:`_filter_key` if already computed."""
+    data = {"q": key or _filter_key(request), "s": score, "id": supplier_id}
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
 
 
-def decode_token(request: ledger_pb2.ListRatingsRequest) -> tuple[float, str] | None:
+def decode_token(request: ledger_pb2.ListRatingsRequest, key: str = "") -> tuple[float, str] | None:
+    """The (score, supplier id) the request's page token resumes after (None: the first page);
+    ValueError if it is not a token of this query. ``key`` as in :func:`encode_token`."""
     if not request.page_token:
         return None
     if len(request.page_token) > MAX_PAGE_TOKEN:
@@ -198,7 +210,7 @@ def decode_token(request: ledger_pb2.ListRatingsRequest) -> tuple[float, str] | 
         data = json.loads(base64.urlsafe_b64decode(request.page_token.encode()))
         if not isinstance(data, dict):
             raise TypeError("not an object")
-        if data["q"] != _filter_key(request):
+        if data["q"] != (key or _filter_key(request)):
             raise ValueError("the token belongs to another query")
         return float(data["s"]), str(data["id"])
     except (ValueError, KeyError, TypeError, RecursionError) as exc:
@@ -212,8 +224,9 @@ def id_violations(field: str, value: str, required: bool = True) -> list[Violati
     return [] if ID_PATTERN.match(value) else [(field, ID_RULE)]
 
 
-def list_violations(request: ledger_pb2.ListRatingsRequest) -> list[Violation]:
-    """Every problem of a ListRatings request ([] = valid), before any query."""
+def list_violations(request: ledger_pb2.ListRatingsRequest, key: str = "") -> list[Violation]:
+    """Every problem of a ListRatings request ([] = valid), before any query. ``key`` as in
+    :func:`encode_token`."""
     out = id_violations("chain_id", request.chain_id, required=False)
     if request.page_size < 0 or request.page_size > MAX_PAGE:
         out.append(("page_size", f"must be 0..{MAX_PAGE} (0 = {DEFAULT_PAGE})"))
@@ -222,7 +235,7 @@ def list_violations(request: ledger_pb2.ListRatingsRequest) -> list[Violation]:
             out.append((name, f"at most {MAX_FILTER_VALUES} values"))
     if not out:  # the token is bound to the filters: decode it only for a sane request
         try:
-            decode_token(request)
+            decode_token(request, key)
         except ValueError as exc:
             out.append(("page_token", str(exc)))
     return out
@@ -358,15 +371,18 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.ListRatingsRequest, context: Context
     ) -> ledger_pb2.ListRatingsResponse:
         principal = await self._enter(context)
-        violations = list_violations(request)
+        key = _filter_key(request)  # the token's binding, computed once per call
+        violations = list_violations(request, key)
         if violations:
             await abort_invalid(context, "invalid request", violations)
         chain = await self._chain_for(principal, request.chain_id, context)
-        after = decode_token(request)
+        after = decode_token(request, key)
         limit = request.page_size or DEFAULT_PAGE
         order = ORDERS.get(request.order, "score_desc")
-        ratings, total = await self._db(
-            self.store.query_current,
+        # one store call on one reader thread: the page comes encoded, with its count and
+        # the checkpoint of the same snapshot (greenchain.ledger.store.LedgerStore.page)
+        page = await self._db(
+            self.store.page,
             chain,
             request.sector_code,
             list(request.grades),
@@ -375,16 +391,19 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             request.max_score if request.HasField("max_score") else None,
             order,
             after,
-            limit + 1,
+            limit,
         )
-        response = ledger_pb2.ListRatingsResponse(
-            ratings=[redact(r, principal) for r in ratings[:limit]],
-            total_size=total,
-            checkpoint=await self._checkpoint(),
-        )
-        if len(ratings) > limit:
-            last = ratings[limit - 1]
-            response.next_page_token = encode_token(request, last.total_score, last.supplier_id)
+        # the stored rating bytes parse into the response in C (no rating is decoded in Python)
+        response = ledger_pb2.ListRatingsResponse.FromString(page.ratings)
+        if principal.kind == "chain":
+            shown = [redact(r, principal) for r in response.ratings]
+            del response.ratings[:]
+            response.ratings.extend(shown)
+        response.total_size = page.total
+        if page.checkpoint is not None:  # None: an empty log of a store that signs nothing
+            response.checkpoint.CopyFrom(to_checkpoint(page.checkpoint))
+        if page.more and page.last is not None:
+            response.next_page_token = encode_token(request, *page.last, key=key)
         return response
 
     async def GetRatingHistory(

@@ -68,38 +68,9 @@ GENESIS = bytes(32)
 WRITE_WAIT = 30.0
 
 MIGRATIONS: list[str] = [
-    # 1: entries, the current rating per supplier, chain membership, consumer offsets
+    # 1: consumer offsets. Schema 1's entries, current and chain_members tables are not created
+    # any more: migration 2 replaced them (and drops them from a schema 1 file)
     """
-    CREATE TABLE entries (
-        supplier_id   TEXT    NOT NULL,
-        sequence      INTEGER NOT NULL,
-        revision      INTEGER NOT NULL,
-        fingerprint   TEXT    NOT NULL,
-        window_end    INTEGER NOT NULL,
-        readiness_tier INTEGER NOT NULL,
-        output_value  REAL    NOT NULL,
-        rating        BLOB    NOT NULL,
-        previous_hash BLOB    NOT NULL,
-        entry_hash    BLOB    NOT NULL,
-        recorded_at   REAL    NOT NULL,
-        PRIMARY KEY (supplier_id, sequence)
-    );
-    CREATE INDEX entries_recorded ON entries (supplier_id, recorded_at);
-    CREATE TABLE current (
-        supplier_id   TEXT PRIMARY KEY,
-        sequence      INTEGER NOT NULL,
-        sector_code   TEXT    NOT NULL,
-        total_score   REAL    NOT NULL,
-        grade         INTEGER NOT NULL,
-        readiness_tier INTEGER NOT NULL
-    );
-    CREATE INDEX current_score ON current (total_score, supplier_id);
-    CREATE TABLE chain_members (
-        chain_id    TEXT NOT NULL,
-        supplier_id TEXT NOT NULL,
-        PRIMARY KEY (chain_id, supplier_id)
-    );
-    CREATE INDEX chain_members_supplier ON chain_members (supplier_id);
     CREATE TABLE offsets (
         topic       TEXT    NOT NULL,
         partition   INTEGER NOT NULL,
@@ -110,9 +81,9 @@ MIGRATIONS: list[str] = [
     # 2: the Merkle log. Entries get their log index and leaf bytes; schema 1 files start over
     # (the ledger rebuilds itself from the ratings topic, which keeps every rating).
     """
-    DROP TABLE entries;
-    DROP TABLE current;
-    DROP TABLE chain_members;
+    DROP TABLE IF EXISTS entries;
+    DROP TABLE IF EXISTS current;
+    DROP TABLE IF EXISTS chain_members;
     DELETE FROM offsets;
     CREATE TABLE entries (
         supplier_id   TEXT    NOT NULL,
@@ -244,6 +215,21 @@ class Record:
 
 
 @dataclass(frozen=True)
+class Page:
+    """One page of current ratings, ready to send: ``ratings`` is the page's ratings encoded as
+    field 1 (``ratings``) of a ``ListRatingsResponse``, so the response is these bytes plus the
+    other fields; read in one statement, so ``total`` and ``checkpoint`` are of the same
+    committed state as the ratings."""
+
+    ratings: bytes
+    count: int  # ratings in ``ratings``
+    more: bool  # whether a rating follows the page
+    last: tuple[float, str] | None  # (score, supplier id) of the last rating of a full page
+    total: int  # ratings matching the filters (all pages)
+    checkpoint: str | None  # the latest signed checkpoint note (None: the log has none yet)
+
+
+@dataclass(frozen=True)
 class Verification:
     intact: bool
     entries: int
@@ -263,6 +249,22 @@ def _statements(script: str) -> Iterator[str]:
             pending = ""
     if pending.strip():
         yield pending
+
+
+def _varint_hex(n: str) -> str:
+    """SQL: the protobuf varint of the integer expression ``n`` (< 2**28) as hex digits."""
+    return (
+        f"CASE WHEN {n} < 128 THEN printf('%02X', {n}) "
+        f"WHEN {n} < 16384 THEN printf('%02X%02X', 128 | ({n} & 127), {n} >> 7) "
+        f"WHEN {n} < 2097152 THEN printf('%02X%02X%02X', 128 | ({n} & 127), "
+        f"128 | (({n} >> 7) & 127), {n} >> 14) "
+        f"ELSE printf('%02X%02X%02X%02X', 128 | ({n} & 127), 128 | (({n} >> 7) & 127), "
+        f"128 | (({n} >> 14) & 127), {n} >> 21) END"
+    )
+
+
+FRAMED_RATING = f"'0A' || {_varint_hex('length(rating)')} || hex(rating)"
+"""SQL: a page row's rating bytes as field 1 of ListRatingsResponse (tag 0x0A, length), hex."""
 
 
 def entry_hash(previous: bytes, rating_bytes: bytes) -> bytes:
@@ -694,10 +696,11 @@ class LedgerStore:
         order: str,
         after: tuple[float, str] | None,
         limit: int,
-    ) -> tuple[str, list[object], str, list[object]]:
-        """(page SQL, its arguments, count SQL, its arguments) of :meth:`query_current`: a keyset
-        range of one ``listing`` index (``''`` = every supplier); the count reads the kept
-        counter when there is no filter."""
+    ) -> tuple[str, list[object], str, list[object], str]:
+        """(rows SQL, its arguments, count SQL, its arguments, the rows' order) of
+        :meth:`page`: the rows are a keyset range of one ``listing`` index (``''`` = every
+        supplier), each with its ``neg_score``, ``total_score``, ``supplier_id`` and
+        ``rating``; the count reads the kept counter when there is no filter."""
         where = ["l.chain_id = ?"]
         args: list[object] = [chain_id]
         if sector_code:
@@ -721,27 +724,76 @@ class LedgerStore:
             count = f"SELECT COUNT(*) FROM listing l WHERE {' AND '.join(where)}"
         count_args = list(args)
         if order == "supplier_id":
-            key, index, bound = "l.supplier_id", "", ["l.supplier_id > ?"]
+            key, index, bound = "supplier_id", "", ["l.supplier_id > ?"]
             bound_args: list[object] = [] if after is None else [after[1]]
         elif order == "score_asc":
-            key, index = "l.total_score, l.supplier_id", "listing_score_asc"
+            key, index = "total_score, supplier_id", "listing_score_asc"
             bound = ["(l.total_score, l.supplier_id) > (?, ?)"]
             bound_args = [] if after is None else [after[0], after[1]]
         else:  # score_desc, ties by supplier id: ascending in (-score, supplier_id)
-            key, index = "l.neg_score, l.supplier_id", "listing_score_desc"
+            key, index = "neg_score, supplier_id", "listing_score_desc"
             bound = ["(l.neg_score, l.supplier_id) > (?, ?)"]
             bound_args = [] if after is None else [-after[0], after[1]]
         if after is not None:
             where += bound
             args += bound_args
-        page = (
+        rows = (
             # the primary key serves supplier_id order; the score orders name their index, so
             # a filter never makes the planner sort instead
-            f"SELECT e.rating FROM listing l {index and f'INDEXED BY {index}'} JOIN entries e "
+            f"SELECT l.neg_score, l.total_score, l.supplier_id, e.rating "
+            f"FROM listing l {index and f'INDEXED BY {index}'} JOIN entries e "
             f"ON e.supplier_id = l.supplier_id AND e.sequence = l.sequence "
-            f"WHERE {' AND '.join(where)} ORDER BY {key} LIMIT ?"
+            f"WHERE {' AND '.join(where)} ORDER BY {', '.join(f'l.{k}' for k in key.split(', '))} "
+            f"LIMIT ?"
         )
-        return page, [*args, limit], count, count_args
+        return rows, [*args, limit], count, count_args, key
+
+    def page(
+        self,
+        chain_id: str,
+        sector_code: str,
+        grades: Sequence[int],
+        tiers: Sequence[int],
+        min_score: float | None,
+        max_score: float | None,
+        order: str,
+        after: tuple[float, str] | None,
+        limit: int,
+    ) -> Page:
+        """Current ratings matching the filters (``chain_id`` '' = every supplier),
+        keyset-paginated (``after``: the last (score, supplier id) of the previous page), at
+        most ``limit``; with the total count and the latest checkpoint.
+
+        One statement that returns one row, the page's ratings concatenated in SQL (hex, as
+        ListRatingsResponse field 1): the sqlite3 module releases the GIL for every row it
+        steps, and on a busy server each re-acquisition waits for the event loop thread, so a
+        page read row by row cost several times its query (issue #15). The statement is also
+        one read snapshot: count, checkpoint and ratings agree without a transaction.
+        ``group_concat`` takes the rows in the order of the ordered subquery it reads (SQLite
+        before 3.44 has no ORDER BY inside an aggregate; the paging tests hold it to that)."""
+        rows, args, count, count_args, key = self.list_query(
+            chain_id, sector_code, grades, tiers, min_score, max_score, order, after, limit + 1
+        )
+        shown = f"SELECT * FROM page ORDER BY {key} LIMIT ?"
+        sql = (
+            f"WITH page AS MATERIALIZED ({rows}) "
+            f"SELECT ({count}), (SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1), "
+            f"(SELECT COUNT(*) FROM page), "
+            f"(SELECT group_concat({FRAMED_RATING}, '') FROM ({shown})), "
+            f"(SELECT total_score FROM page ORDER BY {key} LIMIT 1 OFFSET ? - 1), "
+            f"(SELECT supplier_id FROM page ORDER BY {key} LIMIT 1 OFFSET ? - 1)"
+        )
+        total, note, found, framed, score, supplier_id = (
+            self._read().execute(sql, [*args, *count_args, *[limit] * 3]).fetchone()
+        )
+        return Page(
+            ratings=bytes.fromhex(framed) if framed else b"",
+            count=min(int(found), limit),
+            more=int(found) > limit,
+            last=None if supplier_id is None else (float(score), str(supplier_id)),
+            total=int(total),
+            checkpoint=None if note is None else str(note),
+        )
 
     def query_current(
         self,
@@ -755,15 +807,11 @@ class LedgerStore:
         after: tuple[float, str] | None,
         limit: int,
     ) -> tuple[list[rating_pb2.SupplierRating], int]:
-        """Current ratings matching the filters (``chain_id`` '' = every supplier),
-        keyset-paginated; and the total count."""
-        page, args, count, count_args = self.list_query(
+        """:meth:`page` decoded: its ratings and the total count."""
+        found = self.page(
             chain_id, sector_code, grades, tiers, min_score, max_score, order, after, limit
         )
-        with self._snapshot() as db:
-            total = db.execute(count, count_args).fetchone()[0]
-            rows = db.execute(page, args).fetchall()
-        return [rating_pb2.SupplierRating.FromString(r[0]) for r in rows], int(total)
+        return list(ledger_pb2.ListRatingsResponse.FromString(found.ratings).ratings), found.total
 
     def chain_entries(self, chain_id: str) -> list[tuple[int, int, rating_pb2.SupplierRating]]:
         """(sequence, window_end month, rating) of the entries of the chain's current members
