@@ -116,8 +116,9 @@ class Pipeline:
             ratings = await self.ledger_ratings()
             state = (len(ratings), "".join(sorted(rating_fingerprint(r) for r in ratings.values())))
             if await asyncio.to_thread(self.scoring_lag) > 0:
-                state = (-1, "")  # scoring is behind: not settled whatever the ledger says
-            if state != last:
+                # scoring is behind: not settled whatever the ledger says, however long
+                last, last_change = (-1, ""), time.monotonic()
+            elif state != last:
                 last, last_change = state, time.monotonic()
             elif len(ratings) >= expected and time.monotonic() - last_change >= quiet:
                 return ratings
