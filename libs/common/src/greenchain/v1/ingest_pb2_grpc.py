@@ -28,7 +28,11 @@ if _version_not_supported:
 
 
 class IngestServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Idempotency: a declaration is identified by (supplier_id, declaration_id, verification or
+    not); one ingest already stored is answered with the stored copy (Accepted.duplicate) and not
+    written again. A call that repeats declarations whose answer never came should carry the
+    metadata "greenchain-resend: 1": ingest then reads the topic to its end before it checks.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -69,7 +73,11 @@ class IngestServiceStub:
 
 
 class IngestServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Idempotency: a declaration is identified by (supplier_id, declaration_id, verification or
+    not); one ingest already stored is answered with the stored copy (Accepted.duplicate) and not
+    written again. A call that repeats declarations whose answer never came should carry the
+    metadata "greenchain-resend: 1": ingest then reads the topic to its end before it checks.
+    """
 
     def SubmitDeclaration(self, request, context):
         """One declaration. OK = durably on the declarations topic. INVALID_ARGUMENT carries
@@ -164,7 +172,11 @@ def add_IngestServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class IngestService:
-    """Missing associated documentation comment in .proto file."""
+    """Idempotency: a declaration is identified by (supplier_id, declaration_id, verification or
+    not); one ingest already stored is answered with the stored copy (Accepted.duplicate) and not
+    written again. A call that repeats declarations whose answer never came should carry the
+    metadata "greenchain-resend: 1": ingest then reads the topic to its end before it checks.
+    """
 
     @staticmethod
     def SubmitDeclaration(request,

@@ -31,6 +31,12 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class IngestServiceStub:
+    """Idempotency: a declaration is identified by (supplier_id, declaration_id, verification or
+    not); one ingest already stored is answered with the stored copy (Accepted.duplicate) and not
+    written again. A call that repeats declarations whose answer never came should carry the
+    metadata "greenchain-resend: 1": ingest then reads the topic to its end before it checks.
+    """
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
@@ -64,6 +70,12 @@ class IngestServiceStub:
 
 @_typing.type_check_only
 class IngestServiceAsyncStub(IngestServiceStub):
+    """Idempotency: a declaration is identified by (supplier_id, declaration_id, verification or
+    not); one ingest already stored is answered with the stored copy (Accepted.duplicate) and not
+    written again. A call that repeats declarations whose answer never came should carry the
+    metadata "greenchain-resend: 1": ingest then reads the topic to its end before it checks.
+    """
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     SubmitDeclaration: _aio.UnaryUnaryMultiCallable[_declaration_pb2.Declaration, _ingest_pb2.SubmitResult]  # type: ignore[assignment]
     """One declaration. OK = durably on the declarations topic. INVALID_ARGUMENT carries
@@ -93,6 +105,12 @@ class IngestServiceAsyncStub(IngestServiceStub):
     """
 
 class IngestServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Idempotency: a declaration is identified by (supplier_id, declaration_id, verification or
+    not); one ingest already stored is answered with the stored copy (Accepted.duplicate) and not
+    written again. A call that repeats declarations whose answer never came should carry the
+    metadata "greenchain-resend: 1": ingest then reads the topic to its end before it checks.
+    """
+
     @_abc_1.abstractmethod
     def SubmitDeclaration(
         self,
