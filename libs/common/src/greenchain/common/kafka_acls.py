@@ -59,7 +59,8 @@ def service_grants(settings: Settings) -> dict[str, list[_Grant]]:
     Every service may describe the greenchain topics (names and partitions: its start-up checks
     that they exist) but read or write only the data path it is part of:
 
-    * ingest writes declarations, the supplier registry and chains, reads the registry;
+    * ingest writes declarations (and reads them: its index of stored declaration ids), the
+      supplier registry and chains, reads the registry;
     * scoring reads declarations and the registry, writes ratings (reads them too: at a restart
       the ones after the last its indicators records name, ``scoring/resume.py``) and the DLQ,
       reads and writes its own indicators and benchmarks topics (population snapshots shared by
@@ -79,7 +80,8 @@ def service_grants(settings: Settings) -> dict[str, list[_Grant]]:
     return {
         "ingest": [
             describe_all,
-            _topic(t(topics.DECLARATIONS), *_WRITE),
+            # read too: the declaration index (idempotency by declaration id) follows it
+            _topic(t(topics.DECLARATIONS), *_WRITE, ACLOperation.READ),
             _topic(t(topics.SUPPLIERS), *_WRITE, ACLOperation.READ),
             _topic(t(topics.CHAINS), *_WRITE),
         ],

@@ -133,12 +133,14 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
             return done
         delivery = self.in_flight.get(key)
         if delivery is not None:
-            return _follow(delivery, duplicate=True)
+            return _duplicate_of(delivery)
         delivery = self.in_flight[key] = self.batcher.submit(decl, trace_context)
         delivery.add_done_callback(partial(self._settled, key))
-        # callers get a follower: one that gives up (timeout, client gone) cancels only its own
-        # future, and the record stays in flight for a resend to wait on
-        return _follow(delivery, duplicate=False)
+        # the first caller gets the batcher's own future, with no extra loop hop: a follower
+        # here made grpcio's aio server segfault when a stream ended mid-answer (the fuzz test).
+        # If that caller gives up (timeout, client gone) the future is cancelled and the entry
+        # leaves in_flight; a resend then relies on the index (read to the end first).
+        return delivery
 
     def _settled(self, key: str, delivery: asyncio.Future[ingest_pb2.Accepted]) -> None:
         del self.in_flight[key]
@@ -420,30 +422,31 @@ def _is_resend(context: Context) -> bool:
     return RESEND_METADATA in (context.invocation_metadata() or ())
 
 
-def _follow(
-    delivery: asyncio.Future[ingest_pb2.Accepted], duplicate: bool
+def _duplicate_of(
+    delivery: asyncio.Future[ingest_pb2.Accepted],
 ) -> asyncio.Future[ingest_pb2.Accepted]:
-    """A future with ``delivery``'s outcome (the Accepted marked ``duplicate`` when asked)."""
+    """A future with ``delivery``'s outcome, its Accepted marked ``duplicate`` (a declaration
+    sent again while its first copy is still on its way to Kafka)."""
     follower: asyncio.Future[ingest_pb2.Accepted] = asyncio.get_running_loop().create_future()
 
     def settle(done: asyncio.Future[ingest_pb2.Accepted]) -> None:
         if follower.done():  # its caller gave up
             return
         if done.cancelled():
-            follower.set_exception(KafkaUnavailable("the write was cancelled"))
+            follower.set_exception(KafkaUnavailable("the first copy's caller gave up; retry"))
         elif (error := done.exception()) is not None:
             follower.set_exception(error)
         else:
-            accepted = done.result()
-            if duplicate:
-                accepted = ingest_pb2.Accepted(
-                    topic=accepted.topic,
-                    partition=accepted.partition,
-                    offset=accepted.offset,
-                    index=accepted.index,
+            first = done.result()
+            follower.set_result(
+                ingest_pb2.Accepted(
+                    topic=first.topic,
+                    partition=first.partition,
+                    offset=first.offset,
+                    index=first.index,
                     duplicate=True,
                 )
-            follower.set_result(accepted)
+            )
 
     # a caller whose client has gone never reads a failure: no "never retrieved" warning
     follower.add_done_callback(lambda f: f.cancelled() or f.exception())

@@ -65,6 +65,10 @@ from greenchain.ledger.store import Entry, LedgerStore, Record
 from greenchain.v1 import rating_pb2
 
 log = logging.getLogger(__name__)
+
+COPY_ACK_SECONDS = 60.0
+"""Longest wait for Kafka to acknowledge a batch of copies to the sequence topic; after it the
+batch is copied again from the stored positions (a copy is applied once: its source header)."""
 tracer = trace.get_tracer("greenchain.ledger")
 
 SOURCE_HEADER = "greenchain-source"
@@ -261,7 +265,10 @@ class RatingsConsumer:
                                 self.sequence_topic, message.value, message.key, headers
                             )
                         )
-                for metadata in await asyncio.gather(*deliveries):
+                # bounded: a write lost in a broker restart must not stop the copying for good
+                async with asyncio.timeout(COPY_ACK_SECONDS):
+                    placed = await asyncio.gather(*deliveries)
+                for metadata in placed:
                     self._last_copied = max(self._last_copied, metadata.offset)
                 self._copied_next.update(next_offsets)
             except Exception as exc:  # not acknowledged: copy again from the stored positions
