@@ -43,6 +43,7 @@ class _Open:
     declarations: list[declaration_pb2.Declaration] = field(default_factory=list)
     contexts: list[Mapping[str, str]] = field(default_factory=list)
     waiters: list[asyncio.Future[ingest_pb2.Accepted]] = field(default_factory=list)
+    trackers: list[asyncio.Future[ingest_pb2.Accepted] | None] = field(default_factory=list)
     size: int = 0
     timer: asyncio.TimerHandle | None = None
 
@@ -79,15 +80,23 @@ class DeclarationBatcher:
             await self._sender
 
     def submit(
-        self, declaration: declaration_pb2.Declaration, trace_context: Mapping[str, str]
+        self,
+        declaration: declaration_pb2.Declaration,
+        trace_context: Mapping[str, str],
+        tracker: asyncio.Future[ingest_pb2.Accepted] | None = None,
     ) -> asyncio.Future[ingest_pb2.Accepted]:
         """Adds a validated declaration to its partition's open batch. The future resolves once
-        Kafka acked the record, or fails with :class:`KafkaUnavailable`."""
+        Kafka acked the record, or fails with :class:`KafkaUnavailable`. ``tracker``, if given,
+        gets the same outcome even when the returned future was cancelled (its caller gave up
+        while the record is still on its way)."""
         loop = asyncio.get_running_loop()
         if not self.partitions:  # a call that came in before Kafka was reached
             refused: asyncio.Future[ingest_pb2.Accepted] = loop.create_future()
-            refused.set_exception(KafkaUnavailable("ingest is not connected to Kafka yet"))
-            refused.add_done_callback(_retrieve)
+            reason = KafkaUnavailable("ingest is not connected to Kafka yet")
+            for future in (refused, tracker):
+                if future is not None:
+                    future.set_exception(reason)
+                    future.add_done_callback(_retrieve)
             return refused
         partition = partition_for(declaration.supplier_id.encode(), self.partitions)
         size = declaration.ByteSize() + _ENTRY_OVERHEAD + sum(map(len, trace_context.values()))
@@ -102,6 +111,7 @@ class DeclarationBatcher:
         batch.declarations.append(declaration)
         batch.contexts.append(trace_context)
         batch.waiters.append(waiter)
+        batch.trackers.append(tracker)
         batch.size += size
         if len(batch.declarations) >= self.max_count or batch.size >= self.max_bytes:
             self._close(partition)
@@ -144,21 +154,19 @@ def _settle(batch: _Open, delivery: asyncio.Future[RecordMetadata]) -> None:
         _fail(batch, error)
         return
     metadata = delivery.result()
-    for index, waiter in enumerate(batch.waiters):
-        if not waiter.done():  # a waiter that gave up (timeout, client gone) is cancelled
-            waiter.set_result(
-                ingest_pb2.Accepted(
-                    topic=metadata.topic,
-                    partition=metadata.partition,
-                    offset=metadata.offset,
-                    index=index,
-                )
-            )
+    for index, (waiter, tracker) in enumerate(zip(batch.waiters, batch.trackers, strict=True)):
+        accepted = ingest_pb2.Accepted(
+            topic=metadata.topic, partition=metadata.partition, offset=metadata.offset, index=index
+        )
+        for future in (waiter, tracker):
+            # a waiter that gave up (timeout, client gone) is cancelled
+            if future is not None and not future.done():
+                future.set_result(accepted)
 
 
 def _fail(batch: _Open, error: BaseException) -> None:
     reason = KafkaUnavailable(str(error) or type(error).__name__)
-    for waiter in batch.waiters:
+    for waiter in [*batch.waiters, *(t for t in batch.trackers if t is not None)]:
         if not waiter.done():
             waiter.set_exception(reason)
             # a waiter whose client has gone never reads it: no "never retrieved" warning

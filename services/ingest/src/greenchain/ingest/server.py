@@ -134,13 +134,13 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         delivery = self.in_flight.get(key)
         if delivery is not None:
             return _duplicate_of(delivery)
-        delivery = self.in_flight[key] = self.batcher.submit(decl, trace_context)
-        delivery.add_done_callback(partial(self._settled, key))
-        # the first caller gets the batcher's own future, with no extra loop hop: a follower
-        # here made grpcio's aio server segfault when a stream ended mid-answer (the fuzz test).
-        # If that caller gives up (timeout, client gone) the future is cancelled and the entry
-        # leaves in_flight; a resend then relies on the index (read to the end first).
-        return delivery
+        # the record's outcome, kept whatever the caller does: a resend waits on it
+        tracker: asyncio.Future[ingest_pb2.Accepted] = asyncio.get_running_loop().create_future()
+        tracker.add_done_callback(partial(self._settled, key))
+        self.in_flight[key] = tracker
+        # the caller gets the batcher's own future, with no extra loop hop: a follower future
+        # here made grpcio's aio server segfault when a stream ended mid-answer (the fuzz test)
+        return self.batcher.submit(decl, trace_context, tracker)
 
     def _settled(self, key: str, delivery: asyncio.Future[ingest_pb2.Accepted]) -> None:
         del self.in_flight[key]
