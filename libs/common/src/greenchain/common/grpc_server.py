@@ -164,8 +164,11 @@ class _Call:
     """One RPC being measured: counted and timed when it finishes, and logged (DEBUG, or INFO
     when it failed) inside its trace. Never logs metadata (bearer tokens)."""
 
-    def __init__(self, details: grpc.HandlerCallDetails, kind: str) -> None:
+    def __init__(self, details: grpc.HandlerCallDetails, kind: str, context: Context) -> None:
         name = str(details.method)
+        # read now, while the call is alive: a stream handler's generator can be finalized
+        # after grpc freed the call, and context.peer() then segfaulted (the ingest fuzz test)
+        self.peer = context.peer()
         self.method = name
         self.service, _, self.rpc = name.lstrip("/").rpartition("/")
         self.kind = kind
@@ -180,10 +183,11 @@ class _Call:
             elif isinstance(error, grpc.aio.AbortError):
                 code = grpc.StatusCode.UNKNOWN
             else:
-                # CancelledError: the client went away; anything else grpc answers UNKNOWN
+                # CancelledError or a generator closed mid-stream: the client went away;
+                # anything else grpc answers UNKNOWN
                 code = (
                     grpc.StatusCode.CANCELLED
-                    if isinstance(error, asyncio.CancelledError)
+                    if isinstance(error, asyncio.CancelledError | GeneratorExit)
                     else grpc.StatusCode.UNKNOWN
                 )
         GRPC_HANDLED.labels(self.service, self.rpc, self.kind, code.name).inc()
@@ -196,7 +200,7 @@ class _Call:
                 self.method,
                 code.name,
                 elapsed * 1000,
-                context.peer(),
+                self.peer,
             )
 
 
@@ -220,7 +224,7 @@ class ServerMetrics(grpc.aio.ServerInterceptor):
             unary_unary: Any = handler.unary_unary
 
             async def timed_unary_unary(request: Any, context: Context) -> Any:
-                call, error = _Call(details, "unary"), None
+                call, error = _Call(details, "unary", context), None
                 try:
                     return await unary_unary(request, context)
                 except BaseException as exc:
@@ -234,7 +238,7 @@ class ServerMetrics(grpc.aio.ServerInterceptor):
             unary_stream: Any = handler.unary_stream
 
             async def timed_unary_stream(request: Any, context: Context) -> AsyncIterator[Any]:
-                call, error = _Call(details, "server_stream"), None
+                call, error = _Call(details, "server_stream", context), None
                 try:
                     async for response in unary_stream(request, context):
                         yield response
@@ -251,7 +255,7 @@ class ServerMetrics(grpc.aio.ServerInterceptor):
             async def timed_stream_stream(
                 requests: AsyncIterator[Any], context: Context
             ) -> AsyncIterator[Any]:
-                call, error = _Call(details, "bidi_stream"), None
+                call, error = _Call(details, "bidi_stream", context), None
                 try:
                     async for response in stream_stream(requests, context):
                         yield response

@@ -55,6 +55,20 @@ def redact_tokens(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     return event
 
 
+class StreamClosedDetachNoise(logging.Filter):
+    """Drops OpenTelemetry's "Failed to detach context" error when it comes from a gRPC stream
+    handler closed mid-answer (a ``GeneratorExit``). Python finalizes such a generator in
+    another task, so the span's context token cannot be reset there; the span still ends and
+    nothing else is wrong (opentelemetry-python-contrib issue 2357, open). Any other detach
+    failure is still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info is None or record.getMessage() != "Failed to detach context":
+            return True
+        error = record.exc_info[1]
+        return not (isinstance(error, ValueError) and isinstance(error.__context__, GeneratorExit))
+
+
 def setup_logging(
     fmt: str = "console", level: int = logging.INFO, stream: IO[str] | None = None
 ) -> None:
@@ -92,6 +106,9 @@ def setup_logging(
     root.setLevel(level)
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
+    detach = logging.getLogger("opentelemetry.context")
+    if not any(isinstance(f, StreamClosedDetachNoise) for f in detach.filters):
+        detach.addFilter(StreamClosedDetachNoise())
     logging.captureWarnings(True)  # warnings too, in the same format
     structlog.configure(
         processors=[*before, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
