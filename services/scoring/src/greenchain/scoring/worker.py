@@ -426,13 +426,15 @@ class ScoringWorker:
     async def score(self, stream: Any) -> AsyncIterator[None]:  # stream: faust.Stream
         await self.ready.wait()
         size, within = self.settings.scoring_batch_size, self.settings.scoring_batch_seconds
-        started: frozenset[Any] | None = None  # the assignment this run last started on
+        # the assignment and rebalance this run last started on: a broker restart rebalances
+        # the group onto the same partitions, and faust can skip records then too
+        started: tuple[frozenset[Any], int] | None = None
         async for records in batches(stream, size, within):
-            assignment = self._assignment()
-            fresh_start = assignment != started
+            run = (self._assignment(), self.app.rebalancing_count)
+            fresh_start = run != started
             if fresh_start:  # a (re)start or a rebalance: note where reading starts
                 await self.watchdog.mark_start()
-                started = assignment
+                started = run
             started_at = time.perf_counter()
             SCORING_BATCH_SIZE.observe(len(records))
             batch = self.steps.apply(records)

@@ -12,14 +12,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
+from google.protobuf.message import DecodeError
 
 from greenchain.common import topics
 from greenchain.common.batches import UndecodableRecord, decode_record
@@ -208,17 +211,14 @@ def _check_chain(
         problems.append(f"ledger {sid}: latest entry is not the settled rating")
 
 
-async def read_declarations(settings: Settings) -> tuple[list[str], int]:
-    """Every declaration id on the declarations topic (repeats kept) and how many records did not
-    decode, read up to the end offsets of the moment it starts."""
+async def _read_topic(settings: Settings, topic: str, on_record: Callable[[Any], None]) -> None:
+    """Calls ``on_record`` with every record of ``topic`` up to its end offsets of the moment
+    it starts, partition by partition in offset order."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
     )
     await consumer.start()
-    ids: list[str] = []
-    undecodable = 0
     try:
-        topic = settings.topic(topics.DECLARATIONS)
         # as topics.topic_specs creates it (a fresh consumer's metadata may not know it yet)
         partitions = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
         consumer.assign(partitions)
@@ -228,16 +228,42 @@ async def read_declarations(settings: Settings) -> tuple[list[str], int]:
             batch = await consumer.getmany(*partitions, timeout_ms=1000)
             for records in batch.values():
                 for record in records:
-                    try:
-                        ids += [
-                            d.declaration_id
-                            for d in declarations_of(record.value or b"", list(record.headers))
-                        ]
-                    except UndecodableRecord:
-                        undecodable += 1
+                    on_record(record)
     finally:
         await consumer.stop()
+
+
+async def read_declarations(settings: Settings) -> tuple[list[str], int]:
+    """Every declaration id on the declarations topic (repeats kept) and how many records did not
+    decode."""
+    ids: list[str] = []
+    undecodable = 0
+
+    def on_record(record: Any) -> None:
+        nonlocal undecodable
+        try:
+            ids.extend(
+                d.declaration_id for d in declarations_of(record.value or b"", list(record.headers))
+            )
+        except UndecodableRecord:
+            undecodable += 1
+
+    await _read_topic(settings, settings.topic(topics.DECLARATIONS), on_record)
     return ids, undecodable
+
+
+async def read_latest_ratings(settings: Settings) -> dict[str, rating_pb2.SupplierRating]:
+    """The last rating per supplier on the ratings topic (what scoring emitted, whether or not
+    the ledger has it); records that do not decode are left out."""
+    latest: dict[str, rating_pb2.SupplierRating] = {}
+
+    def on_record(record: Any) -> None:
+        with contextlib.suppress(DecodeError):
+            rating = rating_pb2.SupplierRating.FromString(record.value or b"")
+            latest[rating.supplier_id] = rating
+
+    await _read_topic(settings, settings.topic(topics.RATINGS), on_record)
+    return latest
 
 
 def read_ledger(db: Path) -> dict[str, list[LedgerEntry]]:

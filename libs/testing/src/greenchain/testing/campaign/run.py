@@ -11,6 +11,7 @@ import os
 import random
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,9 @@ from greenchain.connector.registry import upsert_suppliers
 from greenchain.testing.campaign.checker import (
     Verdict,
     check,
+    rating_differences,
     read_declarations,
+    read_latest_ratings,
     read_ledger,
 )
 from greenchain.testing.campaign.injectors import CampaignBroker, Injector, LedgerDisk, ledger_disk
@@ -91,9 +94,12 @@ class CampaignResult:
     disk: str
     load_seconds: float
     broken_streams: int
+    trail: str = ""  # where the differing ratings stopped (see _trail)
 
     def report(self) -> str:
         lines = [self.verdict.report()]
+        if self.trail:
+            lines.append(f"trail: {self.trail}")
         lines.append(
             f"ledger disk: {self.disk}; load lasted {self.load_seconds:.0f} s, "
             f"{self.broken_streams} ingest streams broke and were resent"
@@ -205,6 +211,7 @@ async def _campaign(
         "scoring": scoring.running and "scoring ready" in scoring.log_text(),
     }
     stored, undecodable = await read_declarations(settings)
+    trail = await _trail(running, settled, reference)
     verdict = check(
         seed=config.seed,
         acknowledged=loaded.acknowledged,
@@ -229,6 +236,34 @@ async def _campaign(
         disk=disk.kind,
         load_seconds=loaded.seconds,
         broken_streams=loaded.broken_streams,
+        trail=trail,
+    )
+
+
+async def _trail(
+    running: Pipeline,
+    settled: Mapping[str, rating_pb2.SupplierRating],
+    reference: Mapping[str, rating_pb2.SupplierRating],
+) -> str:
+    """Where the ratings that differ from the uninterrupted run stopped: not rated by scoring
+    (its last rating on the ratings topic differs too, or there is none) or not copied by the
+    ledger (the ratings topic has the right one). Empty when none differ."""
+    differing = {line.split(":")[0] for line in rating_differences(settled, reference)}
+    if not differing:
+        return ""
+    emitted = await read_latest_ratings(running.settings)
+    wrong_on_topic = {
+        line.split(":")[0]
+        for line in rating_differences(
+            {s: r for s, r in emitted.items() if s in differing},
+            {s: r for s, r in reference.items() if s in differing},
+        )
+    }
+    lag = await asyncio.to_thread(running.scoring_lag)
+    return (
+        f"of {len(differing)} suppliers whose rating differs: {len(wrong_on_topic)} differ on the "
+        f"ratings topic too (scoring), {len(differing - wrong_on_topic)} are right there but "
+        f"not in the ledger; scoring's uncommitted declarations at the end: {lag}"
     )
 
 
