@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from greenchain.ledger.store import MIGRATIONS, LedgerStore, Record
+from greenchain.ledger.store import MIGRATIONS, LedgerStore, ListFilter, Record
 from greenchain.testing.builders import rating
 from greenchain.v1 import ledger_pb2, rating_pb2
 
@@ -28,7 +28,7 @@ def all_pages(store: LedgerStore, chain: str, order: str, size: int) -> list[str
     seen: list[str] = []
     after: tuple[float, str] | None = None
     while True:
-        page, _ = store.query_current(chain, "", [], [], None, None, order, after, size)
+        page, _ = store.query_current(ListFilter(chain, order=order), after, size)
         seen += [r.supplier_id for r in page]
         if len(page) < size:
             return seen
@@ -67,9 +67,9 @@ def test_keyset_pages_of_a_chain_cover_it_once_in_order(
     expected = [r.supplier_id for r in sorted(members, key=key)]
     assert len(expected) == 300
     assert all_pages(chain_store, "big", order, 7) == expected
-    _, total = chain_store.query_current("big", "", [], [], None, None, order, None, 7)
+    _, total = chain_store.query_current(ListFilter("big", order=order), None, 7)
     assert total == 300
-    _, everyone = chain_store.query_current("", "", [], [], None, None, order, None, 7)
+    _, everyone = chain_store.query_current(ListFilter("", order=order), None, 7)
     assert everyone == 600
 
 
@@ -77,7 +77,7 @@ def test_a_supplier_leaving_a_chain_leaves_its_list_and_count(chain_store: Ledge
     chain_store.append(records([rating("s0000", 99.0, MUN, 1.0, ("other",), revision=2)], 600))
     big = all_pages(chain_store, "big", "score_desc", 50)
     assert "s0000" not in big and len(big) == 299
-    assert chain_store.query_current("big", "", [], [], None, None, "score_desc", None, 1)[1] == 299
+    assert chain_store.query_current(ListFilter("big", order="score_desc"), None, 1)[1] == 299
     assert all_pages(chain_store, "other", "score_desc", 50)[0] == "s0000"
 
 
@@ -87,7 +87,7 @@ def test_a_page_of_a_chain_is_one_index_range_without_a_sort(
 ) -> None:
     after = (10.0, "s0100")
     page, args, count, count_args, _ = chain_store.list_query(
-        "big", "", [], [], None, None, order, after, 50
+        ListFilter("big", order=order), after, 50
     )
     with sqlite3.connect(chain_store.path) as db:
         plan = " | ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {page}", args))
@@ -153,8 +153,8 @@ def test_a_schema_2_file_keeps_its_log_and_gains_listing_and_periods(tmp_path: P
     assert store.memberships("d", "a") == [(2, None)]
     assert all_pages(store, "d", "score_desc", 1) == ["a", "b"]
     assert all_pages(store, "c", "score_desc", 1) == ["b"]
-    assert store.query_current("", "", [], [], None, None, "supplier_id", None, 5)[1] == 2
-    assert store.query_current("d", "", [], [], None, None, "supplier_id", None, 5)[1] == 2
+    assert store.query_current(ListFilter("", order="supplier_id"), None, 5)[1] == 2
+    assert store.query_current(ListFilter("d", order="supplier_id"), None, 5)[1] == 2
 
 
 class Gate(list[Record]):
@@ -187,9 +187,7 @@ def test_readers_answer_while_a_batch_is_being_appended(tmp_path: Path) -> None:
 
         def read() -> None:  # another thread, as the server's reader threads do
             answers["current"] = store.current("s0")
-            answers["page"] = store.query_current(
-                "c", "", [], [], None, None, "score_desc", None, 5
-            )
+            answers["page"] = store.query_current(ListFilter("c", order="score_desc"), None, 5)
             answers["size"] = store.checkpoint()[0]
             answers["offsets"] = store.offsets("seq")
 
@@ -214,7 +212,7 @@ def test_readers_answer_while_a_batch_is_being_appended(tmp_path: Path) -> None:
 def test_a_page_is_response_bytes_with_its_count_checkpoint_and_resume_key(
     chain_store: LedgerStore, limit: int, more: bool
 ) -> None:
-    page = chain_store.page("big", "", [], [], None, None, "score_desc", None, limit)
+    page = chain_store.page(ListFilter("big", order="score_desc"), None, limit)
     shown = ledger_pb2.ListRatingsResponse.FromString(page.ratings).ratings
     members = sorted(
         chain_store.current_of_chain("big"), key=lambda r: (-r.total_score, r.supplier_id)
@@ -225,5 +223,5 @@ def test_a_page_is_response_bytes_with_its_count_checkpoint_and_resume_key(
     last = members[limit - 1] if limit <= 300 else None
     assert page.last == (None if last is None else (last.total_score, last.supplier_id))
     assert page.checkpoint == chain_store.checkpoint()[1]
-    empty = chain_store.page("none", "", [], [], None, None, "score_desc", None, limit)
+    empty = chain_store.page(ListFilter("none", order="score_desc"), None, limit)
     assert (empty.ratings, empty.count, empty.more, empty.total) == (b"", 0, False, 0)

@@ -79,7 +79,7 @@ from greenchain.common.service import GrpcService
 from greenchain.common.signed_note import Checkpoint, Signer
 from greenchain.ledger.consumer import RatingsConsumer
 from greenchain.ledger.progress import chain_progress
-from greenchain.ledger.store import Entry, LedgerStore
+from greenchain.ledger.store import Entry, LedgerStore, ListFilter
 from greenchain.v1 import ledger_pb2, ledger_pb2_grpc, rating_pb2, supplier_pb2
 
 log = logging.getLogger(__name__)
@@ -383,13 +383,15 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         # the checkpoint of the same snapshot (greenchain.ledger.store.LedgerStore.page)
         page = await self._db(
             self.store.page,
-            chain,
-            request.sector_code,
-            list(request.grades),
-            list(request.tiers),
-            request.min_score if request.HasField("min_score") else None,
-            request.max_score if request.HasField("max_score") else None,
-            order,
+            ListFilter(
+                chain,
+                request.sector_code,
+                tuple(request.grades),
+                tuple(request.tiers),
+                request.min_score if request.HasField("min_score") else None,
+                request.max_score if request.HasField("max_score") else None,
+                order,
+            ),
             after,
             limit,
         )

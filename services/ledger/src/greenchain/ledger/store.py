@@ -215,6 +215,21 @@ class Record:
 
 
 @dataclass(frozen=True)
+class ListFilter:
+    """Which current ratings a listing shows, in which order: ``chain_id`` '' = every supplier;
+    empty ``grades``/``tiers`` and None bounds filter nothing; ``order`` is ``score_desc``
+    (ties by supplier id), ``score_asc`` or ``supplier_id``."""
+
+    chain_id: str
+    sector_code: str = ""
+    grades: Sequence[int] = ()
+    tiers: Sequence[int] = ()
+    min_score: float | None = None
+    max_score: float | None = None
+    order: str = "score_desc"
+
+
+@dataclass(frozen=True)
 class Page:
     """One page of current ratings, ready to send: ``ratings`` is the page's ratings encoded as
     field 1 (``ratings``) of a ``ListRatingsResponse``, so the response is these bytes plus the
@@ -687,13 +702,7 @@ class LedgerStore:
 
     def list_query(
         self,
-        chain_id: str,
-        sector_code: str,
-        grades: Sequence[int],
-        tiers: Sequence[int],
-        min_score: float | None,
-        max_score: float | None,
-        order: str,
+        shown: ListFilter,
         after: tuple[float, str] | None,
         limit: int,
     ) -> tuple[str, list[object], str, list[object], str]:
@@ -702,31 +711,31 @@ class LedgerStore:
         supplier), each with its ``neg_score``, ``total_score``, ``supplier_id`` and
         ``rating``; the count reads the kept counter when there is no filter."""
         where = ["l.chain_id = ?"]
-        args: list[object] = [chain_id]
-        if sector_code:
+        args: list[object] = [shown.chain_id]
+        if shown.sector_code:
             where.append("l.sector_code = ?")
-            args.append(sector_code)
-        if grades:
-            where.append(f"l.grade IN ({','.join('?' * len(grades))})")
-            args.extend(grades)
-        if tiers:
-            where.append(f"l.readiness_tier IN ({','.join('?' * len(tiers))})")
-            args.extend(tiers)
-        if min_score is not None:
+            args.append(shown.sector_code)
+        if shown.grades:
+            where.append(f"l.grade IN ({','.join('?' * len(shown.grades))})")
+            args.extend(shown.grades)
+        if shown.tiers:
+            where.append(f"l.readiness_tier IN ({','.join('?' * len(shown.tiers))})")
+            args.extend(shown.tiers)
+        if shown.min_score is not None:
             where.append("l.total_score >= ?")
-            args.append(min_score)
-        if max_score is not None:
+            args.append(shown.min_score)
+        if shown.max_score is not None:
             where.append("l.total_score <= ?")
-            args.append(max_score)
+            args.append(shown.max_score)
         if len(where) == 1:
             count = "SELECT COALESCE(MAX(members), 0) FROM chain_counts WHERE chain_id = ?"
         else:
             count = f"SELECT COUNT(*) FROM listing l WHERE {' AND '.join(where)}"
         count_args = list(args)
-        if order == "supplier_id":
+        if shown.order == "supplier_id":
             key, index, bound = "supplier_id", "", ["l.supplier_id > ?"]
             bound_args: list[object] = [] if after is None else [after[1]]
-        elif order == "score_asc":
+        elif shown.order == "score_asc":
             key, index = "total_score, supplier_id", "listing_score_asc"
             bound = ["(l.total_score, l.supplier_id) > (?, ?)"]
             bound_args = [] if after is None else [after[0], after[1]]
@@ -750,19 +759,13 @@ class LedgerStore:
 
     def page(
         self,
-        chain_id: str,
-        sector_code: str,
-        grades: Sequence[int],
-        tiers: Sequence[int],
-        min_score: float | None,
-        max_score: float | None,
-        order: str,
+        shown: ListFilter,
         after: tuple[float, str] | None,
         limit: int,
     ) -> Page:
-        """Current ratings matching the filters (``chain_id`` '' = every supplier),
-        keyset-paginated (``after``: the last (score, supplier id) of the previous page), at
-        most ``limit``; with the total count and the latest checkpoint.
+        """Current ratings matching ``shown``, keyset-paginated (``after``: the last (score,
+        supplier id) of the previous page), at most ``limit``; with the total count and the
+        latest checkpoint.
 
         One statement that returns one row, the page's ratings concatenated in SQL (hex, as
         ListRatingsResponse field 1): the sqlite3 module releases the GIL for every row it
@@ -771,15 +774,13 @@ class LedgerStore:
         one read snapshot: count, checkpoint and ratings agree without a transaction.
         ``group_concat`` takes the rows in the order of the ordered subquery it reads (SQLite
         before 3.44 has no ORDER BY inside an aggregate; the paging tests hold it to that)."""
-        rows, args, count, count_args, key = self.list_query(
-            chain_id, sector_code, grades, tiers, min_score, max_score, order, after, limit + 1
-        )
-        shown = f"SELECT * FROM page ORDER BY {key} LIMIT ?"
+        rows, args, count, count_args, key = self.list_query(shown, after, limit + 1)
+        first = f"SELECT * FROM page ORDER BY {key} LIMIT ?"
         sql = (
             f"WITH page AS MATERIALIZED ({rows}) "
             f"SELECT ({count}), (SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1), "
             f"(SELECT COUNT(*) FROM page), "
-            f"(SELECT group_concat({FRAMED_RATING}, '') FROM ({shown})), "
+            f"(SELECT group_concat({FRAMED_RATING}, '') FROM ({first})), "
             f"(SELECT total_score FROM page ORDER BY {key} LIMIT 1 OFFSET ? - 1), "
             f"(SELECT supplier_id FROM page ORDER BY {key} LIMIT 1 OFFSET ? - 1)"
         )
@@ -797,20 +798,12 @@ class LedgerStore:
 
     def query_current(
         self,
-        chain_id: str,
-        sector_code: str,
-        grades: Sequence[int],
-        tiers: Sequence[int],
-        min_score: float | None,
-        max_score: float | None,
-        order: str,
+        shown: ListFilter,
         after: tuple[float, str] | None,
         limit: int,
     ) -> tuple[list[rating_pb2.SupplierRating], int]:
         """:meth:`page` decoded: its ratings and the total count."""
-        found = self.page(
-            chain_id, sector_code, grades, tiers, min_score, max_score, order, after, limit
-        )
+        found = self.page(shown, after, limit)
         return list(ledger_pb2.ListRatingsResponse.FromString(found.ratings).ratings), found.total
 
     def chain_entries(self, chain_id: str) -> list[tuple[int, int, rating_pb2.SupplierRating]]:
