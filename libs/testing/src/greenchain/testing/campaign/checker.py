@@ -211,7 +211,7 @@ def _check_chain(
         problems.append(f"ledger {sid}: latest entry is not the settled rating")
 
 
-async def _read_topic(settings: Settings, topic: str, on_record: Callable[[Any], None]) -> None:
+async def read_topic(settings: Settings, topic: str, on_record: Callable[[Any], None]) -> None:
     """Calls ``on_record`` with every record of ``topic`` up to its end offsets of the moment
     it starts, partition by partition in offset order."""
     consumer = AIOKafkaConsumer(
@@ -248,7 +248,7 @@ async def read_declarations(settings: Settings) -> tuple[list[str], int]:
         except UndecodableRecord:
             undecodable += 1
 
-    await _read_topic(settings, settings.topic(topics.DECLARATIONS), on_record)
+    await read_topic(settings, settings.topic(topics.DECLARATIONS), on_record)
     return ids, undecodable
 
 
@@ -262,7 +262,7 @@ async def read_latest_ratings(settings: Settings) -> dict[str, rating_pb2.Suppli
             rating = rating_pb2.SupplierRating.FromString(record.value or b"")
             latest[rating.supplier_id] = rating
 
-    await _read_topic(settings, settings.topic(topics.RATINGS), on_record)
+    await read_topic(settings, settings.topic(topics.RATINGS), on_record)
     return latest
 
 

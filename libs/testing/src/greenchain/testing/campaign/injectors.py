@@ -45,6 +45,10 @@ manifests probe every 20 s; the campaign's run is shorter)."""
 POISON_PATIENCE = 180.0
 """Seconds the poison injector keeps trying while the broker is unreachable."""
 
+TARGET_PATIENCE = 180.0
+"""Seconds a signal fault waits for its service to be running again when an earlier fault took
+it down (it is being restarted): the fault then hits the restarted process."""
+
 
 def free_port_in(ports: range) -> int:
     """The first port of ``ports`` on 127.0.0.1 that nothing listens on."""
@@ -228,20 +232,44 @@ class Injector:
             await asyncio.sleep(fault.hold)
             self.disk.free()
         else:
-            async with self.busy[fault.target]:
-                await self._signal(fault)
+            while True:
+                await self._until_running(fault.target)
+                async with self.busy[fault.target]:
+                    if self.pipeline.services[fault.target].running:  # not exited meanwhile
+                        await self._signal(fault)
+                        return
+
+    async def _until_running(self, name: str) -> None:
+        """Waits (outside the service's lock, so :meth:`supervise` can restart it) until the
+        service runs; after TARGET_PATIENCE seconds that is an incident."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TARGET_PATIENCE
+        while not self.pipeline.services[name].running:
+            if loop.time() > deadline:
+                raise RuntimeError(f"{name} was not running for {TARGET_PATIENCE:.0f} s")
+            await asyncio.sleep(0.5)
 
     async def _signal(self, fault: Fault) -> None:
         service = self.pipeline.services[fault.target]
-        if not service.running or service.process is None:
-            raise RuntimeError(f"{fault.target} was not running")
+        assert service.process is not None
         if fault.kind is FaultKind.SIGSTOP:
             os.killpg(service.process.pid, signal.SIGSTOP)
             await asyncio.sleep(fault.hold)
             os.killpg(service.process.pid, signal.SIGCONT)
             return
         service.kill()
-        await asyncio.to_thread(self.pipeline.start, fault.target)
+        try:
+            await asyncio.to_thread(self.pipeline.start, fault.target)
+        except Exception as exc:
+            # it exits again while starting (Kafka down, its disk full), as designed: its
+            # supervisor starts it again with backoff, as after any exit
+            self.failed_starts[fault.target] += 1
+            log.warning(
+                "%s did not start after %s (%s); its supervisor takes over",
+                fault.target,
+                fault,
+                str(exc).splitlines()[-1] if str(exc) else type(exc).__name__,
+            )
 
     async def _probe_scoring(self, failures: int) -> int:
         """Scoring's liveness probe, as its Kubernetes livenessProbe (``/healthz`` on the

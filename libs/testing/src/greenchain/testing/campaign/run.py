@@ -14,8 +14,11 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from greenchain.common import health, topics
+from greenchain.common.batches import UndecodableRecord, decode_record
+from greenchain.common.config import Settings
 from greenchain.common.ratings import rating_fingerprint
 from greenchain.common.topics import ensure_topics
 from greenchain.connector.client import Connector
@@ -27,6 +30,7 @@ from greenchain.testing.campaign.checker import (
     read_declarations,
     read_latest_ratings,
     read_ledger,
+    read_topic,
 )
 from greenchain.testing.campaign.injectors import CampaignBroker, Injector, LedgerDisk, ledger_disk
 from greenchain.testing.campaign.load import LoadGenerator
@@ -260,11 +264,54 @@ async def _trail(
         )
     }
     lag = await asyncio.to_thread(running.scoring_lag)
-    return (
+    lines = [
         f"of {len(differing)} suppliers whose rating differs: {len(wrong_on_topic)} differ on the "
         f"ratings topic too (scoring), {len(differing - wrong_on_topic)} are right there but "
         f"not in the ledger; scoring's uncommitted declarations at the end: {lag}"
-    )
+    ]
+    never = sorted(s for s in reference if s not in emitted)[:3]
+    if never:
+        lines += await _never_rated(running.settings, never)
+    return "\n  ".join(lines)
+
+
+async def _never_rated(settings: Settings, suppliers: list[str]) -> list[str]:
+    """For suppliers scoring never rated: where their declarations are, and whether scoring's
+    table changelog and its dead-letter topic have anything of theirs."""
+    wanted = set(suppliers)
+    positions: dict[str, list[str]] = {s: [] for s in suppliers}
+    changelog: dict[str, list[int]] = {s: [] for s in suppliers}
+    dead: dict[str, list[str]] = {s: [] for s in suppliers}
+
+    def on_declaration(record: Any) -> None:
+        try:
+            entries = decode_record(record.value or b"", list(record.headers))
+        except UndecodableRecord:
+            return
+        for entry in entries:
+            if (sid := entry.declaration.supplier_id) in wanted:
+                positions[sid].append(f"{record.partition}:{record.offset}.{entry.index}")
+
+    def on_changelog(record: Any) -> None:
+        sid = (record.key or b"").decode(errors="replace").strip('"')
+        if sid in wanted:
+            changelog[sid].append(record.offset)
+
+    def on_dead(record: Any) -> None:
+        sid = (record.key or b"").decode(errors="replace")
+        if sid in wanted:
+            dead[sid].append(dict(record.headers).get("error", b"").decode()[:80])
+
+    await read_topic(settings, settings.topic(topics.DECLARATIONS), on_declaration)
+    await read_topic(settings, topics.scoring_changelog(settings), on_changelog)
+    await read_topic(settings, settings.topic(topics.DECLARATIONS_DLQ), on_dead)
+    return [
+        f"never rated {sid}: declarations at {', '.join(positions[sid][:6])}"
+        f"{' ...' if len(positions[sid]) > 6 else ''} ({len(positions[sid])}); changelog "
+        f"records {len(changelog[sid])} (last offset {max(changelog[sid], default=None)}); "
+        f"dead letters {len(dead[sid])} {dead[sid][:1]}"
+        for sid in suppliers
+    ]
 
 
 async def settle(
