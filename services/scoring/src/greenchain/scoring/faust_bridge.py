@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust.streams as faust_streams
+from faust.types import TP
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,28 @@ def table_context(record: Record) -> Iterator[None]:
         yield
     finally:
         faust_streams._current_event.reset(token)
+
+
+def forget_skipped(consumer: Any, topic: str, partition: int, start: int, end: int) -> None:
+    """Tells faust's consumer that offsets ``start`` to ``end - 1`` of a partition were not
+    processed. When faust-streaming delivers a later record before earlier ones (after a seek,
+    a restart or a rebalance: a prefetched record), it drops the earlier ones and counts them
+    as processed (its "gap" intervals, which let the committed offset pass them); without
+    them there, the committed offset stops before the first of them until they are processed
+    (at-least-once). faust keeps one interval tree per partition in ``Consumer._gap``."""
+    gaps = getattr(consumer, "_gap", None)
+    if gaps is not None:
+        tree = gaps.get(TP(topic, partition))
+        if tree is not None:
+            tree.chop(start, end)
+
+
+def count_as_processed(consumer: Any, topic: str, partition: int, start: int, end: int) -> None:
+    """The opposite of :func:`forget_skipped`, for offsets that hold no record (a gap faust was
+    right about): the committed offset may pass them."""
+    gaps = getattr(consumer, "_gap", None)
+    if gaps is not None:
+        gaps[TP(topic, partition)].addi(start, end)
 
 
 async def batches(stream: Any, size: int, within: float) -> AsyncIterator[list[Record]]:

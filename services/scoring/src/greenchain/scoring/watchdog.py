@@ -1,6 +1,7 @@
-"""A watchdog for faust's skipped records: a source partition whose committed offset stops
-short of its end gets sought back (reprocessing is idempotent), or the worker exits for a
-clean restart."""
+"""A watchdog for faust's skipped records: a record delivered past ones never delivered gets
+them read again (:meth:`StallWatchdog.in_order`), and a source partition whose committed
+offset stops short of its end gets sought back (reprocessing is idempotent), or the worker exits
+for a clean restart."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from aiokafka.errors import KafkaError
 from greenchain.common.config import Settings
 from greenchain.common.kafka import client_security
 from greenchain.common.metrics import set_lag
+from greenchain.scoring.faust_bridge import Record, count_as_processed, forget_skipped
 
 log = logging.getLogger(__name__)
 
@@ -45,23 +47,96 @@ class StallWatchdog:
         self.attempts: dict[int, int] = {}
         self.replay_pending = False  # a restart: replay from start_offsets once caught up
         self.start_offsets: dict[int, int] = {}  # partition -> committed when this run began
+        self.expected: dict[int, int] = {}  # partition -> offset of the next record to read
+        self.rechecks: dict[int, tuple[int, int]] = {}  # partition -> skip read again
         self._offsets: AIOKafkaConsumer | None = None
 
     async def mark_start(self) -> None:
-        """Notes where this run of the worker starts reading (the group's committed offsets),
-        to replay from there once caught up (see :meth:`_replay`)."""
+        """Notes where this run of the worker starts reading (the group's committed offsets, or
+        the partition's first offset when none is committed): the first record of each
+        partition must be there (:meth:`in_order`), and the run replays from there once caught
+        up (see :meth:`_replay`)."""
         consumer: Any = self.app.consumer
         tps = [
             TopicPartition(self.topic, tp.partition)
             for tp in consumer.assignment()
             if tp.topic == self.topic
         ]
+        self.expected, self.rechecks = {}, {}
         try:
             _, committed = await self._read_offsets(tps)
+            assert self._offsets is not None
+            first = await self._offsets.beginning_offsets(tps)
         except KafkaError as err:
-            log.warning("watchdog: start offsets unavailable (%s); no replay check", err)
+            log.warning("watchdog: start offsets unavailable (%s); no skip or replay check", err)
             return
         self.start_offsets = {tp.partition: offset for tp, offset in committed.items()}
+        self.expected = {tp.partition: max(committed[tp], first[tp]) for tp in tps}
+
+    async def in_order(self, records: list[Record]) -> list[Record]:
+        """The records of a batch that follow what this run read before, per partition. A
+        record past offsets never delivered (faust-streaming dropped them, see
+        :func:`~greenchain.scoring.faust_bridge.forget_skipped`) is left out with the rest of
+        its partition in the batch, and the partition is read again from the first dropped
+        offset, so a supplier's declarations are applied in order and none is skipped. When
+        the same record comes first again, no record lies between (a transaction marker, say):
+        it is taken and faust may count those offsets as processed again."""
+        kept: list[Record] = []
+        skipped: dict[int, tuple[int, int]] = {}  # partition -> (first dropped, first past)
+        for record in records:
+            partition = record.partition
+            if record.topic != self.topic:
+                kept.append(record)
+                continue
+            if partition in skipped:
+                continue
+            want = self.expected.get(partition)
+            if want is not None and record.offset > want:
+                if self.rechecks.pop(partition, None) != (want, record.offset):
+                    skipped[partition] = (want, record.offset)
+                    continue
+                log.info("partition %d: no records at %d..%d", partition, want, record.offset - 1)
+                count_as_processed(self.app.consumer, self.topic, partition, want, record.offset)
+                want = record.offset
+            elif want is not None and record.offset == want:
+                self.rechecks.pop(partition, None)
+            if want is None or record.offset == want:
+                self.expected[partition] = record.offset + 1
+            kept.append(record)  # an earlier offset: a replay, applied again (idempotent)
+        for partition, (first, past) in skipped.items():
+            log.warning(
+                "partition %d: the consumer delivered offset %d before %d..%d; reading from %d "
+                "again",
+                partition,
+                past,
+                first,
+                past - 1,
+                first,
+            )
+            # the delivered record too (faust counts it as processed when the batch is acked;
+            # it is read again after the seek and processed then)
+            forget_skipped(self.app.consumer, self.topic, partition, first, past + 1)
+            await self._seek(partition, first)
+            self.rechecks[partition] = (first, past)
+        return kept
+
+    async def _seek(self, partition: int, offset: int) -> None:
+        """Reads ``partition`` again from ``offset``, which the next record must then have."""
+        consumer: Any = self.app.consumer
+        faust_tp = next(
+            (
+                t
+                for t in consumer.assignment()
+                if t.topic == self.topic and t.partition == partition
+            ),
+            None,
+        )
+        if faust_tp is None:  # no longer ours: its new owner reads it from the committed offset
+            self.expected.pop(partition, None)
+            return
+        consumer.resume_partitions([faust_tp])
+        await consumer.seek(faust_tp, offset)
+        self.expected[partition] = offset
 
     async def check(self) -> None:
         consumer: Any = self.app.consumer  # faust's: seek and resume are all we touch
@@ -109,13 +184,7 @@ class StallWatchdog:
             if attempt > 3:
                 log.error("partition %d still stuck: exiting for a clean restart", tp.partition)
                 os._exit(75)
-            faust_tp = next(
-                t
-                for t in consumer.assignment()
-                if t.topic == self.topic and t.partition == tp.partition
-            )
-            consumer.resume_partitions([faust_tp])
-            await consumer.seek(faust_tp, committed)
+            await self._seek(tp.partition, committed)
             self.seen[tp.partition] = (committed, now)
 
     async def _read_offsets(
@@ -146,13 +215,13 @@ class StallWatchdog:
         it skipped. Its cost follows the work since the restart, not the topic's history."""
         self.replay_pending = False
         partitions = [
-            tp
+            tp.partition
             for tp in consumer.assignment()
             if tp.topic == self.topic and tp.partition in self.start_offsets
         ]
         log.info("restart check: replaying %d partition(s) from this run's start", len(partitions))
-        for tp in partitions:
-            await consumer.seek(tp, self.start_offsets[tp.partition])
+        for partition in partitions:
+            await self._seek(partition, self.start_offsets[partition])
 
     async def _drop_offsets_client(self) -> None:
         offsets, self._offsets = self._offsets, None

@@ -435,6 +435,8 @@ class ScoringWorker:
             if fresh_start:  # a (re)start or a rebalance: note where reading starts
                 await self.watchdog.mark_start()
                 started = run
+            # faust can deliver a record past ones it dropped: those are read again first
+            records = await self.watchdog.in_order(records)
             started_at = time.perf_counter()
             SCORING_BATCH_SIZE.observe(len(records))
             batch = self.steps.apply(records)

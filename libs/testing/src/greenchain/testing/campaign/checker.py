@@ -220,7 +220,9 @@ async def read_topic(settings: Settings, topic: str, on_record: Callable[[Any], 
     await consumer.start()
     try:
         # as topics.topic_specs creates it (a fresh consumer's metadata may not know it yet)
-        partitions = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
+        specs = [*topics.topic_specs(settings), *topics.scoring_specs(settings)]
+        count = next((t.partitions for t in specs if t.name == topic), settings.topic_partitions)
+        partitions = [TopicPartition(topic, p) for p in range(count)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)

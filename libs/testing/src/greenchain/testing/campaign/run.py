@@ -215,7 +215,10 @@ async def _campaign(
         "scoring": scoring.running and "scoring ready" in scoring.log_text(),
     }
     stored, undecodable = await read_declarations(settings)
-    trail = await _trail(running, settled, reference)
+    try:
+        trail = await _trail(running, settled, reference)
+    except Exception as exc:  # a diagnosis must never hide the verdict
+        trail = f"unavailable: {exc!r}"
     verdict = check(
         seed=config.seed,
         acknowledged=loaded.acknowledged,
