@@ -82,9 +82,7 @@ def records(
     return out
 
 
-def run_steps(
-    steps: ScoringSteps, micro_batches: list[list[Record]]
-) -> tuple[int, str, float]:
+def run_steps(steps: ScoringSteps, micro_batches: list[list[Record]]) -> tuple[int, str, float]:
     """Every micro-batch through the steps as the worker runs them; returns the ratings
     emitted, a SHA-256 of their bytes in order (equal runs rate byte for byte the same) and the
     CPU seconds spent in :meth:`ScoringSteps.apply` (decode and state)."""

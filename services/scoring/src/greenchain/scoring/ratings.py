@@ -239,7 +239,7 @@ class RatingTemplate:
         ):
             score.benchmark_value = round(float(row[bench] or 0.0), 6)
             score.leading_value = round(float(row[leading] or 0.0), 6)
-            score.benchmark_source = SOURCES[row[source]]  # type: ignore[assignment]
+            score.benchmark_source = SOURCES[row[source]]
         return versioned
 
 
