@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import polars as pl
@@ -73,6 +74,13 @@ def _presence(kind: str, names: tuple[str, ...]) -> tuple[tuple[str, bool], ...]
 
 _FIELD_PRESENCE = {kind: _presence(kind, names) for kind, names in _BODY_FIELDS.items()}
 """Per kind: each body field read into the row, and whether it has presence (absent = null)."""
+_READ_ALL = {
+    kind: attrgetter(*names)
+    for kind, names in _BODY_FIELDS.items()
+    if len(names) > 1 and not any(presence for _, presence in _FIELD_PRESENCE[kind])
+}
+"""Per kind whose body fields are all read as they are (none has presence): a getter of their
+values, in order, in one call."""
 
 
 class Unacceptable(ValueError):
@@ -114,7 +122,8 @@ VERIFIED = "#verified|"  # "#" is not allowed in site ids: no clash with state_k
 def state_key(decl: d.Declaration, kind: str | None = None) -> str:
     """The state's key of a declaration (``kind``: its body's, when already known)."""
     kind = kind or decl.WhichOneof("body") or ""
-    key = f"{decl.site_id}|{decl.period.year:04d}-{decl.period.month:02d}|{kind}"
+    period = decl.period
+    key = f"{decl.site_id}|{period.year:04d}-{period.month:02d}|{kind}"
     if kind == "product_footprint":  # several products per site and month
         key += f"|{decl.product_footprint.product_id}"
     return key
@@ -207,10 +216,15 @@ def stored_row(decl: d.Declaration) -> StoredRow:
         return list(_offset_quantities(body))
     if kind == "carbon_management":
         return [body.accounting_system, body.disclosure_published]
-    row: StoredRow = [
-        None if presence and not body.HasField(name) else float(getattr(body, name))
-        for name, presence in _FIELD_PRESENCE[kind]
-    ]
+    read_all = _READ_ALL.get(kind)
+    row: StoredRow
+    if read_all is not None:
+        row = list(map(float, read_all(body)))
+    else:
+        row = [
+            None if presence and not body.HasField(name) else float(getattr(body, name))
+            for name, presence in _FIELD_PRESENCE[kind]
+        ]
     if kind == "energy":
         market = body.renewable_certificates_kwh + body.renewable_ppa_kwh
         row += [market, body.renewable_onsite_kwh + market, body.grid_region or None]
