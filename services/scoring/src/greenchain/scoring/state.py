@@ -141,18 +141,20 @@ def check(decl: d.Declaration) -> StoredRow | None:
     """Raises :class:`Unacceptable` when ``decl`` (a declaration or a verification) cannot be
     applied; returns a declaration's :func:`stored_row` (None for a verification), which
     :meth:`Holding.apply` then takes instead of building it again."""
-    if decl.WhichOneof("body") == "verification":
+    kind = decl.WhichOneof("body")
+    if kind == "verification":
         if not decl.supplier_id or not decl.declaration_id or not 1 <= decl.period.month <= 12:
             raise Unacceptable("verification without supplier_id, declaration_id or period")
         if not decl.verification.recorded_by:
             raise Unacceptable("verification without the principal that recorded it")
         return None
-    return stored_row(decl)
+    return stored_row(decl, kind)
 
 
-def _rated_kind(decl: d.Declaration) -> str:
-    """The body kind of a declaration that can be rated (raises :class:`Unacceptable`)."""
-    kind = decl.WhichOneof("body")
+def _rated_kind(decl: d.Declaration, kind: str | None = None) -> str:
+    """The body kind of a declaration that can be rated (raises :class:`Unacceptable`);
+    ``kind``: its body's, when already read."""
+    kind = kind or decl.WhichOneof("body")
     if kind is None or kind == "verification" or not decl.supplier_id or not decl.declaration_id:
         raise Unacceptable("declaration without supplier_id, declaration_id or body")
     period = decl.period
@@ -206,11 +208,11 @@ def model_row(decl: d.Declaration) -> dict[str, Any]:
     return row
 
 
-def stored_row(decl: d.Declaration) -> StoredRow:
+def stored_row(decl: d.Declaration, kind: str | None = None) -> StoredRow:
     """What the state stores of a declaration's :func:`model_row`: its values in the order of
     ``_STORED[kind]`` (null = absent), built straight from the message (no row dict: this runs
-    for every declaration)."""
-    kind = _rated_kind(decl)
+    for every declaration); ``kind``: its body's, when already read."""
+    kind = _rated_kind(decl, kind)
     body = getattr(decl, kind)
     if kind == "offsets":
         return list(_offset_quantities(body))
