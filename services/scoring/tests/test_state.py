@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from greenchain.scoring.state import (
+    _STORED,
     Holding,
     Limits,
     OverCap,
@@ -17,6 +18,7 @@ from greenchain.scoring.state import (
     apply,
     declarations_frame,
     model_row,
+    stored_row,
 )
 from greenchain.testing.builders import envelope, ts, verification
 from greenchain.v1 import declaration_pb2 as d
@@ -57,11 +59,37 @@ def test_renewable_parts_are_summed_into_one_row_value() -> None:
     assert row["verified"] is False  # the supplier's own THIRD_PARTY_VERIFIED is a claim
 
 
+@pytest.mark.parametrize(
+    "kind",
+    ["emissions", "energy", "circularity", "product_footprint", "offsets", "carbon_management"],
+)
+def test_the_stored_row_is_the_model_row_in_stored_order(kind: str) -> None:
+    decl = envelope(kind)
+    variants = [decl]
+    if kind == "circularity":  # pollutant fields have presence: an absent one stays null
+        sparse = d.Declaration()
+        sparse.CopyFrom(decl)
+        sparse.circularity.Clear()
+        sparse.circularity.SetInParent()
+        variants.append(sparse)
+    if kind == "product_footprint":
+        absent = d.Declaration()
+        absent.CopyFrom(decl)
+        absent.product_footprint.primary_data_share_absent = True
+        variants.append(absent)
+    for variant in variants:
+        row = model_row(variant)
+        assert stored_row(variant) == [row.get(name) for name in _STORED[kind]]
+    assert None in stored_row(variants[-1]) or kind != "circularity"
+
+
 def test_a_declaration_without_body_is_unacceptable() -> None:
     decl = envelope("energy")
     decl.ClearField("energy")
     with pytest.raises(Unacceptable):
         model_row(decl)
+    with pytest.raises(Unacceptable):
+        stored_row(decl)
 
 
 def _footprint(pact_id: str, month: int, product: str = "P-100") -> d.Declaration:

@@ -141,9 +141,9 @@ def test_batch_records_give_the_state_and_ratings_of_one_record_per_declaration(
     ratings = [e.rating.SerializeToString() for e in batched.rate(new, as_of)]
     assert ratings == [e.rating.SerializeToString() for e in single.rate(old, as_of)]
     # each supplier's rating continues the trace of its latest declaration in the batch
-    for sid, headers in new.origins.items():
+    for sid, entry in new.origins.items():
         last = [d for d in decls if d.supplier_id == sid][-1]
-        assert ("traceparent", f"trace-of-{last.declaration_id}".encode()) in headers
+        assert ("traceparent", f"trace-of-{last.declaration_id}".encode()) in entry.headers
 
 
 def test_one_unacceptable_declaration_of_a_batch_is_dead_lettered_alone() -> None:

@@ -46,14 +46,28 @@ class UndecodableRecord(ValueError):
 class Entry:
     """One declaration of a record, with what belongs to it alone.
 
-    ``headers`` are the declaration's own headers: its id and the W3C trace context of the
-    request that submitted it (for a one-declaration record, the record's headers).
+    :attr:`headers` are the declaration's own headers: its id and the W3C trace context of the
+    request that submitted it (for a one-declaration record, the record's headers). A batch's
+    entries build them only when asked (a dead letter, a rating's trace parent): most
+    declarations of a backfill never need them.
     """
 
     index: int
     declaration: declaration_pb2.Declaration
-    headers: Headers
+    record_headers: Headers | None = None  # a one-declaration record's headers
     raw: bytes | None = None  # the record's value, for a one-declaration record
+    item: declaration_pb2.BatchedDeclaration | None = None  # its place in a batch
+
+    @property
+    def headers(self) -> Headers:
+        """The declaration's own headers (a new list on each call)."""
+        item = self.item
+        if item is None:
+            return list(self.record_headers or ())
+        return [
+            (DECLARATION_ID_HEADER, self.declaration.declaration_id.encode()),
+            *((k, v.encode()) for k, v in item.trace_context.items()),
+        ]
 
     def payload(self) -> bytes:
         """The declaration's bytes on its own (what a dead letter carries)."""
@@ -98,15 +112,7 @@ def decode_record(value: bytes, headers: Sequence[tuple[str, bytes]]) -> list[En
     except DecodeError as exc:
         raise UndecodableRecord(f"DecodeError: {exc}") from exc
     return [
-        Entry(
-            index,
-            item.declaration,
-            [
-                (DECLARATION_ID_HEADER, item.declaration.declaration_id.encode()),
-                *((k, v.encode()) for k, v in item.trace_context.items()),
-            ],
-        )
-        for index, item in enumerate(batch.declarations)
+        Entry(index, item.declaration, item=item) for index, item in enumerate(batch.declarations)
     ]
 
 

@@ -163,8 +163,11 @@ class ScoringEngine:
 
     def update(self, states: dict[str, SupplierState]) -> pl.DataFrame:
         """The indicators of these suppliers from their states (kept for later snapshots)."""
+        rows = [self.registry[s] for s in states if s in self.registry]
+        # column-wise: polars builds columns from lists faster than rows from dicts
         suppliers = pl.DataFrame(
-            [self.registry[s] for s in states if s in self.registry], schema=SUPPLIER_SCHEMA
+            {name: [row.get(name) for row in rows] for name in SUPPLIER_SCHEMA},
+            schema=SUPPLIER_SCHEMA,
         )
         fresh = indicators_of(declarations_frame(states), suppliers, self.m)
         self._fresh.append(fresh)

@@ -158,15 +158,16 @@ def _registry_facts(
         return
     rating.credit_code = supplier.credit_code
     rating.purchases.extend(supplier.purchases)
+    sites = rating.sites
     for site in supplier.sites:
-        status = rating_pb2.SiteStatus(
+        # built in place (add): a message built apart would be copied again by append
+        status = sites.add(
             site_id=site.site_id, output_value_cny=round(float(outputs.get(site.site_id, 0.0)), 2)
         )
         if site.HasField("green_factory"):
             status.green_factory.CopyFrom(site.green_factory)
         if site.HasField("zero_carbon_factory"):
             status.zero_carbon_factory.CopyFrom(site.zero_carbon_factory)
-        rating.sites.append(status)
 
 
 class RatingTemplate:
@@ -204,30 +205,42 @@ class RatingTemplate:
         ]  # fmt: skip
         self.met_columns = [f"zc_{name}" for name in ZERO_CARBON_CRITERIA]
         self.category_columns = [f"{category}__points" for category in CATEGORIES]
-        self._benchmarks: dict[str, list[tuple[float, float, int]]] = {}
+        # readiness tier -> the total score the tier above needs (None at the top)
+        self.next_min = {t: next_tier_min_score(t, m) for t in ("not_yet", *TIERS_BEST_FIRST)}
+        self._versioned: dict[str, rating_pb2.SupplierRating] = {}
 
-    def benchmarks(self, row: dict[str, Any], version: str) -> list[tuple[float, float, int]]:
-        """Per indicator: the benchmark and leading values (rounded) and source of a row whose
-        :func:`benchmark_version` is ``version`` (which names exactly these): the same for every
-        row of a sector and snapshot, so built once each."""
-        known = self._benchmarks.get(version)
-        if known is None:
-            if len(self._benchmarks) >= 4096:  # old snapshots' versions: rebuilt if met again
-                self._benchmarks.clear()
-            known = self._benchmarks[version] = [
-                (
-                    round(float(row[bench] or 0.0), 6),
-                    round(float(row[leading] or 0.0), 6),
-                    SOURCES[row[source]],
-                )
-                for _, _, bench, leading, source in self.columns
-            ]
-        return known
-
-    def new(self) -> rating_pb2.SupplierRating:
+    def new(
+        self, row: dict[str, Any] | None = None, version: str | None = None
+    ) -> rating_pb2.SupplierRating:
+        """A new rating holding what every rating shares; with ``version`` (the
+        :func:`benchmark_version` of ``row``, which names exactly these values) also that version
+        and each indicator's benchmark and leading value (rounded) and source, read from ``row``
+        the first time: the same for every row of a sector and snapshot, so set once each."""
+        base = self.base
+        if version is not None:
+            known = self._versioned.get(version)
+            if known is None:
+                if row is None:
+                    raise ValueError(f"benchmark version {version} not seen yet: pass its row")
+                if len(self._versioned) >= 4096:  # old snapshots' versions: rebuilt if met again
+                    self._versioned.clear()
+                known = self._versioned[version] = self._with_benchmarks(row, version)
+            base = known
         rating = rating_pb2.SupplierRating()
-        rating.CopyFrom(self.base)
+        rating.CopyFrom(base)
         return rating
+
+    def _with_benchmarks(self, row: dict[str, Any], version: str) -> rating_pb2.SupplierRating:
+        versioned = rating_pb2.SupplierRating()
+        versioned.CopyFrom(self.base)
+        versioned.benchmark_version = version
+        for score, (_, _, bench, leading, source) in zip(
+            versioned.indicators, self.columns, strict=True
+        ):
+            score.benchmark_value = round(float(row[bench] or 0.0), 6)
+            score.leading_value = round(float(row[leading] or 0.0), 6)
+            score.benchmark_source = SOURCES[row[source]]
+        return versioned
 
 
 def rating_from_row(
@@ -256,7 +269,8 @@ def rating_core(
     (deterministic). ``version``: the row's :func:`benchmark_version` when already known (it is
     the same for every row of a sector)."""
     m = template.m
-    rating = template.new()
+    version = version or benchmark_version(row, m)
+    rating = template.new(row, version)  # with the benchmarks the version names
     rating.supplier_id = row["supplier_id"]
     rating.supplier_name = row["supplier_name"] or ""
     rating.sector_code = row["sector_code"] or ""
@@ -275,9 +289,7 @@ def rating_core(
     rating.declarations_digest = declarations_digest(row["declaration_ids"])
     rating.insufficient_reasons.extend(row["insufficient_reasons"])
     rating.output_value_cny = round(float(row["output_value_cny"] or 0.0), 2)
-    version = version or benchmark_version(row, m)
-    rating.benchmark_version = version
-    next_min = next_tier_min_score(row["readiness_tier"], m)
+    next_min = template.next_min[row["readiness_tier"]]
     if next_min is not None:
         rating.next_tier_min_score = next_min
     if row["sector_percentile"] is not None:
@@ -290,13 +302,8 @@ def rating_core(
         if value is not None:
             criterion.value = round(float(value), 6)
     _registry_facts(rating, row, supplier)
-    for score, (name, points, _, _, _), (bench, leading, source) in zip(
-        rating.indicators, template.columns, template.benchmarks(row, version), strict=True
-    ):
+    for score, (name, points, _, _, _) in zip(rating.indicators, template.columns, strict=True):
         score.points = round(float(row[points]), 6)
-        score.benchmark_value = bench
-        score.leading_value = leading
-        score.benchmark_source = source  # type: ignore[assignment]
         value = row[name]
         if value is not None:
             score.value = round(float(value), 6)

@@ -29,7 +29,9 @@ successor may be for another month or product id) and a tombstone ``#withdrawn|<
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import polars as pl
@@ -41,6 +43,8 @@ from greenchain.v1 import declaration_pb2 as d
 
 Entry = dict[str, Any]
 SupplierState = dict[str, Entry]
+StoredRow = list[Any]
+"""A declaration's model row as the state stores it (see the module's docstring)."""
 
 _BODY_FIELDS = {
     "emissions": ("scope1_tco2e", "scope2_market_tco2e", "output_value_cny"),
@@ -70,6 +74,13 @@ def _presence(kind: str, names: tuple[str, ...]) -> tuple[tuple[str, bool], ...]
 
 _FIELD_PRESENCE = {kind: _presence(kind, names) for kind, names in _BODY_FIELDS.items()}
 """Per kind: each body field read into the row, and whether it has presence (absent = null)."""
+_READ_ALL = {
+    kind: attrgetter(*names)
+    for kind, names in _BODY_FIELDS.items()
+    if len(names) > 1 and not any(presence for _, presence in _FIELD_PRESENCE[kind])
+}
+"""Per kind whose body fields are all read as they are (none has presence): a getter of their
+values, in order, in one call."""
 
 
 class Unacceptable(ValueError):
@@ -108,9 +119,11 @@ class Limits:
 VERIFIED = "#verified|"  # "#" is not allowed in site ids: no clash with state_key
 
 
-def state_key(decl: d.Declaration) -> str:
-    kind = decl.WhichOneof("body") or ""
-    key = f"{decl.site_id}|{decl.period.year:04d}-{decl.period.month:02d}|{kind}"
+def state_key(decl: d.Declaration, kind: str | None = None) -> str:
+    """The state's key of a declaration (``kind``: its body's, when already known)."""
+    kind = kind or decl.WhichOneof("body") or ""
+    period = decl.period
+    key = f"{decl.site_id}|{period.year:04d}-{period.month:02d}|{kind}"
     if kind == "product_footprint":  # several products per site and month
         key += f"|{decl.product_footprint.product_id}"
     return key
@@ -124,28 +137,48 @@ def _submitted(decl: d.Declaration) -> float:
     return decl.submitted_at.seconds + decl.submitted_at.nanos / 1e9
 
 
-def check(decl: d.Declaration) -> dict[str, Any] | None:
+def check(decl: d.Declaration) -> StoredRow | None:
     """Raises :class:`Unacceptable` when ``decl`` (a declaration or a verification) cannot be
-    applied; returns a declaration's :func:`model_row` (None for a verification), which
+    applied; returns a declaration's :func:`stored_row` (None for a verification), which
     :meth:`Holding.apply` then takes instead of building it again."""
-    if decl.WhichOneof("body") == "verification":
+    kind = decl.WhichOneof("body")
+    if kind == "verification":
         if not decl.supplier_id or not decl.declaration_id or not 1 <= decl.period.month <= 12:
             raise Unacceptable("verification without supplier_id, declaration_id or period")
         if not decl.verification.recorded_by:
             raise Unacceptable("verification without the principal that recorded it")
         return None
-    return model_row(decl)
+    return stored_row(decl, kind)
 
 
-def model_row(decl: d.Declaration) -> dict[str, Any]:
-    """The declaration as one row of the model's DECLARATION_SCHEMA. ``verified`` is False:
-    the supplier's own assurance level is a claim (see :func:`declarations_frame`)."""
-    kind = decl.WhichOneof("body")
+def _rated_kind(decl: d.Declaration, kind: str | None = None) -> str:
+    """The body kind of a declaration that can be rated (raises :class:`Unacceptable`);
+    ``kind``: its body's, when already read."""
+    kind = kind or decl.WhichOneof("body")
     if kind is None or kind == "verification" or not decl.supplier_id or not decl.declaration_id:
         raise Unacceptable("declaration without supplier_id, declaration_id or body")
     period = decl.period
     if not 1 <= period.month <= 12:
         raise Unacceptable(f"bad period {period.year}-{period.month}")
+    return str(kind)
+
+
+def _offset_quantities(body: d.OffsetsBody) -> tuple[float, float]:
+    """(CCER tCO2e, green certificates MWh) retired; raises :class:`Unacceptable` on a kind
+    the model does not know."""
+    quantity = {d.OFFSET_KIND_CCER: 0.0, d.OFFSET_KIND_GREEN_CERTIFICATE: 0.0}
+    for retirement in body.retirements:
+        if retirement.kind not in quantity:
+            raise Unacceptable(f"offset retirement of unknown kind {retirement.kind}")
+        quantity[retirement.kind] += retirement.quantity
+    return quantity[d.OFFSET_KIND_CCER], quantity[d.OFFSET_KIND_GREEN_CERTIFICATE]
+
+
+def model_row(decl: d.Declaration) -> dict[str, Any]:
+    """The declaration as one row of the model's DECLARATION_SCHEMA. ``verified`` is False:
+    the supplier's own assurance level is a claim (see :func:`declarations_frame`)."""
+    kind = _rated_kind(decl)
+    period = decl.period
     body = getattr(decl, kind)
     row: dict[str, Any] = {
         "supplier_id": decl.supplier_id,
@@ -168,16 +201,37 @@ def model_row(decl: d.Declaration) -> dict[str, Any]:
         if body.primary_data_share_absent:  # no share declared: no primary-data credit
             row["primary_data_share"] = 0.0
     if kind == "offsets":
-        quantity = {d.OFFSET_KIND_CCER: 0.0, d.OFFSET_KIND_GREEN_CERTIFICATE: 0.0}
-        for retirement in body.retirements:
-            if retirement.kind not in quantity:
-                raise Unacceptable(f"offset retirement of unknown kind {retirement.kind}")
-            quantity[retirement.kind] += retirement.quantity
-        row["offset_ccer_tco2e"] = quantity[d.OFFSET_KIND_CCER]
-        row["offset_certificates_mwh"] = quantity[d.OFFSET_KIND_GREEN_CERTIFICATE]
+        row["offset_ccer_tco2e"], row["offset_certificates_mwh"] = _offset_quantities(body)
     if kind == "carbon_management":
         row["accounting_system"] = body.accounting_system
         row["disclosure_published"] = body.disclosure_published
+    return row
+
+
+def stored_row(decl: d.Declaration, kind: str | None = None) -> StoredRow:
+    """What the state stores of a declaration's :func:`model_row`: its values in the order of
+    ``_STORED[kind]`` (null = absent), built straight from the message (no row dict: this runs
+    for every declaration); ``kind``: its body's, when already read."""
+    kind = _rated_kind(decl, kind)
+    body = getattr(decl, kind)
+    if kind == "offsets":
+        return list(_offset_quantities(body))
+    if kind == "carbon_management":
+        return [body.accounting_system, body.disclosure_published]
+    read_all = _READ_ALL.get(kind)
+    row: StoredRow
+    if read_all is not None:
+        row = list(map(float, read_all(body)))
+    else:
+        row = [
+            None if presence and not body.HasField(name) else float(getattr(body, name))
+            for name, presence in _FIELD_PRESENCE[kind]
+        ]
+    if kind == "energy":
+        market = body.renewable_certificates_kwh + body.renewable_ppa_kwh
+        row += [market, body.renewable_onsite_kwh + market, body.grid_region or None]
+    elif kind == "product_footprint" and body.primary_data_share_absent:
+        row[0] = 0.0  # primary_data_share: none declared, no primary-data credit
     return row
 
 
@@ -298,24 +352,25 @@ class Holding:
             anchor is None or self.oldest is None or self.oldest > anchor - self.limits.keep_months
         )
 
-    def apply(self, decl: d.Declaration, row: dict[str, Any] | None = None) -> bool:
+    def apply(self, decl: d.Declaration, row: StoredRow | None = None) -> bool:
         """As :func:`apply`, on this holding's state; ``row``: the declaration's
-        :func:`model_row` when already built (by :func:`check`)."""
-        if decl.WhichOneof("body") == "verification":
+        :func:`stored_row` when already built (by :func:`check`)."""
+        kind = decl.WhichOneof("body")
+        if kind == "verification":
             changed = self._verify(decl)
-        elif decl.product_footprint.preceding_pact_footprint_ids:
+        elif kind == "product_footprint" and decl.product_footprint.preceding_pact_footprint_ids:
             # withdraws before its own entry is checked against the caps: undone if refused
             # (entries are replaced, never changed in place: a shallow copy is a snapshot)
             before = dict(self.state)
             try:
-                changed = self._declare(decl, row)
+                changed = self._declare(decl, kind, row)
             except OverCap:
                 self.state.clear()
                 self.state.update(before)
                 self._recount()
                 raise
         else:
-            changed = self._declare(decl, row)
+            changed = self._declare(decl, kind, row)
         if changed:
             self._prune()
         return changed
@@ -336,9 +391,9 @@ class Holding:
             del state[key]
         self._recount()
 
-    def _declare(self, decl: d.Declaration, row: dict[str, Any] | None) -> bool:
+    def _declare(self, decl: d.Declaration, kind: str | None, row: StoredRow | None) -> bool:
         pact_id, changed = "", False
-        if decl.WhichOneof("body") == "product_footprint":
+        if kind == "product_footprint":
             body = decl.product_footprint
             pact_id = body.pact_footprint_id
             if body.pact_deprecated:  # a withdrawal, never current figures
@@ -351,62 +406,61 @@ class Holding:
                 self._recount()
             if pact_id and WITHDRAWN + pact_id in self.state:
                 return changed  # deprecated or superseded already: a late copy changes nothing
-        return self._apply(decl, pact_id, row) or changed
+        return self._apply(decl, str(kind), pact_id, row) or changed
 
-    def _caps(self, decl: d.Declaration, anchor: int | None) -> None:
+    def _caps(self, decl: d.Declaration, kind: str, anchor: int | None) -> None:
         """Raises OverCap when a new entry for ``decl`` would pass a cap (with ``anchor`` the
         window end it would give)."""
         limits = self.limits
-        is_footprint = decl.WhichOneof("body") == "product_footprint"
+        products: AbstractSet[str]
         if self._all_kept(anchor):
-            kept, products = self.rows, set(self.products)
+            kept, products = self.rows, self.products.keys()
         else:  # some entries would leave the window: count those that stay
             keys = _kept_rows(self.state, anchor, limits)
             kept = len(keys)
             products = {
                 k.split("|", 3)[3] for k in keys if k.split("|", 3)[2] == "product_footprint"
             }
-        who = f"supplier {decl.supplier_id!r}"
         if kept >= limits.max_declarations:
             raise OverCap(
-                f"{who} holds {kept} declarations in its last {limits.keep_months} months: "
+                f"supplier {decl.supplier_id!r} holds {kept} declarations in its last "
+                f"{limits.keep_months} months: "
                 f"limit GREENCHAIN_SUPPLIER_MAX_DECLARATIONS={limits.max_declarations}"
             )
-        if is_footprint:
+        if kind == "product_footprint":
             product = decl.product_footprint.product_id
             if product not in products and len(products) >= limits.max_products:
                 raise OverCap(
-                    f"{who} has footprints of {len(products)} products in its last "
-                    f"{limits.keep_months} months: limit GREENCHAIN_SUPPLIER_MAX_PRODUCTS="
-                    f"{limits.max_products}"
+                    f"supplier {decl.supplier_id!r} has footprints of {len(products)} products "
+                    f"in its last {limits.keep_months} months: limit "
+                    f"GREENCHAIN_SUPPLIER_MAX_PRODUCTS={limits.max_products}"
                 )
 
     def _hold(self, month: int) -> None:
         if self.oldest is None or month < self.oldest:
             self.oldest = month
 
-    def _apply(self, decl: d.Declaration, pact_id: str, full: dict[str, Any] | None) -> bool:
+    def _apply(self, decl: d.Declaration, kind: str, pact_id: str, row: StoredRow | None) -> bool:
         state = self.state
-        key = state_key(decl)
+        key = state_key(decl, kind)
         current = state.get(key)
         submitted, period = _submitted(decl), _period(decl)
+        declaration_id = decl.declaration_id
         if current is not None:
-            if current["id"] == decl.declaration_id:
+            if current["id"] == declaration_id:
                 return False  # duplicate
-            if (submitted, decl.declaration_id) < (current["submitted"], current["id"]):
+            if (submitted, declaration_id) < (current["submitted"], current["id"]):
                 return False  # a replay of an older version: the later declaration stands
-        kind = decl.WhichOneof("body")
         anchor = self.anchor
         if kind in WINDOW_KINDS:
             anchor = period if anchor is None else max(anchor, period)
         if not _kept(anchor, period, self.limits):
             return False  # outside what can still be rated
         if current is None:
-            self._caps(decl, anchor)
-        if full is None:
-            full = model_row(decl)
-        row = [full.get(name) for name in _STORED[str(kind)]]
-        entry: Entry = {"id": decl.declaration_id, "submitted": submitted, "p": period, "row": row}
+            self._caps(decl, kind, anchor)
+        if row is None:
+            row = stored_row(decl)
+        entry: Entry = {"id": declaration_id, "submitted": submitted, "p": period, "row": row}
         if pact_id:
             entry["pact"] = pact_id
         if current is not None:  # its verification was of the superseded figures

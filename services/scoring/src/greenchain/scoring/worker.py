@@ -66,7 +66,14 @@ from greenchain.scoring.faust_bridge import Record, batches, table_context
 from greenchain.scoring.model import Methodology
 from greenchain.scoring.resume import read_unnamed_ratings
 from greenchain.scoring.snapshots import SNAPSHOT_KEY, BenchmarkStage, follow_snapshots
-from greenchain.scoring.state import Holding, Limits, SupplierState, Unacceptable, check
+from greenchain.scoring.state import (
+    Holding,
+    Limits,
+    StoredRow,
+    SupplierState,
+    Unacceptable,
+    check,
+)
 from greenchain.scoring.watchdog import STALL_SECONDS, StallWatchdog
 from greenchain.v1 import benchmark_pb2, supplier_pb2
 
@@ -83,7 +90,6 @@ REFRESH_SECONDS = 2.0
 changes (when any)."""
 
 Headers = list[tuple[str, bytes]]
-Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -129,8 +135,14 @@ class Batch:
     # rated again in case the crash came between the state's update and the rating's emission
     seen: set[str] = field(default_factory=set)
     latest: dict[str, Record] = field(default_factory=dict)  # supplier -> record of its last
-    origins: dict[str, Headers] = field(default_factory=dict)  # supplier -> last one's trace
+    # supplier -> its last declaration in the batch, whose trace its rating continues
+    origins: dict[str, Entry] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+
+    def origin(self, supplier_id: str) -> Headers | None:
+        """The headers (trace context) of the declaration a supplier's rating continues."""
+        entry = self.origins.get(supplier_id)
+        return None if entry is None else entry.headers
 
 
 def _no_assignment() -> frozenset[Any]:
@@ -162,15 +174,16 @@ class ScoringSteps:
         self.recovered = 0  # suppliers in the table at the last (re)load
 
     @staticmethod
-    def decode(record: Record) -> tuple[list[tuple[Entry, Row | None]], list[DeadLetter]]:
-        """The declarations of ``record`` that can be rated, in order, each with its model row
-        (None for a verification), and a dead letter for each one that cannot (or one for the
-        record, when it cannot be read at all)."""
+    def decode(record: Record) -> tuple[list[tuple[Entry, StoredRow | None]], list[DeadLetter]]:
+        """The declarations of ``record`` that can be rated, in order, each with its stored
+        row (:func:`~greenchain.scoring.state.check`; None for a verification), and a dead
+        letter for each one that cannot (or one for the record, when it cannot be read at
+        all)."""
         try:
             entries = decode_record(record.value, record.headers)
         except UndecodableRecord as exc:
             return [], [DeadLetter(record, str(exc))]
-        good: list[tuple[Entry, Row | None]] = []
+        good: list[tuple[Entry, StoredRow | None]] = []
         bad: list[DeadLetter] = []
         for entry in entries:
             try:
@@ -208,10 +221,10 @@ class ScoringSteps:
                 if changed:
                     batch.touched[sid] = state
                     batch.latest[sid] = record
-                    batch.origins[sid] = entry.headers
+                    batch.origins[sid] = entry
                 else:
                     batch.seen.add(sid)
-                    batch.origins.setdefault(sid, entry.headers)
+                    batch.origins.setdefault(sid, entry)
         for sid, state in batch.touched.items():
             with self.context(batch.latest[sid]):
                 self.table[sid] = state
@@ -516,7 +529,7 @@ class ScoringWorker:
                     await self.dead_letter(batch.dead_letters)
                     emissions = rate(datetime.now(UTC))
                     try:
-                        await self.emit(emissions, batch.origins)
+                        await self.emit(emissions, batch)
                         # the batch's table changes (changelog) too: once its offsets commit,
                         # a restart must find them in the table, never past a lost update
                         await self.app.producer.flush()
@@ -548,13 +561,13 @@ class ScoringWorker:
             await delivery
         DEAD_LETTERS.inc(len(letters))
 
-    async def emit(self, emissions: list[Emission], origins: dict[str, Headers]) -> None:
+    async def emit(self, emissions: list[Emission], batch: Batch) -> None:
         """Sends the ratings, each in a span continuing its declaration's trace, and once Kafka
         has acked every one, their indicators records (which say they were emitted); returns
         when those are acked too (before the batch's offsets may be committed)."""
         deliveries = []
         for rating, _ in emissions:
-            parent = extract_context(origins.get(rating.supplier_id))
+            parent = extract_context(batch.origin(rating.supplier_id))
             with tracer.start_as_current_span(
                 "rate supplier",
                 context=parent,
