@@ -245,7 +245,11 @@ def measure(
         now, records, decls = next(progress)
         while records < written.records and now - first < budget:
             if not process.running:
-                raise RuntimeError(f"{process.service} exited:\n{process.log_text()[-3000:]}")
+                code = process.process.returncode if process.process else None
+                raise RuntimeError(
+                    f"{process.service} exited with code {code} (log: {process.log}):\n"
+                    f"{process.log_text()[-3000:]}"
+                )
             time.sleep(poll)
             now, records, decls = next(progress)
         seconds = max(now - first, 1e-9)

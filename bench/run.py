@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -97,8 +99,31 @@ def main() -> None:
         "machine": machine(),
         "quick": quick,
     }
-    with kafka_broker() as bootstrap, tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        workdir = Path(tmp)
+    # kept when a part fails: its services' logs and the figures of the parts before it
+    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    try:
+        _run(args, parts, quick, population, results, workdir)
+    except BaseException:
+        console.print(f"[red]a part failed: logs and the figures so far are in {workdir}")
+        raise
+    shutil.rmtree(workdir, ignore_errors=True)
+    json_path, png_path = report.write(
+        results, ROOT / "bench" / "results", ROOT / "docs" / "performance.md"
+    )
+    console.rule("[bold green]results")
+    console.print(report.table(results), markup=False, highlight=False)
+    console.print(f"\n{json_path}\n{png_path}\ndocs/performance.md")
+
+
+def _run(
+    args: argparse.Namespace,
+    parts: list[str],
+    quick: bool,
+    population: int,
+    results: dict[str, Any],
+    workdir: Path,
+) -> None:
+    with kafka_broker() as bootstrap:
         runs = {
             "model": lambda: model.run(10_000 if quick else 100_000),
             "scale": lambda: scale.run(
@@ -142,12 +167,7 @@ def main() -> None:
                 results.setdefault("scale", {}).update(figures)  # issue #15: one key
             console.print(results[part])
             console.print(f"[dim]{part}: {time.monotonic() - started:.0f} s")
-    json_path, png_path = report.write(
-        results, ROOT / "bench" / "results", ROOT / "docs" / "performance.md"
-    )
-    console.rule("[bold green]results")
-    console.print(report.table(results), markup=False, highlight=False)
-    console.print(f"\n{json_path}\n{png_path}\ndocs/performance.md")
+            (workdir / "results-so-far.json").write_text(json.dumps(results, default=str))
 
 
 if __name__ == "__main__":

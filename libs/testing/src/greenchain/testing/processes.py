@@ -64,7 +64,10 @@ class ServiceProcess:
             if self.log.exists() and text in self.log_text():
                 return
             if self.process and self.process.poll() is not None:
-                raise RuntimeError(f"{self.service} exited:\n{self.log.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"{self.service} exited with code {self.process.returncode}:\n"
+                    f"{self.log.read_text()[-3000:]}"
+                )
             time.sleep(0.2)
         raise TimeoutError(f"{self.service}: no {text!r} in {self.log} within {within}s")
 
