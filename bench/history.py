@@ -103,6 +103,25 @@ class _Sink:
             raise RuntimeError(f"{remaining} records undelivered, error {self.error}")
 
 
+def partition_batches(
+    declarations: Iterable[declaration_pb2.Declaration], partitions: int, batch_size: int
+) -> Iterator[tuple[int, list[declaration_pb2.Declaration]]]:
+    """(partition, batch) as ingest forms them: each declaration to its supplier's partition,
+    a partition's batch closed once it holds ``batch_size``, the rest closed at the end."""
+    where: dict[str, int] = {}  # supplier id -> partition (the partitioner's, cached)
+    open_batches: dict[int, list[declaration_pb2.Declaration]] = {}
+    for decl in declarations:
+        sid = decl.supplier_id
+        partition = where.get(sid)
+        if partition is None:
+            partition = where[sid] = partition_for(sid.encode(), partitions)
+        batch = open_batches.setdefault(partition, [])
+        batch.append(decl)
+        if len(batch) >= batch_size:
+            yield partition, open_batches.pop(partition)
+    yield from open_batches.items()
+
+
 def write(
     bootstrap: str,
     topic: str,
@@ -120,27 +139,12 @@ def write(
             sink.send(decl.supplier_id.encode(), decl.SerializeToString(), 1)
             written.declarations += 1
     else:
-        where: dict[str, int] = {}  # supplier id -> partition (the partitioner's, cached)
-        open_batches: dict[int, list[declaration_pb2.Declaration]] = {}
-
-        def close(partition: int) -> None:
-            batch = open_batches.pop(partition)
+        for partition, batch in partition_batches(declarations, partitions, batch_size):
             value = encode_batch((decl, {}) for decl in batch)
-            key = batch[0].supplier_id.encode()
-            sink.send(key, value, len(batch), partition, [BATCH_FORMAT_HEADER])
-
-        for decl in declarations:
-            sid = decl.supplier_id
-            partition = where.get(sid)
-            if partition is None:
-                partition = where[sid] = partition_for(sid.encode(), partitions)
-            batch = open_batches.setdefault(partition, [])
-            batch.append(decl)
-            written.declarations += 1
-            if len(batch) >= batch_size:
-                close(partition)
-        for partition in list(open_batches):
-            close(partition)
+            sink.send(
+                batch[0].supplier_id.encode(), value, len(batch), partition, [BATCH_FORMAT_HEADER]
+            )
+            written.declarations += len(batch)
     sink.close()
     for partition, delivered in sink.delivered.items():
         delivered.sort()

@@ -29,7 +29,8 @@ from typing import Any
 import orjson
 
 from bench.backfill import population
-from greenchain.common.batches import BATCH_FORMAT_HEADER, encode_batch, partition_for
+from bench.history import partition_batches
+from greenchain.common.batches import BATCH_FORMAT_HEADER, encode_batch
 from greenchain.common.telemetry import extract_context
 from greenchain.scoring.engine import ScoringEngine
 from greenchain.scoring.faust_bridge import Record
@@ -56,29 +57,13 @@ def records(
     ``batch_size`` in order, each declaration with a W3C trace context of its own."""
     out: list[Record] = []
     offsets = [0] * PARTITIONS
-    open_batches: dict[int, list[declaration_pb2.Declaration]] = {}
-
-    def close(partition: int) -> None:
-        batch = open_batches.pop(partition)
+    for partition, batch in partition_batches(declarations, PARTITIONS, batch_size):
         value = encode_batch(
             (decl, {"traceparent": f"00-{i:032x}-{i:016x}-01"}) for i, decl in enumerate(batch)
         )
         key = batch[0].supplier_id.encode()
         out.append(Record(key, value, [BATCH_FORMAT_HEADER], topic, partition, offsets[partition]))
         offsets[partition] += 1
-
-    where: dict[str, int] = {}
-    for decl in declarations:
-        sid = decl.supplier_id
-        partition = where.get(sid)
-        if partition is None:
-            partition = where[sid] = partition_for(sid.encode(), PARTITIONS)
-        batch = open_batches.setdefault(partition, [])
-        batch.append(decl)
-        if len(batch) >= batch_size:
-            close(partition)
-    for partition in list(open_batches):
-        close(partition)
     return out
 
 
