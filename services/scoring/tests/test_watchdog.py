@@ -2,8 +2,12 @@
 that were never delivered is held back, faust's consumer is told those offsets are not processed
 (its gap intervals), and the partition is read again from the first of them.
 
-faust's consumer is stood in for by the few members the watchdog touches (assignment, seek,
-resume_partitions and the ``_gap`` interval trees, real ``intervaltree`` objects as faust's)."""
+And its stall clock: a partition's committed offset that stops short of the end counts as
+stuck only for the time the worker spends outside batches (a long batch is no stall).
+
+faust's consumer is stood in for by the few members the watchdog touches (assignment,
+seek_wait, resume_partitions and the ``_gap`` interval trees, real ``intervaltree`` objects as
+faust's); the offsets the watchdog reads from Kafka are given, and so is the clock."""
 
 from __future__ import annotations
 
@@ -12,12 +16,15 @@ from collections import defaultdict
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+from aiokafka import TopicPartition
 from faust.types import TP
 from intervaltree import IntervalTree  # type: ignore[import-untyped]
 
 from greenchain.common.config import Settings
+from greenchain.scoring import watchdog as watchdog_module
 from greenchain.scoring.faust_bridge import Record
-from greenchain.scoring.watchdog import StallWatchdog
+from greenchain.scoring.watchdog import STALL_SECONDS, StallWatchdog
 
 TOPIC = "greenchain.declarations.v1"
 
@@ -34,8 +41,8 @@ class Consumer:
     def resume_partitions(self, tps: list[TP]) -> None:
         pass
 
-    async def seek(self, tp: TP, offset: int) -> None:
-        self.seeks.append((tp.partition, offset))
+    async def seek_wait(self, partitions: dict[TP, int]) -> None:
+        self.seeks.extend((tp.partition, offset) for tp, offset in partitions.items())
 
     def skip(self, partition: int, start: int, end: int) -> None:
         """What faust does when it drops offsets start..end-1 (they count as processed)."""
@@ -101,3 +108,55 @@ def test_replays_of_earlier_records_are_kept() -> None:
     dog, consumer = watchdog({0: 20})
     kept = asyncio.run(dog.in_order(records(0, 12, 13)))
     assert offsets(kept) == [(0, 12), (0, 13)] and dog.expected[0] == 20 and not consumer.seeks
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(watchdog_module, "time", SimpleNamespace(monotonic=clock.monotonic))
+    return clock
+
+
+def stuck_at(dog: StallWatchdog, committed: int, end: int) -> None:
+    """Kafka says: partition 0 and 1 end at ``end``, the group committed ``committed``."""
+
+    async def read_offsets(
+        tps: list[TopicPartition],
+    ) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
+        return {tp: end for tp in tps}, {tp: committed for tp in tps}
+
+    dog._read_offsets = read_offsets  # type: ignore[method-assign]
+
+
+def test_a_long_batch_is_no_stall(clock: Clock) -> None:
+    dog, consumer = watchdog({})
+    stuck_at(dog, committed=5, end=900)
+    asyncio.run(dog.check())  # the clock starts
+    with dog.working():  # the first batch of a backfill: minutes, nothing commits meanwhile
+        clock.now += 4 * STALL_SECONDS
+        asyncio.run(dog.check())
+    clock.now += 1
+    asyncio.run(dog.check())
+    assert consumer.seeks == []
+
+
+def test_committed_offsets_stuck_outside_batches_are_sought_back(clock: Clock) -> None:
+    dog, consumer = watchdog({})
+    stuck_at(dog, committed=5, end=900)
+    asyncio.run(dog.check())
+    with dog.working(), dog.working():  # a batch and a refresh at once: counted once
+        clock.now += STALL_SECONDS
+    clock.now += STALL_SECONDS - 1
+    asyncio.run(dog.check())
+    assert consumer.seeks == []  # 14 s outside work
+    clock.now += 2
+    asyncio.run(dog.check())
+    assert sorted(consumer.seeks) == [(0, 5), (1, 5)]

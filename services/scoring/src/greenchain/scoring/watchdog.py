@@ -9,6 +9,8 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import faust
@@ -23,7 +25,8 @@ from greenchain.scoring.faust_bridge import Record, count_as_processed, forget_s
 log = logging.getLogger(__name__)
 
 STALL_SECONDS = 15.0
-"""A partition with records waiting and no progress for this long counts as stalled."""
+"""A partition with records waiting and no progress for this long, outside batches, counts as
+stalled."""
 
 
 class StallWatchdog:
@@ -34,22 +37,49 @@ class StallWatchdog:
     later record is delivered first, cf. faust-streaming issues #221 and #629): the records of
     the gap are never processed, so the group's committed offset stays before them. The
     watchdog compares committed and end offsets; when a partition has records waiting and its
-    committed offset has not moved for STALL_SECONDS, it seeks the partition back to the
-    committed offset (reprocessing is idempotent). If that does not help, it exits the process
-    for its supervisor to restart it, which is safe with at-least-once processing.
+    committed offset has not moved for STALL_SECONDS of time the worker spent outside batches
+    (:meth:`working`), it seeks the partition back to the committed offset (reprocessing is
+    idempotent). If that does not help, it exits the process for its supervisor to restart it,
+    which is safe with at-least-once processing.
     """
 
     def __init__(self, app: faust.App, topic: str, settings: Settings) -> None:
         self.app = app
         self.topic = topic
         self.settings = settings
-        self.seen: dict[int, tuple[int, float]] = {}  # partition -> (committed, since when)
+        # partition -> (committed offset, since when, busy_seconds then)
+        self.seen: dict[int, tuple[int, float, float]] = {}
         self.attempts: dict[int, int] = {}
         self.replay_pending = False  # a restart: replay from start_offsets once caught up
         self.start_offsets: dict[int, int] = {}  # partition -> committed when this run began
         self.expected: dict[int, int] = {}  # partition -> offset of the next record to read
         self.rechecks: dict[int, tuple[int, int]] = {}  # partition -> skip read again
+        self.busy_seconds = 0.0  # time spent in batches and refreshes (see :meth:`working`)
+        self._working = 0  # batches and refreshes running now
+        self._working_since: float | None = None
         self._offsets: AIOKafkaConsumer | None = None
+
+    @contextlib.contextmanager
+    def working(self) -> Iterator[None]:
+        """Around a batch or a refresh (they may overlap: the time counts once): while one
+        runs, the stall clock stands still. A long batch (the first of a backfill can hold a
+        million declarations) moves no committed offset, and faust cannot commit while it holds
+        the event loop."""
+        if self._working == 0:
+            self._working_since = time.monotonic()
+        self._working += 1
+        try:
+            yield
+        finally:
+            self._working -= 1
+            if self._working == 0 and self._working_since is not None:
+                self.busy_seconds += time.monotonic() - self._working_since
+                self._working_since = None
+
+    def _busy_until(self, now: float) -> float:
+        """Seconds spent working up to ``now`` (a batch in progress counts up to now)."""
+        started = self._working_since
+        return self.busy_seconds + (0.0 if started is None else now - started)
 
     async def mark_start(self) -> None:
         """Notes where this run of the worker starts reading (the group's committed offsets, or
@@ -135,7 +165,9 @@ class StallWatchdog:
             self.expected.pop(partition, None)
             return
         consumer.resume_partitions([faust_tp])
-        await consumer.seek(faust_tp, offset)
+        # on faust's consumer thread, where aiokafka's fetcher runs: a seek made from this
+        # loop can change the fetcher's records while it reads them (a KeyError that stops it)
+        await consumer.seek_wait({faust_tp: offset})
         self.expected[partition] = offset
 
     async def check(self) -> None:
@@ -160,15 +192,18 @@ class StallWatchdog:
         if self.replay_pending and all(committed_now[tp] >= ends[tp] for tp in tps):
             await self._replay(consumer)
             return
-        now = asyncio.get_running_loop().time()
+        now = time.monotonic()
+        busy = self._busy_until(now)
         for tp in tps:
             committed = committed_now[tp]
-            last, since = self.seen.get(tp.partition, (-1, now))
+            last, since, busy_since = self.seen.get(tp.partition, (-1, now, busy))
             if committed != last or committed >= ends[tp]:
-                self.seen[tp.partition] = (committed, now)
+                self.seen[tp.partition] = (committed, now, busy)
                 self.attempts.pop(tp.partition, None)
                 continue
-            if now - since < STALL_SECONDS:
+            # only time outside batches counts: while a batch runs, nothing can commit
+            stuck_for = (now - since) - (busy - busy_since)
+            if stuck_for < STALL_SECONDS:
                 continue
             attempt = self.attempts.get(tp.partition, 0) + 1
             self.attempts[tp.partition] = attempt
@@ -178,14 +213,14 @@ class StallWatchdog:
                 tp.partition,
                 committed,
                 ends[tp],
-                now - since,
+                stuck_for,
                 attempt,
             )
             if attempt > 3:
                 log.error("partition %d still stuck: exiting for a clean restart", tp.partition)
                 os._exit(75)
             await self._seek(tp.partition, committed)
-            self.seen[tp.partition] = (committed, now)
+            self.seen[tp.partition] = (committed, now, busy)
 
     async def _read_offsets(
         self, tps: list[TopicPartition]

@@ -452,9 +452,10 @@ class ScoringWorker:
             records = await self.watchdog.in_order(records)
             started_at = time.perf_counter()
             SCORING_BATCH_SIZE.observe(len(records))
-            batch = self.steps.apply(records)
-            async with self.lock:
-                await self.deliver(partial(self.steps.rate, batch), batch)
+            with self.watchdog.working():
+                batch = self.steps.apply(records)
+                async with self.lock:
+                    await self.deliver(partial(self.steps.rate, batch), batch)
             SCORING_BATCH_SECONDS.observe(time.perf_counter() - started_at)
             if fresh_start and (self.steps.recovered or self.app.rebalancing_count > 1):
                 # faust can skip records while it recovers a table after a restart or a
@@ -472,7 +473,8 @@ class ScoringWorker:
         if not work and self.steps.loaded_for == self._assignment():
             return
         async with self.lock:
-            await self.deliver(self.steps.refresh, Batch())
+            with self.watchdog.working():
+                await self.deliver(self.steps.refresh, Batch())
 
     async def publish_snapshot(self) -> None:
         """The benchmark stage (faust's leader only): a new population snapshot when the
