@@ -13,7 +13,7 @@ from greenchain.scoring.faust_bridge import Record
 from greenchain.scoring.model import Methodology
 from greenchain.scoring.worker import ScoringSteps
 from greenchain.testing.flows import sample_declarations
-from greenchain.v1 import declaration_pb2
+from greenchain.v1 import declaration_pb2, rating_pb2
 
 
 class CountingTable(dict[str, Any]):
@@ -169,3 +169,52 @@ def test_one_unacceptable_declaration_of_a_batch_is_dead_lettered_alone() -> Non
     assert b"DecodeError" in dict(whole.headers)["error"]
     assert "source.index" not in dict(whole.headers)
     assert set(batch.touched) == {decls[0].supplier_id, decls[1].supplier_id}
+
+
+def test_owed_ratings_settle_as_rating_every_batch_would_once_per_supplier() -> None:
+    """Catching up: batches are applied and their suppliers owed a rating; rating what is owed
+    gives every supplier's latest rating of rating each batch, with one rating per supplier,
+    each continuing the trace of its last declaration."""
+    suppliers, decls = sample_declarations(suppliers=6, months=6, seed=11)
+    as_of = datetime(2026, 1, 1, tzinfo=UTC)
+    records = [
+        Record(None, d.SerializeToString(), [("traceparent", f"t{i}".encode())], "decls", 0, i)
+        for i, d in enumerate(decls)
+    ]
+    micro = [records[i : i + 7] for i in range(0, len(records), 7)]
+
+    def steps_of() -> ScoringSteps:
+        engine = ScoringEngine(Methodology.load())
+        for s in suppliers:
+            engine.set_supplier(s)
+        return ScoringSteps(engine, {})
+
+    every = steps_of()
+    latest: dict[str, bytes] = {}
+    emitted_every = 0
+    for part in micro:
+        emissions = every.rate(every.apply(part), as_of)
+        every.confirm(emissions)
+        emitted_every += len(emissions)
+        latest |= {e.rating.supplier_id: e.rating.SerializeToString() for e in emissions}
+
+    owing = steps_of()
+    for part in micro:
+        owing.defer(owing.apply(part))
+    assert set(owing.unrated) == {s.supplier_id for s in suppliers}
+    last_trace = {d.supplier_id: f"t{i}".encode() for i, d in enumerate(decls)}
+    assert {sid: dict(h or [])["traceparent"] for sid, h in owing.unrated.items()} == last_trace
+    emissions = owing.rate_owed(list(owing.unrated), as_of)
+    owing.confirm(emissions)
+    settled = {e.rating.supplier_id: e.rating.SerializeToString() for e in emissions}
+    assert len(emissions) == len(suppliers) < emitted_every
+    # the same bytes but for the revision (fewer emissions) and the change from the last one
+    strip = {"revision", "score_change", "previous_tier"}
+
+    def core(raw: bytes) -> bytes:
+        rating = rating_pb2.SupplierRating.FromString(raw)
+        for name in strip:
+            rating.ClearField(name)
+        return rating.SerializeToString(deterministic=True)
+
+    assert {k: core(v) for k, v in settled.items()} == {k: core(v) for k, v in latest.items()}

@@ -241,6 +241,17 @@ class Settings:
     scoring_batch_seconds: float = _env(
         "GREENCHAIN_SCORING_BATCH_SECONDS", 0.2, "longest wait to fill a micro-batch, s"
     )
+    scoring_catch_up_records: int = _env(
+        "GREENCHAIN_SCORING_CATCH_UP_RECORDS",
+        1000,
+        "records behind the end of its partitions above which a scoring worker catches up: it "
+        "applies declarations and rates each supplier once when caught up; 0 = rate every batch",
+    )
+    scoring_catch_up_seconds: float = _env(
+        "GREENCHAIN_SCORING_CATCH_UP_SECONDS",
+        300.0,
+        "longest a catching-up scoring worker owes ratings before it rates what it has read, s",
+    )
     scoring_emit_retry_seconds: float = _env(
         "GREENCHAIN_SCORING_EMIT_RETRY_SECONDS",
         120.0,

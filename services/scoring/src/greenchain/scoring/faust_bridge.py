@@ -86,6 +86,31 @@ def count_as_processed(consumer: Any, topic: str, partition: int, start: int, en
         gaps[TP(topic, partition)].addi(start, end)
 
 
+def withhold_ack(record: Record) -> Any:
+    """Keeps faust from counting ``record`` as processed when its batch is acknowledged, so the
+    group's committed offset stops before it; returns what :func:`release_acks` takes (None for
+    a record without an event: tests). faust acks a ``take_events`` batch as a whole; a message
+    already marked acked is left out of the offsets it commits (``Consumer.ack``), and its
+    rebalance wait (``wait_empty``) does not wait for it. The record's bytes are let go: only
+    its position is kept."""
+    event = record.event
+    if event is None:
+        return None
+    message = event.message
+    message.acked = True
+    message.value = message.key = None
+    return message
+
+
+def release_acks(consumer: Any, messages: list[Any]) -> None:
+    """Acknowledges messages :func:`withhold_ack` held back: the committed offset may pass
+    them now (faust commits on its next commit interval)."""
+    for message in messages:
+        if message is not None:
+            message.acked = False
+            consumer.ack(message)
+
+
 async def batches(stream: Any, size: int, within: float) -> AsyncIterator[list[Record]]:
     """Micro-batches of up to ``size`` records, waiting at most ``within`` seconds to fill one.
     faust acks a batch's events when the loop body that consumed it returns."""

@@ -33,8 +33,10 @@ def _period(index: int) -> declaration_pb2.Period:
 
 
 def _r(value: float) -> float:
-    """Round what is shown so that float noise never counts as a change."""
-    return round(float(value), 6)
+    """Round what is shown so that float noise never counts as a change; -0.0 becomes 0.0
+    (polars sums can give either for a sum of zeros, depending on the frame a row was
+    rated in, and the two serialize differently)."""
+    return round(float(value), 6) + 0.0
 
 
 def benchmark_version(row: dict[str, Any], m: Methodology) -> str:
@@ -277,14 +279,14 @@ def rating_core(
     rating.chain_ids.extend(row["chain_ids"] or [])
     rating.window_start.CopyFrom(_period(row["window_start"]))
     rating.window_end.CopyFrom(_period(row["window_end"]))
-    rating.total_score = round(float(row["total_score"]), 6)
+    rating.total_score = _r(row["total_score"])
     rating.grade = GRADE_BY_NAME[row["grade"]]
     rating.readiness_tier = TIER_BY_NAME[row["readiness_tier"]]
     rating.zero_carbon_candidate = bool(row["zero_carbon_candidate"])
     rating.zero_carbon_status = ZERO_CARBON_BY_NAME[row["zero_carbon_status"]]
     coverage = rating.coverage
     coverage.months_present = int(row["months_present"])
-    coverage.verified_share = round(float(row["verified_share"] or 0.0), 6)
+    coverage.verified_share = _r(row["verified_share"] or 0.0)
     coverage.declarations_used = int(row["declarations_used"])
     rating.declarations_digest = declarations_digest(row["declaration_ids"])
     rating.insufficient_reasons.extend(row["insufficient_reasons"])
@@ -293,20 +295,20 @@ def rating_core(
     if next_min is not None:
         rating.next_tier_min_score = next_min
     if row["sector_percentile"] is not None:
-        rating.sector_percentile = round(float(row["sector_percentile"]), 6)
+        rating.sector_percentile = _r(row["sector_percentile"])
     values = _criteria_values(row)
     for criterion, met, value in zip(
         rating.zero_carbon_criteria, template.met_columns, values, strict=True
     ):
         criterion.met = bool(row[met])
         if value is not None:
-            criterion.value = round(float(value), 6)
+            criterion.value = _r(value)
     _registry_facts(rating, row, supplier)
     for score, (name, points, _, _, _) in zip(rating.indicators, template.columns, strict=True):
-        score.points = round(float(row[points]), 6)
+        score.points = _r(row[points])
         value = row[name]
         if value is not None:
-            score.value = round(float(value), 6)
+            score.value = _r(value)
     for category_score, column in zip(rating.categories, template.category_columns, strict=True):
-        category_score.points = round(float(row[column]), 6)
+        category_score.points = _r(row[column])
     return rating

@@ -20,7 +20,12 @@ from aiokafka.errors import KafkaError
 from greenchain.common.config import Settings
 from greenchain.common.kafka import client_security
 from greenchain.common.metrics import set_lag
-from greenchain.scoring.faust_bridge import Record, count_as_processed, forget_skipped
+from greenchain.scoring.faust_bridge import (
+    Record,
+    count_as_processed,
+    forget_skipped,
+    withhold_ack,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,9 @@ class StallWatchdog:
         self.expected: dict[int, int] = {}  # partition -> offset of the next record to read
         self.rechecks: dict[int, tuple[int, int]] = {}  # partition -> skip read again
         self.busy_seconds = 0.0  # time spent in batches and refreshes (see :meth:`working`)
+        # partitions whose committed offset waits on purpose: acks withheld until ratings owed
+        # while catching up are emitted (see ScoringWorker)
+        self.held: set[int] = set()
         self._working = 0  # batches and refreshes running now
         self._working_since: float | None = None
         self._offsets: AIOKafkaConsumer | None = None
@@ -119,11 +127,13 @@ class StallWatchdog:
                 kept.append(record)
                 continue
             if partition in skipped:
+                withhold_ack(record)
                 continue
             want = self.expected.get(partition)
             if want is not None and record.offset > want:
                 if self.rechecks.pop(partition, None) != (want, record.offset):
                     skipped[partition] = (want, record.offset)
+                    withhold_ack(record)
                     continue
                 log.info("partition %d: no records at %d..%d", partition, want, record.offset - 1)
                 count_as_processed(self.app.consumer, self.topic, partition, want, record.offset)
@@ -143,8 +153,8 @@ class StallWatchdog:
                 past - 1,
                 first,
             )
-            # the delivered record too (faust counts it as processed when the batch is acked;
-            # it is read again after the seek and processed then)
+            # the held-back records are not acknowledged either (withhold_ack): they are read
+            # again after the seek and processed then
             forget_skipped(self.app.consumer, self.topic, partition, first, past + 1)
             await self._seek(partition, first)
             self.rechecks[partition] = (first, past)
@@ -197,7 +207,7 @@ class StallWatchdog:
         for tp in tps:
             committed = committed_now[tp]
             last, since, busy_since = self.seen.get(tp.partition, (-1, now, busy))
-            if committed != last or committed >= ends[tp]:
+            if committed != last or committed >= ends[tp] or tp.partition in self.held:
                 self.seen[tp.partition] = (committed, now, busy)
                 self.attempts.pop(tp.partition, None)
                 continue

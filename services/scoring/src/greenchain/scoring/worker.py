@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import logging
 import os
 import time
@@ -43,6 +44,7 @@ from functools import partial
 from typing import Any
 
 import faust
+from faust.types import TP
 from google.protobuf.message import DecodeError
 from opentelemetry import trace
 from tenacity import AsyncRetrying, stop_after_delay, wait_exponential_jitter
@@ -62,7 +64,13 @@ from greenchain.common.metrics import (
 from greenchain.common.supervision import supervise
 from greenchain.common.telemetry import extract_context, inject_headers
 from greenchain.scoring.engine import Emission, ScoringEngine
-from greenchain.scoring.faust_bridge import Record, batches, table_context
+from greenchain.scoring.faust_bridge import (
+    Record,
+    batches,
+    release_acks,
+    table_context,
+    withhold_ack,
+)
 from greenchain.scoring.model import Methodology
 from greenchain.scoring.resume import read_unnamed_ratings
 from greenchain.scoring.snapshots import SNAPSHOT_KEY, BenchmarkStage, follow_snapshots
@@ -84,6 +92,10 @@ EXIT_SOFTWARE = 70  # sysexits.h: the worker could not do its job; the superviso
 
 ALIVE_SECONDS = 60.0
 """Liveness: the worker's timers must have ticked within this long (else its loop is stuck)."""
+
+SETTLE_CHUNK = 20_000
+"""Owed suppliers rated and emitted at a time when a worker has caught up: bounds the memory of
+one rating pass, and lets timers (liveness, commits) run between passes."""
 
 REFRESH_SECONDS = 2.0
 """How often the leader builds a snapshot, and workers apply new snapshots and registry
@@ -172,6 +184,9 @@ class ScoringSteps:
         self.limits = limits or Limits()  # per-supplier state bounds (state.py)
         self.loaded_for: frozenset[Any] | None = None  # the assignment the population is of
         self.recovered = 0  # suppliers in the table at the last (re)load
+        # catching up: suppliers applied but not rated yet -> the trace context of the
+        # declaration their rating continues (see ScoringWorker: rated once when caught up)
+        self.unrated: dict[str, Headers | None] = {}
 
     @staticmethod
     def decode(record: Record) -> tuple[list[tuple[Entry, StoredRow | None]], list[DeadLetter]]:
@@ -255,7 +270,24 @@ class ScoringSteps:
             state = self.table.get(sid)
             if state:
                 states[sid] = dict(state)
-        self.ensure_loaded(states.keys())
+        # owed ratings are computed right after: not loaded into the population twice
+        self.ensure_loaded(states.keys() | self.unrated.keys())
+        if not states:
+            return []
+        return self.engine.ratings(self.engine.update(states), as_of)
+
+    def defer(self, batch: Batch) -> None:
+        """Catching up: the batch's suppliers are rated later (:meth:`rate_owed`), once however
+        many batches change them until then."""
+        unrated = self.unrated
+        for sid in batch.touched.keys() | batch.seen:
+            unrated[sid] = batch.origin(sid)
+
+    def rate_owed(self, suppliers: list[str], as_of: datetime) -> list[Emission]:
+        """The changed ratings of ``suppliers`` (some of :attr:`unrated`) from their state in
+        the table; like :meth:`rate`, the same ratings when called again."""
+        self.ensure_loaded(self.unrated.keys())
+        states = {sid: dict(state) for sid in suppliers if (state := self.table.get(sid))}
         if not states:
             return []
         return self.engine.ratings(self.engine.update(states), as_of)
@@ -406,6 +438,11 @@ class ScoringWorker:
         self.ready = asyncio.Event()  # emitted ratings, registry and snapshot read
         self.stage: BenchmarkStage | None = None  # while this worker is the leader
         self.heartbeat: float | None = None  # monotonic time of the last timer tick
+        # catching up (see score): faust messages whose acks wait until the ratings owed for
+        # them are emitted, since when ratings are owed, and when the last batch came
+        self.owed_acks: list[Any] = []
+        self.owed_since: float | None = None
+        self.last_batch_at = 0.0
         HEALTH_CHECKS["/healthz"] = self.alive
         HEALTH_CHECKS["/readyz"] = self.is_ready
 
@@ -437,6 +474,17 @@ class ScoringWorker:
         return self.ready.is_set() and self.heartbeat is not None and self.alive()
 
     async def score(self, stream: Any) -> AsyncIterator[None]:  # stream: faust.Stream
+        """Each micro-batch: applied to the table, rated, emitted, then acknowledged.
+
+        Catching up (more than ``scoring_catch_up_records`` records behind the end of the
+        batch's partitions: a backfill, a restart after downtime), a batch is applied but its
+        suppliers are only noted as owed a rating, and faust is kept from committing its
+        records (:func:`~greenchain.scoring.faust_bridge.withhold_ack`). Once caught up, or
+        ``scoring_catch_up_seconds`` after the first owed rating, every owed supplier is rated
+        once, from its state then, and the records are acknowledged. A supplier with 24
+        months in a backfill is rated once instead of once per batch its months came in; a
+        crash before that re-reads the records from the committed offset (at-least-once, as
+        ever). The settled ratings are those of rating every batch (a test compares them)."""
         await self.ready.wait()
         size, within = self.settings.scoring_batch_size, self.settings.scoring_batch_seconds
         # the assignment and rebalance this run last started on: a broker restart rebalances
@@ -446,6 +494,7 @@ class ScoringWorker:
             run = (self._assignment(), self.app.rebalancing_count)
             fresh_start = run != started
             if fresh_start:  # a (re)start or a rebalance: note where reading starts
+                self._forget_owed()
                 await self.watchdog.mark_start()
                 started = run
             # faust can deliver a record past ones it dropped: those are read again first
@@ -455,7 +504,14 @@ class ScoringWorker:
             with self.watchdog.working():
                 batch = self.steps.apply(records)
                 async with self.lock:
-                    await self.deliver(partial(self.steps.rate, batch), batch)
+                    if self._catching_up(records):
+                        self._owe(batch, records)
+                        await self.deliver(_no_ratings, batch)  # its dead letters, table writes
+                    else:
+                        await self.deliver(partial(self.steps.rate, batch), batch)
+                        if self.owed_acks or self.steps.unrated:
+                            await self._settle()
+            self.last_batch_at = time.monotonic()
             SCORING_BATCH_SECONDS.observe(time.perf_counter() - started_at)
             if fresh_start and (self.steps.recovered or self.app.rebalancing_count > 1):
                 # faust can skip records while it recovers a table after a restart or a
@@ -465,16 +521,81 @@ class ScoringWorker:
 
     async def refresh(self) -> None:
         """Registry changes and new snapshots: re-rate, emit what changed. Not while the worker
-        rebalances or recovers its table (the population is reloaded from it afterwards)."""
+        rebalances or recovers its table (the population is reloaded from it afterwards), nor
+        while it catches up (the ratings it owes come first; once no batch came for a refresh
+        interval, they are emitted here)."""
         recovery: Any = self.app.tables.recovery  # type: ignore[attr-defined]
         if not self.ready.is_set() or self.app.rebalancing or recovery.in_recovery:
             return
+        if self.owed_acks or self.steps.unrated:
+            if time.monotonic() - self.last_batch_at < REFRESH_SECONDS:
+                return
+            async with self.lock:
+                with self.watchdog.working():
+                    await self._settle()
         work = self.engine.dirty or self.engine.snapshot_changed
         if not work and self.steps.loaded_for == self._assignment():
             return
         async with self.lock:
             with self.watchdog.working():
                 await self.deliver(self.steps.refresh, Batch())
+
+    def _catching_up(self, records: list[Record]) -> bool:
+        """Whether the batch's partitions are more than ``scoring_catch_up_records`` records
+        behind their end (what faust's consumer last heard from the broker), and ratings have
+        been owed for less than ``scoring_catch_up_seconds``."""
+        threshold = self.settings.scoring_catch_up_records
+        if threshold <= 0:
+            return False
+        since = self.owed_since
+        if since is not None and time.monotonic() - since >= self.settings.scoring_catch_up_seconds:
+            return False
+        if not records:  # all held back by the watchdog: nothing changes
+            return since is not None
+        last: dict[tuple[str, int], int] = {}
+        for record in records:
+            last[record.topic, record.partition] = record.offset
+        consumer: Any = self.app.consumer
+        behind = 0
+        for (topic, partition), offset in last.items():
+            end = consumer.highwater(TP(topic, partition))
+            if end:  # None or 0 before the first fetch response
+                behind += max(0, end - offset - 1)
+        return behind > threshold
+
+    def _owe(self, batch: Batch, records: list[Record]) -> None:
+        """Catching up: the batch's suppliers are owed a rating, and its records stay
+        unacknowledged until then."""
+        self.steps.defer(batch)
+        self.owed_acks.extend(withhold_ack(record) for record in records)
+        self.watchdog.held.update(record.partition for record in records)
+        if self.owed_since is None:
+            self.owed_since = time.monotonic()
+            log.info("catching up: ratings wait until the worker is near the end of its input")
+
+    async def _settle(self) -> None:
+        """Rates every supplier owed a rating (in chunks of :data:`SETTLE_CHUNK`, each emitted
+        and acknowledged by Kafka before the next), then lets faust commit the records they
+        came from."""
+        started, owed = time.monotonic(), len(self.steps.unrated)
+        unrated = self.steps.unrated
+        while unrated:
+            chunk = list(itertools.islice(unrated, SETTLE_CHUNK))
+            origins = {sid: unrated[sid] for sid in chunk}
+            await self.deliver(partial(self.steps.rate_owed, chunk), Batch(), origin=origins.get)
+            for sid in chunk:
+                del unrated[sid]
+        release_acks(self.app.consumer, self.owed_acks)
+        self._forget_owed()
+        log.info("caught up: %d suppliers rated in %.1f s", owed, time.monotonic() - started)
+
+    def _forget_owed(self) -> None:
+        """Nothing owed any more: emitted, or (after a rebalance or restart) left to the
+        records' next reading, from the committed offset that stopped before them."""
+        self.steps.unrated.clear()
+        self.owed_acks = []
+        self.watchdog.held.clear()
+        self.owed_since = None
 
     async def publish_snapshot(self) -> None:
         """The benchmark stage (faust's leader only): a new population snapshot when the
@@ -508,8 +629,14 @@ class ScoringWorker:
 
     # outputs -----------------------------------------------------------------------------
 
-    async def deliver(self, rate: Callable[[datetime], list[Emission]], batch: Batch) -> None:
+    async def deliver(
+        self,
+        rate: Callable[[datetime], list[Emission]],
+        batch: Batch,
+        origin: Callable[[str], Headers | None] | None = None,
+    ) -> None:
         """Dead letters and ratings of a batch, acknowledged by Kafka before the batch may be.
+        ``origin``: the trace context each supplier's rating continues (default: the batch's).
 
         A failed send (or a failing model) is retried with jittered backoff for
         ``scoring_emit_retry_seconds``; the ratings count as emitted only once acknowledged.
@@ -531,7 +658,7 @@ class ScoringWorker:
                     await self.dead_letter(batch.dead_letters)
                     emissions = rate(datetime.now(UTC))
                     try:
-                        await self.emit(emissions, batch)
+                        await self.emit(emissions, origin or batch.origin)
                         # the batch's table changes (changelog) too: once its offsets commit,
                         # a restart must find them in the table, never past a lost update
                         await self.app.producer.flush()
@@ -563,13 +690,16 @@ class ScoringWorker:
             await delivery
         DEAD_LETTERS.inc(len(letters))
 
-    async def emit(self, emissions: list[Emission], batch: Batch) -> None:
-        """Sends the ratings, each in a span continuing its declaration's trace, and once Kafka
+    async def emit(
+        self, emissions: list[Emission], origin: Callable[[str], Headers | None]
+    ) -> None:
+        """Sends the ratings, each in a span continuing its declaration's trace (``origin``
+        gives its headers), and once Kafka
         has acked every one, their indicators records (which say they were emitted); returns
         when those are acked too (before the batch's offsets may be committed)."""
         deliveries = []
         for rating, _ in emissions:
-            parent = extract_context(batch.origin(rating.supplier_id))
+            parent = extract_context(origin(rating.supplier_id))
             with tracer.start_as_current_span(
                 "rate supplier",
                 context=parent,
@@ -600,6 +730,11 @@ class ScoringWorker:
                 for rating, indicators in emissions
             ]
         )
+
+
+def _no_ratings(as_of: datetime) -> list[Emission]:
+    """What a catching-up batch emits right away: nothing (its suppliers are owed)."""
+    return []
 
 
 def _exit_for_restart(reason: str) -> None:
