@@ -6,10 +6,13 @@ import json
 import random
 from collections.abc import Callable
 
+import polars as pl
 import pytest
 
+from greenchain.scoring.model import DECLARATION_SCHEMA
 from greenchain.scoring.state import (
     _STORED,
+    VERIFIED,
     Holding,
     Limits,
     OverCap,
@@ -363,3 +366,48 @@ def test_a_row_stored_before_compaction_reads_like_a_compact_one() -> None:
     assert declarations_frame({"sup-001": old_form}).equals(compact)
     assert compact["verified"].to_list() == [True, False]
     assert compact["product_id"].to_list() == [None, "P-100"]
+
+
+def _frame_row_by_row(states: dict[str, SupplierState]) -> pl.DataFrame:
+    """declarations_frame's meaning, one entry at a time (the plain form it must equal)."""
+    rows = []
+    for sid, state in states.items():
+        for key, entry in state.items():
+            if not entry.get("row"):
+                continue
+            site, month, kind, *product = key.split("|")
+            year, mm = month.split("-")
+            stored = entry["row"]
+            if isinstance(stored, dict):
+                stored = [stored.get(name) for name in _STORED[kind]]
+            rows.append(
+                {
+                    "supplier_id": sid,
+                    "site_id": site,
+                    "period": int(year) * 12 + int(mm) - 1,
+                    "kind": kind,
+                    "declaration_id": entry["id"],
+                    "verified": VERIFIED + entry["id"] in state,
+                    "product_id": product[0] if product else None,
+                    **dict(zip(_STORED[kind], stored, strict=True)),
+                }
+            )
+    return pl.DataFrame(rows, schema=DECLARATION_SCHEMA)
+
+
+def test_the_declarations_frame_is_the_states_entries_in_order() -> None:
+    states: dict[str, SupplierState] = {"empty": {}}
+    for seed in range(8):
+        held = Holding({}, Limits(keep_months=6, max_declarations=10))
+        for decl in _history(seed):
+            _outcome(held.apply, decl)
+        states[f"sup-{seed}"] = held.state
+    legacy = states["sup-0"]
+    key = next(k for k, e in legacy.items() if e.get("row"))
+    kind = key.split("|")[2]
+    legacy[key] = {**legacy[key], "row": dict(zip(_STORED[kind], legacy[key]["row"], strict=True))}
+    states["only-records"] = {k: e for k, e in states["sup-1"].items() if k.startswith("#")}
+    expected = _frame_row_by_row(states)
+    assert expected["verified"].any() and expected["product_id"].is_not_null().any()
+    assert declarations_frame(states).equals(expected)
+    assert declarations_frame({"empty": {}}).equals(pl.DataFrame(schema=DECLARATION_SCHEMA))

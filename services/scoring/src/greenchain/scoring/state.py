@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from itertools import repeat
 from operator import attrgetter
 from typing import Any
 
@@ -498,78 +499,79 @@ class Holding:
         return True
 
 
-_KEY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
-    "_order": pl.Int64,
-    "supplier_id": pl.Utf8,
-    "_key": pl.Utf8,
-    "declaration_id": pl.Utf8,
-    "verified": pl.Boolean,
-}
-
-
 def declarations_frame(states: dict[str, SupplierState]) -> pl.DataFrame:
-    """The model's input frame for the given suppliers' states (supplier id -> state).
+    """The model's input frame for the given suppliers' states (supplier id -> state); rows keep
+    the order of the states.
 
-    Built column-wise: one pass over the entries gathers each kind's values (no dict per row),
-    polars splits the keys into site, month and product; rows keep the order of the states."""
-    # per kind, column-wise: order, supplier id, key, declaration id, verified, stored row.
-    # Appends only: a tuple per entry would be a new GC-tracked object each, and the
-    # collections they trigger walk every state held in memory.
-    kinds: dict[str, tuple[list[int], list[str], list[str], list[str], list[bool], list[Any]]]
-    kinds = {}
-    n = 0
+    Built without a Python step per entry (this runs over every entry a rating reads): the
+    states' keys, ids and rows are gathered by C-level list extends and maps, polars splits
+    the keys into site, month, kind and product and finds the verified declarations, and each
+    kind's rows are transposed into its value columns in one ``zip``."""
+    sids: list[str] = []
+    counts: list[int] = []
+    keys: list[str] = []
+    ids: list[Any] = []
+    rows: list[Any] = []  # the stored row, or None (a verification record or a tombstone)
     for sid, state in states.items():
-        for key, entry in state.items():
-            stored = entry.get("row")
-            if not stored:
-                continue  # a verification record or a tombstone
-            # the kind between the 2nd and 3rd "|" (slices: no list per entry)
-            start = key.index("|", key.index("|") + 1) + 1
-            end = key.find("|", start)
-            kind = key[start:end] if end >= 0 else key[start:]
-            if isinstance(stored, dict):  # stored before rows were compacted: a full row
-                stored = [stored.get(name) for name in _STORED[kind]]
-            eid = entry["id"]
-            columns = kinds.get(kind)
-            if columns is None:
-                columns = kinds[kind] = ([], [], [], [], [], [])
-            order, sids, keys, ids, verified, rows = columns
-            order.append(n)
+        if state:  # (an empty state would be a row of nulls once the supplier ids are repeated)
             sids.append(sid)
-            keys.append(key)
-            ids.append(eid)
-            verified.append(VERIFIED + eid in state)  # only a verifier's record counts
-            rows.append(stored)
-            n += 1
-    frames = []
-    for kind, (order, sids, keys, ids, verified, rows) in kinds.items():
-        names = _STORED[kind]
-        data: dict[str, Any] = {
-            "_order": order,
-            "supplier_id": sids,
-            "_key": keys,
-            "declaration_id": ids,
-            "verified": verified,
-        }
-        data.update(zip(names, zip(*rows, strict=True), strict=True))
-        schema = _KEY_SCHEMA | {name: DECLARATION_SCHEMA[name] for name in names}
-        frames.append(pl.DataFrame(data, schema=schema).with_columns(kind=pl.lit(kind)))
-    if not frames:
+            counts.append(len(state))
+            keys += state
+            entries = state.values()
+            ids += map(dict.get, entries, repeat("id"))
+            rows += map(dict.get, entries, repeat("row"))
+    if not keys:
         return pl.DataFrame(schema=DECLARATION_SCHEMA)
-    parts = pl.col("_key").str.splitn("|", 4)
+    held = pl.DataFrame(
+        {"supplier_id": sids, "_n": counts}, schema={"supplier_id": pl.Utf8, "_n": pl.UInt32}
+    ).select(pl.col("supplier_id").repeat_by("_n").explode())
+    held = held.with_columns(
+        _key=pl.Series(keys, dtype=pl.Utf8),
+        declaration_id=pl.Series(ids, dtype=pl.Utf8),
+        _row=pl.Series(list(map(bool, rows)), dtype=pl.Boolean),
+    ).with_row_index("_order")
+    # only a verifier's record counts (see the module's docstring)
+    verifications = held.filter(pl.col("_key").str.starts_with(VERIFIED)).select(
+        "supplier_id",
+        declaration_id=pl.col("_key").str.slice(len(VERIFIED)),
+        verified=pl.lit(True),
+    )
+    parts = pl.col("_key").str.splitn("|", 4)  # site|YYYY-MM|kind[|product]
     month = parts.struct.field("field_1").str.split_exact("-", 1)
-    frame = (
-        pl.concat(frames, how="diagonal")
-        .sort("_order")
+    declared = (
+        held.filter("_row")
+        .join(
+            verifications, on=["supplier_id", "declaration_id"], how="left", maintain_order="left"
+        )
         .with_columns(
+            pl.col("verified").fill_null(False),
             site_id=parts.struct.field("field_0"),
             period=(
                 month.struct.field("field_0").cast(pl.Int32) * 12
                 + month.struct.field("field_1").cast(pl.Int32)
                 - 1
             ),
+            kind=parts.struct.field("field_2"),
             product_id=parts.struct.field("field_3"),
         )
+    )
+    if declared.is_empty():
+        return pl.DataFrame(schema=DECLARATION_SCHEMA)
+    values = []
+    for kind, order in declared.group_by("kind").agg("_order").iter_rows():
+        names = _STORED[kind]
+        kind_rows = list(map(rows.__getitem__, order))
+        if dict in set(map(type, kind_rows)):  # stored before rows were compacted: full rows
+            kind_rows = [
+                [row.get(name) for name in names] if isinstance(row, dict) else row
+                for row in kind_rows
+            ]
+        data: dict[str, Any] = dict(zip(names, zip(*kind_rows, strict=True), strict=True))
+        schema = {name: DECLARATION_SCHEMA[name] for name in names}
+        values.append(pl.DataFrame(data, schema=schema).with_columns(_order=pl.Series(order)))
+    frame = pl.concat(
+        [declared, pl.concat(values, how="diagonal").sort("_order").drop("_order")],
+        how="horizontal",
     )
     return frame.select(
         pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype).alias(name)
