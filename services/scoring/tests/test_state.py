@@ -13,14 +13,17 @@ from greenchain.scoring.model import DECLARATION_SCHEMA
 from greenchain.scoring.state import (
     _STORED,
     VERIFIED,
+    Checked,
     Holding,
     Limits,
     OverCap,
     SupplierState,
     Unacceptable,
     apply,
+    check,
     declarations_frame,
     model_row,
+    state_key,
     stored_row,
 )
 from greenchain.testing.builders import envelope, ts, verification
@@ -86,6 +89,27 @@ def test_the_stored_row_is_the_model_row_in_stored_order(kind: str) -> None:
     assert None in stored_row(variants[-1]) or kind != "circularity"
 
 
+@pytest.mark.parametrize(
+    "kind",
+    ["emissions", "energy", "circularity", "product_footprint", "offsets", "carbon_management"],
+)
+def test_check_reads_what_applying_needs_as_the_single_field_readers_do(kind: str) -> None:
+    decl = envelope(kind, year=987, month=11)  # a year below 1000: the key pads it
+    decl.submitted_at.nanos = 250_000_000
+    checked = check(decl)
+    assert checked == Checked(
+        decl.supplier_id,
+        kind,
+        state_key(decl),
+        decl.declaration_id,
+        decl.submitted_at.seconds + 0.25,
+        987 * 12 + 10,
+        stored_row(decl),
+    )
+    assert checked.key.split("|")[1] == "0987-11"
+    assert check(decl) == checked  # the second time from the month cache
+
+
 def test_a_declaration_without_body_is_unacceptable() -> None:
     decl = envelope("energy")
     decl.ClearField("energy")
@@ -93,6 +117,8 @@ def test_a_declaration_without_body_is_unacceptable() -> None:
         model_row(decl)
     with pytest.raises(Unacceptable):
         stored_row(decl)
+    with pytest.raises(Unacceptable):
+        check(decl)
 
 
 def _footprint(pact_id: str, month: int, product: str = "P-100") -> d.Declaration:
