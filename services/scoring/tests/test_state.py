@@ -23,6 +23,7 @@ from greenchain.scoring.state import (
     check,
     declarations_frame,
     model_row,
+    rated_ids,
     state_key,
     stored_row,
 )
@@ -437,3 +438,31 @@ def test_the_declarations_frame_is_the_states_entries_in_order() -> None:
     assert expected["verified"].any() and expected["product_id"].is_not_null().any()
     assert declarations_frame(states).equals(expected)
     assert declarations_frame({"empty": {}}).equals(pl.DataFrame(schema=DECLARATION_SCHEMA))
+
+
+@pytest.mark.parametrize("window_months", [1, 3, 12])
+def test_a_windowed_frame_holds_the_rows_a_rating_reads_in_the_same_order(
+    window_months: int,
+) -> None:
+    states: dict[str, SupplierState] = {}
+    for seed in range(8):
+        held = Holding({}, Limits(keep_months=24, max_declarations=40))
+        for decl in _history(seed):
+            _outcome(held.apply, decl)
+        states[f"sup-{seed}"] = held.state
+    # a supplier with no emissions or energy: its window ends with its latest month
+    states["no-window-kind"] = {
+        k: e for k, e in states["sup-0"].items() if k.split("|")[2:3] == ["circularity"]
+    }
+    full = declarations_frame(states)
+    windowed = declarations_frame(states, window_months)
+    rated = {(sid, i) for sid, state in states.items() for i in rated_ids(state, window_months)}
+    assert 0 < windowed.height < full.height
+    assert windowed.equals(
+        full.filter(
+            pl.struct("supplier_id", "declaration_id").map_elements(
+                lambda r: (r["supplier_id"], r["declaration_id"]) in rated,
+                return_dtype=pl.Boolean,
+            )
+        )
+    )

@@ -558,9 +558,14 @@ class Holding:
         return True
 
 
-def declarations_frame(states: dict[str, SupplierState]) -> pl.DataFrame:
+def declarations_frame(
+    states: dict[str, SupplierState], window_months: int | None = None
+) -> pl.DataFrame:
     """The model's input frame for the given suppliers' states (supplier id -> state); rows keep
-    the order of the states.
+    the order of the states. With ``window_months``, only the rows a rating with that window
+    reads: those of each supplier's rating window (the months up to its latest emissions or
+    energy month, else its latest month; :func:`rated_ids`), not the margin the state keeps
+    beyond it, whose rows would be built only for the model to drop them.
 
     Built without a Python step per entry (this runs over every entry a rating reads): the
     states' keys, ids and rows are gathered by C-level list extends and maps, polars splits
@@ -614,6 +619,11 @@ def declarations_frame(states: dict[str, SupplierState]) -> pl.DataFrame:
             product_id=parts.struct.field("field_3"),
         )
     )
+    if window_months is not None:
+        period = pl.col("period")
+        end = pl.coalesce(period.filter(pl.col("kind").is_in(WINDOW_KINDS)).max(), period.max())
+        end = end.over("supplier_id")
+        declared = declared.filter((period > end - window_months) & (period <= end))
     if declared.is_empty():
         return pl.DataFrame(schema=DECLARATION_SCHEMA)
     values = []
