@@ -430,14 +430,14 @@ class Holding:
                 raise
         else:
             changed = self._declare_footprint(decl, checked)
-        if changed:
+        if changed and (
+            not self._all_kept(self.anchor) or self.tombstones > self.limits.max_tombstones
+        ):
             self._prune()
         return changed
 
     def _prune(self) -> None:
         """Drops what can no longer be rated and the oldest tombstones past the cap."""
-        if self._all_kept(self.anchor) and self.tombstones <= self.limits.max_tombstones:
-            return
         state, limits = self.state, self.limits
         for key in [
             k for k, e in state.items() if not _kept(self.anchor, _entry_period(e), limits)

@@ -199,6 +199,7 @@ class ScoringSteps:
         supplier and batch, not per record or declaration."""
         batch = Batch()
         held: dict[str, Holding] = {}  # each supplier's state read once per batch
+        touched, latest, origins = batch.touched, batch.latest, batch.origins  # per declaration
         for record in records:
             entries, dead = self.decode(record)
             batch.dead_letters.extend(dead)
@@ -210,7 +211,6 @@ class ScoringSteps:
                     with self.context(record):
                         state = dict(self.table.get(sid) or {})
                     holding = held[sid] = Holding(state, self.limits)
-                state = holding.state
                 try:
                     changed = holding.apply(decl, checked)
                 except Unacceptable as exc:  # over a per-supplier cap: state unchanged
@@ -219,14 +219,14 @@ class ScoringSteps:
                     )
                     continue
                 if changed:
-                    batch.touched[sid] = state
-                    batch.latest[sid] = record
-                    batch.origins[sid] = entry
+                    touched[sid] = holding.state
+                    latest[sid] = record
+                    origins[sid] = entry
                 else:
                     batch.seen.add(sid)
-                    batch.origins.setdefault(sid, entry)
-        for sid, state in batch.touched.items():
-            with self.context(batch.latest[sid]):
+                    origins.setdefault(sid, entry)
+        for sid, state in touched.items():
+            with self.context(latest[sid]):
                 self.table[sid] = state
         return batch
 
