@@ -6,18 +6,25 @@ import json
 import random
 from collections.abc import Callable
 
+import polars as pl
 import pytest
 
+from greenchain.scoring.model import DECLARATION_SCHEMA
 from greenchain.scoring.state import (
     _STORED,
+    VERIFIED,
+    Checked,
     Holding,
     Limits,
     OverCap,
     SupplierState,
     Unacceptable,
     apply,
+    check,
     declarations_frame,
     model_row,
+    rated_ids,
+    state_key,
     stored_row,
 )
 from greenchain.testing.builders import envelope, ts, verification
@@ -83,6 +90,27 @@ def test_the_stored_row_is_the_model_row_in_stored_order(kind: str) -> None:
     assert None in stored_row(variants[-1]) or kind != "circularity"
 
 
+@pytest.mark.parametrize(
+    "kind",
+    ["emissions", "energy", "circularity", "product_footprint", "offsets", "carbon_management"],
+)
+def test_check_reads_what_applying_needs_as_the_single_field_readers_do(kind: str) -> None:
+    decl = envelope(kind, year=987, month=11)  # a year below 1000: the key pads it
+    decl.submitted_at.nanos = 250_000_000
+    checked = check(decl)
+    assert checked == Checked(
+        decl.supplier_id,
+        kind,
+        state_key(decl),
+        decl.declaration_id,
+        decl.submitted_at.seconds + 0.25,
+        987 * 12 + 10,
+        stored_row(decl),
+    )
+    assert checked.key.split("|")[1] == "0987-11"
+    assert check(decl) == checked  # the second time from the month cache
+
+
 def test_a_declaration_without_body_is_unacceptable() -> None:
     decl = envelope("energy")
     decl.ClearField("energy")
@@ -90,6 +118,8 @@ def test_a_declaration_without_body_is_unacceptable() -> None:
         model_row(decl)
     with pytest.raises(Unacceptable):
         stored_row(decl)
+    with pytest.raises(Unacceptable):
+        check(decl)
 
 
 def _footprint(pact_id: str, month: int, product: str = "P-100") -> d.Declaration:
@@ -363,3 +393,76 @@ def test_a_row_stored_before_compaction_reads_like_a_compact_one() -> None:
     assert declarations_frame({"sup-001": old_form}).equals(compact)
     assert compact["verified"].to_list() == [True, False]
     assert compact["product_id"].to_list() == [None, "P-100"]
+
+
+def _frame_row_by_row(states: dict[str, SupplierState]) -> pl.DataFrame:
+    """declarations_frame's meaning, one entry at a time (the plain form it must equal)."""
+    rows = []
+    for sid, state in states.items():
+        for key, entry in state.items():
+            if not entry.get("row"):
+                continue
+            site, month, kind, *product = key.split("|")
+            year, mm = month.split("-")
+            stored = entry["row"]
+            if isinstance(stored, dict):
+                stored = [stored.get(name) for name in _STORED[kind]]
+            rows.append(
+                {
+                    "supplier_id": sid,
+                    "site_id": site,
+                    "period": int(year) * 12 + int(mm) - 1,
+                    "kind": kind,
+                    "declaration_id": entry["id"],
+                    "verified": VERIFIED + entry["id"] in state,
+                    "product_id": product[0] if product else None,
+                    **dict(zip(_STORED[kind], stored, strict=True)),
+                }
+            )
+    return pl.DataFrame(rows, schema=DECLARATION_SCHEMA)
+
+
+def test_the_declarations_frame_is_the_states_entries_in_order() -> None:
+    states: dict[str, SupplierState] = {"empty": {}}
+    for seed in range(8):
+        held = Holding({}, Limits(keep_months=6, max_declarations=10))
+        for decl in _history(seed):
+            _outcome(held.apply, decl)
+        states[f"sup-{seed}"] = held.state
+    legacy = states["sup-0"]
+    key = next(k for k, e in legacy.items() if e.get("row"))
+    kind = key.split("|")[2]
+    legacy[key] = {**legacy[key], "row": dict(zip(_STORED[kind], legacy[key]["row"], strict=True))}
+    states["only-records"] = {k: e for k, e in states["sup-1"].items() if k.startswith("#")}
+    expected = _frame_row_by_row(states)
+    assert expected["verified"].any() and expected["product_id"].is_not_null().any()
+    assert declarations_frame(states).equals(expected)
+    assert declarations_frame({"empty": {}}).equals(pl.DataFrame(schema=DECLARATION_SCHEMA))
+
+
+@pytest.mark.parametrize("window_months", [1, 3, 12])
+def test_a_windowed_frame_holds_the_rows_a_rating_reads_in_the_same_order(
+    window_months: int,
+) -> None:
+    states: dict[str, SupplierState] = {}
+    for seed in range(8):
+        held = Holding({}, Limits(keep_months=24, max_declarations=40))
+        for decl in _history(seed):
+            _outcome(held.apply, decl)
+        states[f"sup-{seed}"] = held.state
+    # a supplier with no emissions or energy: its window ends with its latest month
+    states["no-window-kind"] = {
+        k: e for k, e in states["sup-0"].items() if k.split("|")[2:3] == ["circularity"]
+    }
+    full = declarations_frame(states)
+    windowed = declarations_frame(states, window_months)
+    rated = {(sid, i) for sid, state in states.items() for i in rated_ids(state, window_months)}
+    assert 0 < windowed.height < full.height
+    assert windowed.equals(
+        full.filter(
+            pl.struct("supplier_id", "declaration_id").map_elements(
+                lambda r: (r["supplier_id"], r["declaration_id"]) in rated,
+                return_dtype=pl.Boolean,
+            )
+        )
+    )

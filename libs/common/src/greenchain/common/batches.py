@@ -42,9 +42,11 @@ class UndecodableRecord(ValueError):
     """The record as a whole cannot be read: unknown format, or bytes that do not parse."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Entry:
-    """One declaration of a record, with what belongs to it alone.
+    """One declaration of a record, with what belongs to it alone. Not changed once built
+    (not frozen only because one is built for every declaration, and a frozen dataclass's
+    ``__init__`` takes twice as long).
 
     :attr:`headers` are the declaration's own headers: its id and the W3C trace context of the
     request that submitted it (for a one-declaration record, the record's headers). A batch's
@@ -112,7 +114,8 @@ def decode_record(value: bytes, headers: Sequence[tuple[str, bytes]]) -> list[En
     except DecodeError as exc:
         raise UndecodableRecord(f"DecodeError: {exc}") from exc
     return [
-        Entry(index, item.declaration, item=item) for index, item in enumerate(batch.declarations)
+        Entry(index, item.declaration, None, None, item)
+        for index, item in enumerate(batch.declarations)
     ]
 
 

@@ -164,12 +164,16 @@ class ScoringEngine:
     def update(self, states: dict[str, SupplierState]) -> pl.DataFrame:
         """The indicators of these suppliers from their states (kept for later snapshots)."""
         rows = [self.registry[s] for s in states if s in self.registry]
-        # column-wise: polars builds columns from lists faster than rows from dicts
+        # column-wise: polars builds columns from lists faster than rows from dicts; nested
+        # columns (lists) inferred, then cast: given a nested dtype, polars builds a Series in
+        # Python for every supplier's list
         suppliers = pl.DataFrame(
-            {name: [row.get(name) for row in rows] for name in SUPPLIER_SCHEMA},
-            schema=SUPPLIER_SCHEMA,
-        )
-        fresh = indicators_of(declarations_frame(states), suppliers, self.m)
+            [
+                pl.Series(name, [row.get(name) for row in rows], None if t.is_nested() else t)
+                for name, t in SUPPLIER_SCHEMA.items()
+            ]
+        ).cast(pl.Schema(SUPPLIER_SCHEMA))
+        fresh = indicators_of(declarations_frame(states, self.m.window_months), suppliers, self.m)
         self._fresh.append(fresh)
         self.dirty -= set(states)
         return fresh

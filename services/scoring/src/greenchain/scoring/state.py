@@ -31,8 +31,9 @@ from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from itertools import repeat
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -69,18 +70,26 @@ _BODY_FIELDS = {
 def _presence(kind: str, names: tuple[str, ...]) -> tuple[tuple[str, bool], ...]:
     body = d.Declaration.DESCRIPTOR.fields_by_name[kind].message_type
     assert body is not None  # every body is a message
-    return tuple((name, body.fields_by_name[name].has_presence) for name in names)
+    fields = [body.fields_by_name[name] for name in names]
+    # doubles: read as Python floats already, the row takes them as they are
+    if any(field.type != field.TYPE_DOUBLE for field in fields):
+        raise TypeError(f"{kind}: every field read into the row must be a double")
+    return tuple((field.name, field.has_presence) for field in fields)
 
 
 _FIELD_PRESENCE = {kind: _presence(kind, names) for kind, names in _BODY_FIELDS.items()}
 """Per kind: each body field read into the row, and whether it has presence (absent = null)."""
-_READ_ALL = {
-    kind: attrgetter(*names)
+_READ = {
+    kind: (
+        attrgetter(*names),
+        tuple((i, name) for i, (name, presence) in enumerate(_FIELD_PRESENCE[kind]) if presence),
+    )
     for kind, names in _BODY_FIELDS.items()
-    if len(names) > 1 and not any(presence for _, presence in _FIELD_PRESENCE[kind])
+    if len(names) > 1
 }
-"""Per kind whose body fields are all read as they are (none has presence): a getter of their
-values, in order, in one call."""
+"""Per kind with body fields: a getter of their values, in order, in one call (one C call
+instead of a Python step per field), and the (position, name) of those with presence, which
+are null when absent."""
 
 
 class Unacceptable(ValueError):
@@ -119,14 +128,35 @@ class Limits:
 VERIFIED = "#verified|"  # "#" is not allowed in site ids: no clash with state_key
 
 
+class Checked(NamedTuple):
+    """A declaration that can be applied, as :func:`check` read it: everything
+    :meth:`Holding.apply` needs of it, so the message's fields are read once (each read of a
+    protobuf field builds a Python object)."""
+
+    supplier_id: str
+    kind: str
+    key: str  # the state's key: site|YYYY-MM|kind[|product]
+    declaration_id: str
+    submitted: float  # seconds since the epoch
+    period: int  # months since year 0
+    row: StoredRow  # its stored_row
+
+
 def state_key(decl: d.Declaration, kind: str | None = None) -> str:
-    """The state's key of a declaration (``kind``: its body's, when already known)."""
+    """The state's key of a declaration (``kind``: its body's, when already known); the
+    worker's path has it from :func:`check`."""
     kind = kind or decl.WhichOneof("body") or ""
     period = decl.period
     key = f"{decl.site_id}|{period.year:04d}-{period.month:02d}|{kind}"
     if kind == "product_footprint":  # several products per site and month
         key += f"|{decl.product_footprint.product_id}"
     return key
+
+
+_MONTH_TEXT: dict[int, str] = {}
+"""Month (months since year 0) -> its "YYYY-MM" in keys: formatting it costs more than the
+lookup. Filled as months come, up to :data:`_MONTH_TEXT_CACHED` of them."""
+_MONTH_TEXT_CACHED = 2400
 
 
 def _period(decl: d.Declaration) -> int:
@@ -137,10 +167,10 @@ def _submitted(decl: d.Declaration) -> float:
     return decl.submitted_at.seconds + decl.submitted_at.nanos / 1e9
 
 
-def check(decl: d.Declaration) -> StoredRow | None:
+def check(decl: d.Declaration) -> Checked | None:
     """Raises :class:`Unacceptable` when ``decl`` (a declaration or a verification) cannot be
-    applied; returns a declaration's :func:`stored_row` (None for a verification), which
-    :meth:`Holding.apply` then takes instead of building it again."""
+    applied; returns a declaration as :class:`Checked` (None for a verification), which
+    :meth:`Holding.apply` then takes instead of reading the message again."""
     kind = decl.WhichOneof("body")
     if kind == "verification":
         if not decl.supplier_id or not decl.declaration_id or not 1 <= decl.period.month <= 12:
@@ -148,7 +178,33 @@ def check(decl: d.Declaration) -> StoredRow | None:
         if not decl.verification.recorded_by:
             raise Unacceptable("verification without the principal that recorded it")
         return None
-    return stored_row(decl, kind)
+    supplier_id, declaration_id = decl.supplier_id, decl.declaration_id
+    if kind is None or not supplier_id or not declaration_id:
+        raise Unacceptable("declaration without supplier_id, declaration_id or body")
+    period = decl.period
+    year, month = period.year, period.month
+    if not 1 <= month <= 12:
+        raise Unacceptable(f"bad period {year}-{month}")
+    body = getattr(decl, kind)
+    months = year * 12 + month - 1
+    month_text = _MONTH_TEXT.get(months)
+    if month_text is None:
+        month_text = f"{year:04d}-{month:02d}"
+        if len(_MONTH_TEXT) < _MONTH_TEXT_CACHED:
+            _MONTH_TEXT[months] = month_text
+    key = f"{decl.site_id}|{month_text}|{kind}"
+    if kind == "product_footprint":  # several products per site and month
+        key += f"|{body.product_id}"
+    submitted = decl.submitted_at
+    return Checked(
+        supplier_id,
+        kind,
+        key,
+        declaration_id,
+        submitted.seconds + submitted.nanos / 1e9,
+        months,
+        _body_row(body, kind),
+    )
 
 
 def _rated_kind(decl: d.Declaration, kind: str | None = None) -> str:
@@ -210,23 +266,23 @@ def model_row(decl: d.Declaration) -> dict[str, Any]:
 
 def stored_row(decl: d.Declaration, kind: str | None = None) -> StoredRow:
     """What the state stores of a declaration's :func:`model_row`: its values in the order of
-    ``_STORED[kind]`` (null = absent), built straight from the message (no row dict: this runs
-    for every declaration); ``kind``: its body's, when already read."""
+    ``_STORED[kind]`` (null = absent); ``kind``: its body's, when already read."""
     kind = _rated_kind(decl, kind)
-    body = getattr(decl, kind)
+    return _body_row(getattr(decl, kind), kind)
+
+
+def _body_row(body: Any, kind: str) -> StoredRow:
+    """:func:`stored_row` from the declaration's body, built straight from the message (no row
+    dict: this runs for every declaration)."""
     if kind == "offsets":
         return list(_offset_quantities(body))
     if kind == "carbon_management":
         return [body.accounting_system, body.disclosure_published]
-    read_all = _READ_ALL.get(kind)
-    row: StoredRow
-    if read_all is not None:
-        row = list(map(float, read_all(body)))
-    else:
-        row = [
-            None if presence and not body.HasField(name) else float(getattr(body, name))
-            for name, presence in _FIELD_PRESENCE[kind]
-        ]
+    read, presence = _READ[kind]
+    row: StoredRow = list(read(body))  # doubles: floats already (see _presence)
+    for i, name in presence:
+        if not body.HasField(name):
+            row[i] = None
     if kind == "energy":
         market = body.renewable_certificates_kwh + body.renewable_ppa_kwh
         row += [market, body.renewable_onsite_kwh + market, body.grid_region or None]
@@ -352,33 +408,36 @@ class Holding:
             anchor is None or self.oldest is None or self.oldest > anchor - self.limits.keep_months
         )
 
-    def apply(self, decl: d.Declaration, row: StoredRow | None = None) -> bool:
-        """As :func:`apply`, on this holding's state; ``row``: the declaration's
-        :func:`stored_row` when already built (by :func:`check`)."""
-        kind = decl.WhichOneof("body")
-        if kind == "verification":
+    def apply(self, decl: d.Declaration, checked: Checked | None = None) -> bool:
+        """As :func:`apply`, on this holding's state; ``checked``: what :func:`check` returned
+        for a declaration (None: a verification, or not checked yet)."""
+        if checked is None and decl.WhichOneof("body") != "verification":
+            checked = check(decl)
+        if checked is None:
             changed = self._verify(decl)
-        elif kind == "product_footprint" and decl.product_footprint.preceding_pact_footprint_ids:
+        elif checked.kind != "product_footprint":
+            changed = self._apply(decl, checked, "")
+        elif decl.product_footprint.preceding_pact_footprint_ids:
             # withdraws before its own entry is checked against the caps: undone if refused
             # (entries are replaced, never changed in place: a shallow copy is a snapshot)
             before = dict(self.state)
             try:
-                changed = self._declare(decl, kind, row)
+                changed = self._declare_footprint(decl, checked)
             except OverCap:
                 self.state.clear()
                 self.state.update(before)
                 self._recount()
                 raise
         else:
-            changed = self._declare(decl, kind, row)
-        if changed:
+            changed = self._declare_footprint(decl, checked)
+        if changed and (
+            not self._all_kept(self.anchor) or self.tombstones > self.limits.max_tombstones
+        ):
             self._prune()
         return changed
 
     def _prune(self) -> None:
         """Drops what can no longer be rated and the oldest tombstones past the cap."""
-        if self._all_kept(self.anchor) and self.tombstones <= self.limits.max_tombstones:
-            return
         state, limits = self.state, self.limits
         for key in [
             k for k, e in state.items() if not _kept(self.anchor, _entry_period(e), limits)
@@ -391,22 +450,21 @@ class Holding:
             del state[key]
         self._recount()
 
-    def _declare(self, decl: d.Declaration, kind: str | None, row: StoredRow | None) -> bool:
-        pact_id, changed = "", False
-        if kind == "product_footprint":
-            body = decl.product_footprint
-            pact_id = body.pact_footprint_id
-            if body.pact_deprecated:  # a withdrawal, never current figures
-                changed = _withdraw(self.state, {pact_id} if pact_id else set(), decl)
-                if changed:
-                    self._recount()
-                return changed
-            changed = _withdraw(self.state, set(body.preceding_pact_footprint_ids) - {""}, decl)
+    def _declare_footprint(self, decl: d.Declaration, checked: Checked) -> bool:
+        """A product footprint: its PACT withdrawals first, then its entry."""
+        body = decl.product_footprint
+        pact_id = body.pact_footprint_id
+        if body.pact_deprecated:  # a withdrawal, never current figures
+            changed = _withdraw(self.state, {pact_id} if pact_id else set(), decl)
             if changed:
                 self._recount()
-            if pact_id and WITHDRAWN + pact_id in self.state:
-                return changed  # deprecated or superseded already: a late copy changes nothing
-        return self._apply(decl, str(kind), pact_id, row) or changed
+            return changed
+        changed = _withdraw(self.state, set(body.preceding_pact_footprint_ids) - {""}, decl)
+        if changed:
+            self._recount()
+        if pact_id and WITHDRAWN + pact_id in self.state:
+            return changed  # deprecated or superseded already: a late copy changes nothing
+        return self._apply(decl, checked, pact_id) or changed
 
     def _caps(self, decl: d.Declaration, kind: str, anchor: int | None) -> None:
         """Raises OverCap when a new entry for ``decl`` would pass a cap (with ``anchor`` the
@@ -440,26 +498,27 @@ class Holding:
         if self.oldest is None or month < self.oldest:
             self.oldest = month
 
-    def _apply(self, decl: d.Declaration, kind: str, pact_id: str, row: StoredRow | None) -> bool:
+    def _apply(self, decl: d.Declaration, checked: Checked, pact_id: str) -> bool:
+        """The declaration's entry (``decl`` is read only for a product footprint or a cap)."""
         state = self.state
-        key = state_key(decl, kind)
+        _, kind, key, declaration_id, submitted, period, row = checked
         current = state.get(key)
-        submitted, period = _submitted(decl), _period(decl)
-        declaration_id = decl.declaration_id
         if current is not None:
             if current["id"] == declaration_id:
                 return False  # duplicate
             if (submitted, declaration_id) < (current["submitted"], current["id"]):
                 return False  # a replay of an older version: the later declaration stands
-        anchor = self.anchor
+        anchor, limits = self.anchor, self.limits
         if kind in WINDOW_KINDS:
             anchor = period if anchor is None else max(anchor, period)
-        if not _kept(anchor, period, self.limits):
-            return False  # outside what can still be rated
-        if current is None:
+        if anchor is not None and period <= anchor - limits.keep_months:
+            return False  # outside what can still be rated (as _kept, inline: every declaration)
+        # a new entry can only pass a cap when the counts of all entries are at it already
+        if current is None and (
+            self.rows >= limits.max_declarations
+            or (kind == "product_footprint" and len(self.products) >= limits.max_products)
+        ):
             self._caps(decl, kind, anchor)
-        if row is None:
-            row = stored_row(decl)
         entry: Entry = {"id": declaration_id, "submitted": submitted, "p": period, "row": row}
         if pact_id:
             entry["pact"] = pact_id
@@ -473,7 +532,8 @@ class Holding:
                 self.products[product] = self.products.get(product, 0) + 1
         state[key] = entry
         self.anchor = anchor
-        self._hold(period)
+        if self.oldest is None or period < self.oldest:
+            self.oldest = period
         return True
 
     def _verify(self, decl: d.Declaration) -> bool:
@@ -498,78 +558,89 @@ class Holding:
         return True
 
 
-_KEY_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
-    "_order": pl.Int64,
-    "supplier_id": pl.Utf8,
-    "_key": pl.Utf8,
-    "declaration_id": pl.Utf8,
-    "verified": pl.Boolean,
-}
+def declarations_frame(
+    states: dict[str, SupplierState], window_months: int | None = None
+) -> pl.DataFrame:
+    """The model's input frame for the given suppliers' states (supplier id -> state); rows keep
+    the order of the states. With ``window_months``, only the rows a rating with that window
+    reads: those of each supplier's rating window (the months up to its latest emissions or
+    energy month, else its latest month; :func:`rated_ids`), not the margin the state keeps
+    beyond it, whose rows would be built only for the model to drop them.
 
-
-def declarations_frame(states: dict[str, SupplierState]) -> pl.DataFrame:
-    """The model's input frame for the given suppliers' states (supplier id -> state).
-
-    Built column-wise: one pass over the entries gathers each kind's values (no dict per row),
-    polars splits the keys into site, month and product; rows keep the order of the states."""
-    # per kind, column-wise: order, supplier id, key, declaration id, verified, stored row.
-    # Appends only: a tuple per entry would be a new GC-tracked object each, and the
-    # collections they trigger walk every state held in memory.
-    kinds: dict[str, tuple[list[int], list[str], list[str], list[str], list[bool], list[Any]]]
-    kinds = {}
-    n = 0
+    Built without a Python step per entry (this runs over every entry a rating reads): the
+    states' keys, ids and rows are gathered by C-level list extends and maps, polars splits
+    the keys into site, month, kind and product and finds the verified declarations, and each
+    kind's rows are transposed into its value columns in one ``zip``."""
+    sids: list[str] = []
+    counts: list[int] = []
+    keys: list[str] = []
+    ids: list[Any] = []
+    rows: list[Any] = []  # the stored row, or None (a verification record or a tombstone)
     for sid, state in states.items():
-        for key, entry in state.items():
-            stored = entry.get("row")
-            if not stored:
-                continue  # a verification record or a tombstone
-            # the kind between the 2nd and 3rd "|" (slices: no list per entry)
-            start = key.index("|", key.index("|") + 1) + 1
-            end = key.find("|", start)
-            kind = key[start:end] if end >= 0 else key[start:]
-            if isinstance(stored, dict):  # stored before rows were compacted: a full row
-                stored = [stored.get(name) for name in _STORED[kind]]
-            eid = entry["id"]
-            columns = kinds.get(kind)
-            if columns is None:
-                columns = kinds[kind] = ([], [], [], [], [], [])
-            order, sids, keys, ids, verified, rows = columns
-            order.append(n)
+        if state:  # (an empty state would be a row of nulls once the supplier ids are repeated)
             sids.append(sid)
-            keys.append(key)
-            ids.append(eid)
-            verified.append(VERIFIED + eid in state)  # only a verifier's record counts
-            rows.append(stored)
-            n += 1
-    frames = []
-    for kind, (order, sids, keys, ids, verified, rows) in kinds.items():
-        names = _STORED[kind]
-        data: dict[str, Any] = {
-            "_order": order,
-            "supplier_id": sids,
-            "_key": keys,
-            "declaration_id": ids,
-            "verified": verified,
-        }
-        data.update(zip(names, zip(*rows, strict=True), strict=True))
-        schema = _KEY_SCHEMA | {name: DECLARATION_SCHEMA[name] for name in names}
-        frames.append(pl.DataFrame(data, schema=schema).with_columns(kind=pl.lit(kind)))
-    if not frames:
+            counts.append(len(state))
+            keys += state
+            entries = state.values()
+            ids += map(dict.get, entries, repeat("id"))
+            rows += map(dict.get, entries, repeat("row"))
+    if not keys:
         return pl.DataFrame(schema=DECLARATION_SCHEMA)
-    parts = pl.col("_key").str.splitn("|", 4)
+    held = pl.DataFrame(
+        {"supplier_id": sids, "_n": counts}, schema={"supplier_id": pl.Utf8, "_n": pl.UInt32}
+    ).select(pl.col("supplier_id").repeat_by("_n").explode())
+    held = held.with_columns(
+        _key=pl.Series(keys, dtype=pl.Utf8),
+        declaration_id=pl.Series(ids, dtype=pl.Utf8),
+        _row=pl.Series(list(map(bool, rows)), dtype=pl.Boolean),
+    ).with_row_index("_order")
+    # only a verifier's record counts (see the module's docstring)
+    verifications = held.filter(pl.col("_key").str.starts_with(VERIFIED)).select(
+        "supplier_id",
+        declaration_id=pl.col("_key").str.slice(len(VERIFIED)),
+        verified=pl.lit(True),
+    )
+    parts = pl.col("_key").str.splitn("|", 4)  # site|YYYY-MM|kind[|product]
     month = parts.struct.field("field_1").str.split_exact("-", 1)
-    frame = (
-        pl.concat(frames, how="diagonal")
-        .sort("_order")
+    declared = (
+        held.filter("_row")
+        .join(
+            verifications, on=["supplier_id", "declaration_id"], how="left", maintain_order="left"
+        )
         .with_columns(
+            pl.col("verified").fill_null(False),
             site_id=parts.struct.field("field_0"),
             period=(
                 month.struct.field("field_0").cast(pl.Int32) * 12
                 + month.struct.field("field_1").cast(pl.Int32)
                 - 1
             ),
+            kind=parts.struct.field("field_2"),
             product_id=parts.struct.field("field_3"),
         )
+    )
+    if window_months is not None:
+        period = pl.col("period")
+        end = pl.coalesce(period.filter(pl.col("kind").is_in(WINDOW_KINDS)).max(), period.max())
+        end = end.over("supplier_id")
+        declared = declared.filter((period > end - window_months) & (period <= end))
+    if declared.is_empty():
+        return pl.DataFrame(schema=DECLARATION_SCHEMA)
+    values = []
+    for kind, order in declared.group_by("kind").agg("_order").iter_rows():
+        names = _STORED[kind]
+        kind_rows = list(map(rows.__getitem__, order))
+        if dict in set(map(type, kind_rows)):  # stored before rows were compacted: full rows
+            kind_rows = [
+                [row.get(name) for name in names] if isinstance(row, dict) else row
+                for row in kind_rows
+            ]
+        data: dict[str, Any] = dict(zip(names, zip(*kind_rows, strict=True), strict=True))
+        schema = {name: DECLARATION_SCHEMA[name] for name in names}
+        values.append(pl.DataFrame(data, schema=schema).with_columns(_order=pl.Series(order)))
+    frame = pl.concat(
+        [declared, pl.concat(values, how="diagonal").sort("_order").drop("_order")],
+        how="horizontal",
     )
     return frame.select(
         pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype).alias(name)

@@ -75,9 +75,9 @@ from greenchain.scoring.model import Methodology
 from greenchain.scoring.resume import read_unnamed_ratings
 from greenchain.scoring.snapshots import SNAPSHOT_KEY, BenchmarkStage, follow_snapshots
 from greenchain.scoring.state import (
+    Checked,
     Holding,
     Limits,
-    StoredRow,
     SupplierState,
     Unacceptable,
     check,
@@ -189,24 +189,24 @@ class ScoringSteps:
         self.unrated: dict[str, Headers | None] = {}
 
     @staticmethod
-    def decode(record: Record) -> tuple[list[tuple[Entry, StoredRow | None]], list[DeadLetter]]:
-        """The declarations of ``record`` that can be rated, in order, each with its stored
-        row (:func:`~greenchain.scoring.state.check`; None for a verification), and a dead
+    def decode(record: Record) -> tuple[list[tuple[Entry, Checked | None]], list[DeadLetter]]:
+        """The declarations of ``record`` that can be rated, in order, each as
+        :func:`~greenchain.scoring.state.check` read it (None for a verification), and a dead
         letter for each one that cannot (or one for the record, when it cannot be read at
         all)."""
         try:
             entries = decode_record(record.value, record.headers)
         except UndecodableRecord as exc:
             return [], [DeadLetter(record, str(exc))]
-        good: list[tuple[Entry, StoredRow | None]] = []
+        good: list[tuple[Entry, Checked | None]] = []
         bad: list[DeadLetter] = []
         for entry in entries:
             try:
-                row = check(entry.declaration)  # raises Unacceptable
+                checked = check(entry.declaration)  # raises Unacceptable
             except Unacceptable as exc:
                 bad.append(DeadLetter(record, f"{type(exc).__name__}: {exc}", entry))
             else:
-                good.append((entry, row))
+                good.append((entry, checked))
         return good, bad
 
     def apply(self, records: list[Record]) -> Batch:
@@ -214,10 +214,11 @@ class ScoringSteps:
         supplier and batch, not per record or declaration."""
         batch = Batch()
         held: dict[str, Holding] = {}  # each supplier's state read once per batch
+        touched, latest, origins = batch.touched, batch.latest, batch.origins  # per declaration
         for record in records:
             entries, dead = self.decode(record)
             batch.dead_letters.extend(dead)
-            for entry, row in entries:
+            for entry, checked in entries:
                 decl = entry.declaration
                 sid = decl.supplier_id
                 holding = held.get(sid)
@@ -225,23 +226,22 @@ class ScoringSteps:
                     with self.context(record):
                         state = dict(self.table.get(sid) or {})
                     holding = held[sid] = Holding(state, self.limits)
-                state = holding.state
                 try:
-                    changed = holding.apply(decl, row)
+                    changed = holding.apply(decl, checked)
                 except Unacceptable as exc:  # over a per-supplier cap: state unchanged
                     batch.dead_letters.append(
                         DeadLetter(record, f"{type(exc).__name__}: {exc}", entry)
                     )
                     continue
                 if changed:
-                    batch.touched[sid] = state
-                    batch.latest[sid] = record
-                    batch.origins[sid] = entry
+                    touched[sid] = holding.state
+                    latest[sid] = record
+                    origins[sid] = entry
                 else:
                     batch.seen.add(sid)
-                    batch.origins.setdefault(sid, entry)
-        for sid, state in batch.touched.items():
-            with self.context(batch.latest[sid]):
+                    origins.setdefault(sid, entry)
+        for sid, state in touched.items():
+            with self.context(latest[sid]):
                 self.table[sid] = state
         return batch
 
