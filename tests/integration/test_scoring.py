@@ -175,6 +175,35 @@ def test_sigkill_mid_stream_then_restart_ends_with_the_uninterrupted_ratings(
     assert {sid: r.declarations_digest for sid, r in ratings.items()} == provenance(final)
 
 
+def test_a_worker_killed_while_catching_up_reads_again_what_it_owed_ratings_for(
+    topics: Settings, tmp_path: Path
+) -> None:
+    """Catching up (a history written before the worker starts), the worker applies batches
+    and holds back their acks until it rates each supplier once at the end. Killed before that
+    (SIGKILL), its group's committed offset stopped before every record it owed a rating for:
+    the restarted worker reads them again and ends with the uninterrupted ratings."""
+    suppliers, decls = sample_declarations(suppliers=60, months=12, seed=8)
+    produce_registry(topics, suppliers)
+    produce_declarations(topics, decls)  # one record each: many small batches
+    log = tmp_path / "scoring.log"
+    settings = topics.with_(
+        scoring_batch_size=10, scoring_catch_up_records=1, scoring_catch_up_seconds=600.0
+    )
+    worker = ServiceProcess("scoring", settings, log).start()
+    worker.wait_for_log("catching up")
+    worker.kill()
+    killed_log = worker.log_text()
+    assert "caught up" not in killed_log  # killed while it owed ratings
+    restarted = ServiceProcess("scoring", settings, log).start()
+    try:
+        ratings = settled_ratings(topics, expected=len(suppliers), quiet=STALL_SECONDS + 5)
+        restarted.wait_for_log("caught up")
+    finally:
+        restarted.stop()
+    assert_same_ratings(ratings, offline_ratings(suppliers, decls))
+    assert {sid: r.declarations_digest for sid, r in ratings.items()} == provenance(decls)
+
+
 def _set_topic_config(settings: Settings, topic: str, configs: dict[str, str]) -> None:
     from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 

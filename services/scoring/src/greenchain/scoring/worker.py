@@ -500,11 +500,12 @@ class ScoringWorker:
             # faust can deliver a record past ones it dropped: those are read again first
             records = await self.watchdog.in_order(records)
             started_at = time.perf_counter()
+            self.last_batch_at = time.monotonic()
             SCORING_BATCH_SIZE.observe(len(records))
             with self.watchdog.working():
                 batch = self.steps.apply(records)
                 async with self.lock:
-                    if self._catching_up(records):
+                    if self._catching_up():
                         self._owe(batch, records)
                         await self.deliver(_no_ratings, batch)  # its dead letters, table writes
                     else:
@@ -528,9 +529,9 @@ class ScoringWorker:
         if not self.ready.is_set() or self.app.rebalancing or recovery.in_recovery:
             return
         if self.owed_acks or self.steps.unrated:
-            if time.monotonic() - self.last_batch_at < REFRESH_SECONDS:
-                return
-            async with self.lock:
+            async with self.lock:  # after the batch in progress, if any (it sets last_batch_at)
+                if time.monotonic() - self.last_batch_at < REFRESH_SECONDS:
+                    return
                 with self.watchdog.working():
                     await self._settle()
         work = self.engine.dirty or self.engine.snapshot_changed
@@ -540,27 +541,25 @@ class ScoringWorker:
             with self.watchdog.working():
                 await self.deliver(self.steps.refresh, Batch())
 
-    def _catching_up(self, records: list[Record]) -> bool:
-        """Whether the batch's partitions are more than ``scoring_catch_up_records`` records
-        behind their end (what faust's consumer last heard from the broker), and ratings have
-        been owed for less than ``scoring_catch_up_seconds``."""
+    def _catching_up(self) -> bool:
+        """Whether the worker's partitions are more than ``scoring_catch_up_records`` records
+        behind their ends (what faust's consumer last heard from the broker, against the next
+        offset the worker reads), and ratings have been owed for less than
+        ``scoring_catch_up_seconds``. All partitions count: faust hands over a partition's
+        last records while others are still far behind."""
         threshold = self.settings.scoring_catch_up_records
         if threshold <= 0:
             return False
         since = self.owed_since
         if since is not None and time.monotonic() - since >= self.settings.scoring_catch_up_seconds:
             return False
-        if not records:  # all held back by the watchdog: nothing changes
-            return since is not None
-        last: dict[tuple[str, int], int] = {}
-        for record in records:
-            last[record.topic, record.partition] = record.offset
         consumer: Any = self.app.consumer
+        topic = self.settings.topic(topics.DECLARATIONS)
         behind = 0
-        for (topic, partition), offset in last.items():
+        for partition, next_offset in self.watchdog.expected.items():
             end = consumer.highwater(TP(topic, partition))
             if end:  # None or 0 before the first fetch response
-                behind += max(0, end - offset - 1)
+                behind += max(0, end - next_offset)
         return behind > threshold
 
     def _owe(self, batch: Batch, records: list[Record]) -> None:
