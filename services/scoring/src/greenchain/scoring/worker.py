@@ -19,6 +19,9 @@
   and the last emitted rating per supplier is read from the compacted indicators topic at start
   (cost follows the population, not the history), so a replayed batch re-emits nothing that is
   already there. faust's exactly_once is not used.
+- Catching up (far behind the end of its input): batches are applied, and each changed
+  supplier is rated once when the worker is near the end; the records' acks wait until then
+  (:meth:`ScoringWorker.score`).
 
 A batch goes through named steps: :meth:`ScoringSteps.decode` (undecodable -> dead letter),
 :meth:`ScoringSteps.apply` (into per-supplier state), :meth:`ScoringSteps.rate`, then
