@@ -479,8 +479,8 @@ class ScoringWorker:
     async def score(self, stream: Any) -> AsyncIterator[None]:  # stream: faust.Stream
         """Each micro-batch: applied to the table, rated, emitted, then acknowledged.
 
-        Catching up (more than ``scoring_catch_up_records`` records behind the end of the
-        batch's partitions: a backfill, a restart after downtime), a batch is applied but its
+        Catching up (more than ``scoring_catch_up_records`` records behind the ends of its
+        partitions: a backfill, a restart after downtime), a batch is applied but its
         suppliers are only noted as owed a rating, and faust is kept from committing its
         records (:func:`~greenchain.scoring.faust_bridge.withhold_ack`). Once caught up, or
         ``scoring_catch_up_seconds`` after the first owed rating, every owed supplier is rated
