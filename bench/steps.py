@@ -9,7 +9,7 @@ indicators record are serialized and their trace parent extracted as
 :meth:`ScoringWorker.emit` does. What this leaves out is Kafka and faust themselves: it measures
 the part of a backfill (and of the peers' greenchain row) that greenchain's own code costs.
 
-    python -m bench.steps --declarations 200000 [--profile out.prof]
+    python -m bench.steps --declarations 200000 [--catch-up] [--profile out.prof]
 
 Prints declarations/s over the steps (history generation excluded), by wall time and by the
 process's CPU time (steadier on a shared machine; polars' threads count in it).
@@ -21,8 +21,9 @@ import argparse
 import cProfile
 import gc
 import hashlib
+import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,10 +33,10 @@ from bench.backfill import population
 from bench.history import partition_batches
 from greenchain.common.batches import BATCH_FORMAT_HEADER, encode_batch
 from greenchain.common.telemetry import extract_context
-from greenchain.scoring.engine import ScoringEngine
+from greenchain.scoring.engine import Emission, ScoringEngine
 from greenchain.scoring.faust_bridge import Record
 from greenchain.scoring.model import Methodology
-from greenchain.scoring.worker import GC_THRESHOLDS, ScoringSteps
+from greenchain.scoring.worker import GC_THRESHOLDS, SETTLE_CHUNK, Headers, ScoringSteps
 from greenchain.v1 import declaration_pb2
 
 PARTITIONS = 6
@@ -67,22 +68,37 @@ def records(
     return out
 
 
-def run_steps(steps: ScoringSteps, micro_batches: list[list[Record]]) -> tuple[int, str, float]:
-    """Every micro-batch through the steps as the worker runs them; returns the ratings
+def run_steps(
+    steps: ScoringSteps, micro_batches: list[list[Record]], catch_up: bool = False
+) -> tuple[int, str, float]:
+    """Every micro-batch through the steps as the worker runs them (``catch_up``: as a worker
+    far behind its input does, each supplier rated once at the end); returns the ratings
     emitted, a SHA-256 of their bytes in order (equal runs rate byte for byte the same) and the
     CPU seconds spent in :meth:`ScoringSteps.apply` (decode and state)."""
     emitted, digest, applying = 0, hashlib.sha256(), 0.0
-    for micro in micro_batches:
-        started = time.process_time()
-        batch = steps.apply(micro)
-        applying += time.process_time() - started
-        emissions = steps.rate(batch, AS_OF)
+
+    def send(emissions: list[Emission], origin: Callable[[str], Headers | None]) -> None:
+        nonlocal emitted
         for rating, indicators in emissions:  # ScoringWorker.emit's CPU without the sends
-            extract_context(batch.origin(rating.supplier_id))
+            extract_context(origin(rating.supplier_id))
             digest.update(rating.SerializeToString())
             indicators.SerializeToString()
         steps.confirm(emissions)
         emitted += len(emissions)
+
+    for micro in micro_batches:
+        started = time.process_time()
+        batch = steps.apply(micro, defer=catch_up)
+        applying += time.process_time() - started
+        if not catch_up:
+            send(steps.rate(batch, AS_OF), batch.origin)
+    unrated = steps.unrated
+    while unrated:  # as ScoringWorker._settle
+        chunk = list(itertools.islice(unrated, SETTLE_CHUNK))
+        origins = {sid: unrated[sid] for sid in chunk}
+        send(steps.rate_owed(chunk, AS_OF), origins.get)
+        for sid in chunk:
+            del unrated[sid]
     return emitted, digest.hexdigest(), applying
 
 
@@ -91,6 +107,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--declarations", type=int, default=200_000)
     parser.add_argument("--batch-size", type=int, default=500, help="declarations per record")
     parser.add_argument("--records", type=int, default=100, help="records per micro-batch")
+    parser.add_argument(
+        "--catch-up", action="store_true", help="as a worker catching up: each supplier rated once"
+    )
     parser.add_argument("--profile", help="write a cProfile of the steps to this file")
     args = parser.parse_args(argv)
 
@@ -110,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     started, cpu = time.perf_counter(), time.process_time()
     if profile is not None:
         profile.enable()
-    emitted, digest, applying = run_steps(steps, micro)
+    emitted, digest, applying = run_steps(steps, micro, args.catch_up)
     if profile is not None:
         profile.disable()
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu

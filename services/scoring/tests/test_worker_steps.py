@@ -200,12 +200,14 @@ def test_owed_ratings_settle_as_rating_every_batch_would_once_per_supplier() -> 
 
     owing = steps_of()
     for part in micro:
-        owing.defer(owing.apply(part))
-    assert set(owing.unrated) == {s.supplier_id for s in suppliers}
+        owing.apply(part, defer=True)
+    assert owing.table == {}  # states wait in memory: one table write per supplier, later
+    assert set(owing.unrated) == set(owing.unwritten) == {s.supplier_id for s in suppliers}
     last_trace = {d.supplier_id: f"t{i}".encode() for i, d in enumerate(decls)}
     assert {sid: dict(h or [])["traceparent"] for sid, h in owing.unrated.items()} == last_trace
     emissions = owing.rate_owed(list(owing.unrated), as_of)
     owing.confirm(emissions)
+    assert owing.table == every.table and owing.unwritten == {}
     settled = {e.rating.supplier_id: e.rating.SerializeToString() for e in emissions}
     assert len(emissions) == len(suppliers) < emitted_every
     # the same bytes but for the revision (fewer emissions) and the change from the last one
@@ -218,3 +220,26 @@ def test_owed_ratings_settle_as_rating_every_batch_would_once_per_supplier() -> 
         return rating.SerializeToString(deterministic=True)
 
     assert {k: core(v) for k, v in settled.items()} == {k: core(v) for k, v in latest.items()}
+
+
+def test_a_batch_applied_while_ratings_are_owed_supersedes_the_states_waiting() -> None:
+    """A worker that caught up rates a batch at once while earlier states still wait to be
+    written: the batch builds on them, and writing what waited never undoes it."""
+    suppliers, decls = sample_declarations(suppliers=4, months=6, seed=3)
+    records = [record(d.SerializeToString(), i) for i, d in enumerate(decls)]
+    half = len(records) // 2
+
+    def steps_of() -> ScoringSteps:
+        engine = ScoringEngine(Methodology.load())
+        for s in suppliers:
+            engine.set_supplier(s)
+        return ScoringSteps(engine, {})
+
+    every = steps_of()
+    every.apply(records)
+    owing = steps_of()
+    owing.apply(records[:half], defer=True)
+    later = owing.apply(records[half:])
+    assert later.touched and not set(later.touched) & set(owing.unwritten)
+    owing.rate_owed(list(owing.unrated), datetime(2026, 1, 1, tzinfo=UTC))
+    assert owing.table == every.table

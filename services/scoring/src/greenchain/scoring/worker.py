@@ -187,9 +187,14 @@ class ScoringSteps:
         self.limits = limits or Limits()  # per-supplier state bounds (state.py)
         self.loaded_for: frozenset[Any] | None = None  # the assignment the population is of
         self.recovered = 0  # suppliers in the table at the last (re)load
-        # catching up: suppliers applied but not rated yet -> the trace context of the
-        # declaration their rating continues (see ScoringWorker: rated once when caught up)
+        # catching up (see ScoringWorker: each supplier rated once when caught up): suppliers
+        # applied but not rated yet -> the trace context of the declaration their rating
+        # continues; their states, not written to the table yet -> (partition, Holding: the
+        # next batch applies onto it without reading the state again); and
+        # per partition a record of it, whose event makes a table write go to its changelog
         self.unrated: dict[str, Headers | None] = {}
+        self.unwritten: dict[str, tuple[int, Holding]] = {}
+        self.contexts: dict[int, Record] = {}
 
     @staticmethod
     def decode(record: Record) -> tuple[list[tuple[Entry, Checked | None]], list[DeadLetter]]:
@@ -212,12 +217,15 @@ class ScoringSteps:
                 good.append((entry, checked))
         return good, bad
 
-    def apply(self, records: list[Record]) -> Batch:
-        """Decodes and applies a batch to the table: one table write (and changelog record) per
-        supplier and batch, not per record or declaration."""
+    def apply(self, records: list[Record], defer: bool = False) -> Batch:
+        """Decodes and applies a batch. Its changed states are written to the table: one write
+        (and changelog record) per supplier and batch, not per record or declaration. With
+        ``defer`` (catching up), they are not: they wait, with their suppliers' ratings, for
+        :meth:`rate_owed`, so a supplier changed by many batches is written once."""
         batch = Batch()
         held: dict[str, Holding] = {}  # each supplier's state read once per batch
         touched, latest, origins = batch.touched, batch.latest, batch.origins  # per declaration
+        unwritten = self.unwritten
         for record in records:
             entries, dead = self.decode(record)
             batch.dead_letters.extend(dead)
@@ -226,9 +234,14 @@ class ScoringSteps:
                 sid = decl.supplier_id
                 holding = held.get(sid)
                 if holding is None:
-                    with self.context(record):
-                        state = dict(self.table.get(sid) or {})
-                    holding = held[sid] = Holding(state, self.limits)
+                    owed = unwritten.get(sid)
+                    if owed is None:
+                        with self.context(record):
+                            state = dict(self.table.get(sid) or {})
+                        holding = Holding(state, self.limits)
+                    else:  # ours alone until written: changed in place, never read again
+                        holding = owed[1]
+                    held[sid] = holding
                 try:
                     changed = holding.apply(decl, checked)
                 except Unacceptable as exc:  # over a per-supplier cap: state unchanged
@@ -243,10 +256,25 @@ class ScoringSteps:
                 else:
                     batch.seen.add(sid)
                     origins.setdefault(sid, entry)
-        for sid, state in touched.items():
-            with self.context(latest[sid]):
-                self.table[sid] = state
+        if defer:
+            self._defer(batch, held)
+        else:
+            for sid, state in touched.items():
+                unwritten.pop(sid, None)  # superseded (a batch after catching up)
+                with self.context(latest[sid]):
+                    self.table[sid] = state
         return batch
+
+    def _defer(self, batch: Batch, held: dict[str, Holding]) -> None:
+        """Catching up: the batch's states wait to be written, and its suppliers to be rated,
+        by :meth:`rate_owed`, once however many batches change them until then."""
+        unrated, unwritten, contexts = self.unrated, self.unwritten, self.contexts
+        for sid, entry in batch.origins.items():  # touched and seen, in order (stable runs)
+            unrated[sid] = entry.headers
+        for sid in batch.touched:
+            record = batch.latest[sid]
+            unwritten[sid] = (record.partition, held[sid])
+            contexts[record.partition] = record
 
     def ensure_loaded(self, rated_next: AbstractSet[str] = frozenset()) -> None:
         """Loads the owned population's indicators from the table after a (re)start or a
@@ -279,21 +307,26 @@ class ScoringSteps:
             return []
         return self.engine.ratings(self.engine.update(states), as_of)
 
-    def defer(self, batch: Batch) -> None:
-        """Catching up: the batch's suppliers are rated later (:meth:`rate_owed`), once however
-        many batches change them until then."""
-        unrated = self.unrated
-        for sid in batch.touched.keys() | batch.seen:
-            unrated[sid] = batch.origin(sid)
-
     def rate_owed(self, suppliers: list[str], as_of: datetime) -> list[Emission]:
-        """The changed ratings of ``suppliers`` (some of :attr:`unrated`) from their state in
-        the table; like :meth:`rate`, the same ratings when called again."""
+        """The changed ratings of ``suppliers`` (some of :attr:`unrated`), their states written
+        to the table first; like :meth:`rate`, the same ratings when called again."""
         self.ensure_loaded(self.unrated.keys())
+        for sid in suppliers:  # their states to the table first (changelog), then ratings
+            owed = self.unwritten.pop(sid, None)
+            if owed is not None:
+                partition, holding = owed
+                with self.context(self.contexts[partition]):
+                    self.table[sid] = holding.state
         states = {sid: dict(state) for sid in suppliers if (state := self.table.get(sid))}
         if not states:
             return []
         return self.engine.ratings(self.engine.update(states), as_of)
+
+    def forget_owed(self) -> None:
+        """Drops what is owed (after a rebalance or restart: its records are read again)."""
+        self.unrated.clear()
+        self.unwritten.clear()
+        self.contexts.clear()
 
     def refresh(self, as_of: datetime) -> list[Emission]:
         """Registry changes, then a new snapshot: re-rate, return what changed."""
@@ -482,11 +515,14 @@ class ScoringWorker:
         Catching up (more than ``scoring_catch_up_records`` records behind the ends of its
         partitions: a backfill, a restart after downtime), a batch is applied but its
         suppliers are only noted as owed a rating, and faust is kept from committing its
-        records (:func:`~greenchain.scoring.faust_bridge.withhold_ack`). Once caught up, or
-        ``scoring_catch_up_seconds`` after the first owed rating, every owed supplier is rated
-        once, from its state then, and the records are acknowledged. A supplier with 24
-        months in a backfill is rated once instead of once per batch its months came in; a
-        crash before that re-reads the records from the committed offset (at-least-once, as
+        records (:func:`~greenchain.scoring.faust_bridge.withhold_ack`). Their states are not
+        written to the table either (a changelog record per supplier and batch): they wait in
+        memory, and the next batches apply onto them. Once caught up, or
+        ``scoring_catch_up_seconds`` after the first owed rating, every owed supplier's state
+        is written and the supplier rated, once, and the records are acknowledged. A supplier
+        with 24 months in a backfill is written and rated once instead of once per batch its
+        months came in; a crash before that re-reads the records from the committed offset
+        (at-least-once, as ever).
         ever). The settled ratings are those of rating every batch (a test compares them)."""
         await self.ready.wait()
         size, within = self.settings.scoring_batch_size, self.settings.scoring_batch_seconds
@@ -506,12 +542,13 @@ class ScoringWorker:
             self.last_batch_at = time.monotonic()
             SCORING_BATCH_SIZE.observe(len(records))
             with self.watchdog.working():
-                batch = self.steps.apply(records)
-                async with self.lock:
+                async with self.lock:  # (apply inside: a settle in progress writes states)
                     if self._catching_up():
-                        self._owe(batch, records)
-                        await self.deliver(_no_ratings, batch)  # its dead letters, table writes
+                        batch = self.steps.apply(records, defer=True)
+                        self._owe(records)
+                        await self.deliver(_no_ratings, batch)  # its dead letters
                     else:
+                        batch = self.steps.apply(records)
                         await self.deliver(partial(self.steps.rate, batch), batch)
                         if self.owed_acks or self.steps.unrated:
                             await self._settle()
@@ -565,10 +602,9 @@ class ScoringWorker:
                 behind += max(0, end - next_offset)
         return behind > threshold
 
-    def _owe(self, batch: Batch, records: list[Record]) -> None:
-        """Catching up: the batch's suppliers are owed a rating, and its records stay
-        unacknowledged until then."""
-        self.steps.defer(batch)
+    def _owe(self, records: list[Record]) -> None:
+        """Catching up: the records of a batch applied with ``defer`` stay unacknowledged until
+        the ratings (and table writes) they are owed are made."""
         self.owed_acks.extend(withhold_ack(record) for record in records)
         self.watchdog.held.update(record.partition for record in records)
         if self.owed_since is None:
@@ -594,7 +630,7 @@ class ScoringWorker:
     def _forget_owed(self) -> None:
         """Nothing owed any more: emitted, or (after a rebalance or restart) left to the
         records' next reading, from the committed offset that stopped before them."""
-        self.steps.unrated.clear()
+        self.steps.forget_owed()
         self.owed_acks = []
         self.watchdog.held.clear()
         self.owed_since = None
