@@ -5,9 +5,11 @@ Benchmarks (sector medians) and ranks (percentile bands, green-code places) depe
 population, while each worker owns only the suppliers of its partitions. So every worker
 publishes the indicators behind each rating it emits (topic ``greenchain.indicators.v1``,
 compacted), one worker (faust's leader) builds a snapshot of the whole population from that
-topic on a timer and publishes it (``greenchain.benchmarks.v1``) when it changed, and every
-worker rates against the latest snapshot. A rating is then a function of (the supplier's state,
-its registry entry, the snapshot), whichever worker owns the supplier.
+topic on a timer and publishes it (``greenchain.benchmarks.v1``) when it changed and the
+population stood still for a timer interval (or at most :data:`SNAPSHOT_MAX_DELAY` after it
+began to move), and every worker rates against the latest snapshot. A rating is then a
+function of (the supplier's state, its registry entry, the snapshot), whichever worker owns the
+supplier.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ from greenchain.v1 import benchmark_pb2 as b
 log = logging.getLogger(__name__)
 
 SNAPSHOT_KEY = b"snapshot"
+
+SNAPSHOT_MAX_DELAY = 30.0
+"""Longest a moving population waits for its snapshot, s (greenchain default). Every snapshot
+makes every worker re-score its whole population and re-emit the ratings it changed; while a
+burst of indicators arrives (a backfill's ratings, every worker restarting), a snapshot per
+timer interval would re-rate the population against figures about to change again."""
 
 
 def snapshot_message(snap: Snapshot, m: Methodology, suppliers: int) -> b.BenchmarkSnapshot:
@@ -90,14 +98,17 @@ class BenchmarkStage:
 
     ``on_record`` takes the indicators topic's records (from a reader of every partition);
     :meth:`build` folds those received since the last call into the population and returns the
-    snapshot message when it differs from the last one built. Its cost follows the population,
-    which is why it runs on a timer and not per batch.
+    snapshot message when it differs from the last one built, once the population stands
+    still (no record between two calls) or ``max_delay`` seconds after it began to move. Its
+    cost follows the population, which is why it runs on a timer and not per batch.
     """
 
-    def __init__(self, m: Methodology) -> None:
+    def __init__(self, m: Methodology, max_delay: float = SNAPSHOT_MAX_DELAY) -> None:
         self.m = m
+        self.max_delay = max_delay
         self.population: pl.DataFrame | None = None
         self._changes: dict[str, dict[str, object] | None] = {}
+        self._moving_since: float | None = None  # the first change not in a snapshot yet
         self.last_id = ""
         self._schema: dict[str, pl.DataType | type[pl.DataType]] = {
             "supplier_id": pl.Utf8,
@@ -122,9 +133,13 @@ class BenchmarkStage:
             **{i.name: message.values.get(i.name) for i in self.m.indicators},
         }
 
-    def build(self) -> b.BenchmarkSnapshot | None:
-        """The new snapshot, or None when nothing changed it."""
+    def build(self, now: float) -> b.BenchmarkSnapshot | None:
+        """The new snapshot, or None when nothing changed it or the population is still moving
+        (``now``: a monotonic time, s)."""
         if self._changes:
+            if self._moving_since is None:
+                self._moving_since = now
+            moving = now - self._moving_since < self.max_delay
             changes, self._changes = self._changes, {}
             fresh = pl.DataFrame(
                 [row for row in changes.values() if row is not None], schema=self._schema
@@ -133,8 +148,11 @@ class BenchmarkStage:
             if kept is not None:
                 kept = kept.filter(~pl.col("supplier_id").is_in(list(changes)))
             self.population = fresh if kept is None else pl.concat([kept, fresh])
-        if self.population is None:
+            if moving:
+                return None
+        if self.population is None or self._moving_since is None:
             return None
+        self._moving_since = None
         message = snapshot_message(
             snapshot(self.population, self.m), self.m, self.population.height
         )

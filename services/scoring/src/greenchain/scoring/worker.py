@@ -543,15 +543,17 @@ class ScoringWorker:
             SCORING_BATCH_SIZE.observe(len(records))
             with self.watchdog.working():
                 async with self.lock:  # (apply inside: a settle in progress writes states)
-                    if self._catching_up():
+                    catching_up = self._catching_up()
+                    if catching_up or self.owed_acks or self.steps.unrated:
+                        # the batch that ends catching up is owed too: all rated once, now
                         batch = self.steps.apply(records, defer=True)
                         self._owe(records)
                         await self.deliver(_no_ratings, batch)  # its dead letters
+                        if not catching_up:
+                            await self._settle()
                     else:
                         batch = self.steps.apply(records)
                         await self.deliver(partial(self.steps.rate, batch), batch)
-                        if self.owed_acks or self.steps.unrated:
-                            await self._settle()
             self.last_batch_at = time.monotonic()
             SCORING_BATCH_SECONDS.observe(time.perf_counter() - started_at)
             if fresh_start and (self.steps.recovered or self.app.rebalancing_count > 1):
@@ -648,7 +650,7 @@ class ScoringWorker:
             await reader.start()
             await reader.caught_up.wait()
             self.stage = stage
-        message = await asyncio.to_thread(self.stage.build)
+        message = await asyncio.to_thread(self.stage.build, time.monotonic())
         if message is not None:
             delivery = await self.benchmarks_topic.send(
                 key=SNAPSHOT_KEY, value=message.SerializeToString()
