@@ -100,6 +100,10 @@ SETTLE_CHUNK = 20_000
 """Owed suppliers rated and emitted at a time when a worker has caught up: bounds the memory of
 one rating pass, and lets timers (liveness, commits) run between passes."""
 
+CATCH_UP_EXIT_DIVISOR = 10
+"""A worker catching up goes on until it is within ``scoring_catch_up_records`` / this of the
+ends of its partitions (hysteresis: it does not stop and start again around one threshold)."""
+
 REFRESH_SECONDS = 2.0
 """How often the leader builds a snapshot, and workers apply new snapshots and registry
 changes (when any)."""
@@ -586,13 +590,18 @@ class ScoringWorker:
     def _catching_up(self) -> bool:
         """Whether the worker's partitions are more than ``scoring_catch_up_records`` records
         behind their ends (what faust's consumer last heard from the broker, against the next
-        offset the worker reads), and ratings have been owed for less than
-        ``scoring_catch_up_seconds``. All partitions count: faust hands over a partition's
-        last records while others are still far behind."""
+        offset the worker reads; once catching up, more than a tenth of that), and ratings have
+        been owed for less than ``scoring_catch_up_seconds``. All partitions count: faust hands
+        over a partition's last records while others are still far behind."""
         threshold = self.settings.scoring_catch_up_records
         if threshold <= 0:
             return False
         since = self.owed_since
+        if since is not None:
+            # once catching up, until within a tenth of that: what is left when it stops is
+            # rated batch by batch, and a batch of a backfill's last months touches every
+            # supplier
+            threshold //= CATCH_UP_EXIT_DIVISOR
         if since is not None and time.monotonic() - since >= self.settings.scoring_catch_up_seconds:
             return False
         consumer: Any = self.app.consumer
