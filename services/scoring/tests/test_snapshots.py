@@ -27,6 +27,11 @@ def test_a_snapshot_waits_until_the_population_stands_still_or_its_longest_delay
     still = stage.build(4.0)  # none since: the population stands still
     assert still is not None and still.suppliers == 20
     assert stage.build(6.0) is None  # nothing changed since
+    indicators(stage, 20, 1.0)
+    assert stage.build(6.5) is None  # moving
+    indicators(stage, 3, 1.0)  # a rating re-emitted with the same indicators: no move
+    still = stage.build(7.0)
+    assert still is not None and still.suppliers == 21
 
     # a burst (a backfill's ratings): new records at every build
     published = []
@@ -36,7 +41,7 @@ def test_a_snapshot_waits_until_the_population_stands_still_or_its_longest_delay
     # the burst began at 8 s: held back until 10 s later, then the next change waits again
     assert [m is not None for m in published] == [False] * 5 + [True] + [False] * 2
     burst = published[5]
-    assert burst is not None and burst.suppliers == 26
+    assert burst is not None and burst.suppliers == 27
     settled = stage.build(30.0)
-    assert settled is not None and settled.suppliers == 28
+    assert settled is not None and settled.suppliers == 29
     assert snapshot_of(settled, stage.m).sector_ranks.height == 1

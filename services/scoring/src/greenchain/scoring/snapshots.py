@@ -109,6 +109,9 @@ class BenchmarkStage:
         self.population: pl.DataFrame | None = None
         self._changes: dict[str, dict[str, object] | None] = {}
         self._moving_since: float | None = None  # the first change not in a snapshot yet
+        # supplier -> the values a snapshot takes from its last record: a record that only says
+        # a rating was re-emitted (same indicators) does not move the population
+        self._known: dict[str, tuple[object, ...]] = {}
         self.last_id = ""
         self._schema: dict[str, pl.DataType | type[pl.DataType]] = {
             "supplier_id": pl.Utf8,
@@ -122,16 +125,21 @@ class BenchmarkStage:
     def on_record(self, key: bytes, value: bytes | None) -> None:
         sid = key.decode()
         if value is None:
-            self._changes[sid] = None
+            if self._known.pop(sid, None) is not None:
+                self._changes[sid] = None
             return
         message = b.SupplierIndicators.FromString(value)
-        self._changes[sid] = {
+        row = {
             "supplier_id": sid,
             "sector_code": message.sector_code or None,
             "insufficient": message.insufficient,
             "green_factory_level": message.green_factory_level or None,
             **{i.name: message.values.get(i.name) for i in self.m.indicators},
         }
+        values = tuple(row.values())
+        if self._known.get(sid) != values:
+            self._known[sid] = values
+            self._changes[sid] = row
 
     def build(self, now: float) -> b.BenchmarkSnapshot | None:
         """The new snapshot, or None when nothing changed it or the population is still moving
