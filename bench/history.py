@@ -223,13 +223,17 @@ def measure(
     written: Written,
     budget: float,
     started: float,
+    ready: float | None = None,
     poll: float = 0.1,
 ) -> Measured:
     """Follows ``group``'s commits on ``topic`` while ``process`` consumes it: the rate counts
     from its first commit (startup and group join excluded, as for ConsumerPerformance) until
     every record is committed or ``budget`` seconds have passed. A consumer whose first commit
-    already covers every record is counted from ``started`` instead (a lower bound: startup
-    included). ``started``: the monotonic time the process was started."""
+    already covers every record (a scoring worker that caught up in one go commits once) is
+    counted from ``ready`` instead, the monotonic time it logged that it was ready to consume
+    (its startup excluded, as the first commit excludes it for the others; group join and all
+    the work included), or from ``started``, when it was started, without one. ``wall_s`` is
+    always from ``started``."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
         progress = _progress(admin, group, topic, written)
@@ -245,7 +249,7 @@ def measure(
             time.sleep(poll / 2)
         from_start = records0 >= written.records  # done within one commit interval
         if from_start:
-            first, records0, decls0 = started, 0, 0
+            first, records0, decls0 = (started if ready is None else ready), 0, 0
         now, records, decls = next(progress)
         while records < written.records and now - first < budget:
             if not process.running:
