@@ -100,6 +100,12 @@ SETTLE_CHUNK = 20_000
 """Owed suppliers rated and emitted at a time when a worker has caught up: bounds the memory of
 one rating pass, and lets timers (liveness, commits) run between passes."""
 
+PRODUCER_BATCH_BYTES = 512 * 1024
+"""Most bytes the worker's producer puts in one batch per partition (faust's default: 16 KiB).
+A supplier's table value is kilobytes of JSON, so at 16 KiB a changelog batch held one or two
+of them and a settle after catching up sent one produce request per few suppliers. Below the
+broker's default ``message.max.bytes`` (1 MiB), which a batch must fit. A greenchain default."""
+
 CATCH_UP_EXIT_DIVISOR = 10
 """A worker catching up goes on until it is within ``scoring_catch_up_records`` / this of the
 ends of its partitions (hysteresis: it does not stop and start again around one threshold)."""
@@ -442,6 +448,7 @@ class ScoringWorker:
             broker_session_timeout=10.0,
             broker_heartbeat_interval=2.0,
             broker_commit_interval=1.0,
+            producer_max_batch_size=PRODUCER_BATCH_BYTES,
             web_enabled=False,
             table_standby_replicas=0,
         )
