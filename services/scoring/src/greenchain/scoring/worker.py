@@ -490,6 +490,7 @@ class ScoringWorker:
         self.owed_acks: list[Any] = []
         self.owed_since: float | None = None
         self.last_batch_at = 0.0
+        self.settling = False  # rating what is owed (see _settle)
         HEALTH_CHECKS["/healthz"] = self.alive
         HEALTH_CHECKS["/readyz"] = self.is_ready
 
@@ -635,12 +636,17 @@ class ScoringWorker:
         came from."""
         started, owed = time.monotonic(), len(self.steps.unrated)
         unrated = self.steps.unrated
-        while unrated:
-            chunk = list(itertools.islice(unrated, SETTLE_CHUNK))
-            origins = {sid: unrated[sid] for sid in chunk}
-            await self.deliver(partial(self.steps.rate_owed, chunk), Batch(), origin=origins.get)
-            for sid in chunk:
-                del unrated[sid]
+        self.settling = True
+        try:
+            while unrated:
+                chunk = list(itertools.islice(unrated, SETTLE_CHUNK))
+                origins = {sid: unrated[sid] for sid in chunk}
+                rate = partial(self.steps.rate_owed, chunk)
+                await self.deliver(rate, Batch(), origin=origins.get)
+                for sid in chunk:
+                    del unrated[sid]
+        finally:
+            self.settling = False
         release_acks(self.app.consumer, self.owed_acks)
         self._forget_owed()
         log.info("caught up: %d suppliers rated in %.1f s", owed, time.monotonic() - started)
@@ -655,8 +661,10 @@ class ScoringWorker:
 
     async def publish_snapshot(self) -> None:
         """The benchmark stage (faust's leader only): a new population snapshot when the
-        indicators changed it. Built in a thread: its cost follows the population."""
-        if not self.ready.is_set():
+        indicators changed it. Built in a thread: its cost follows the population. Not while
+        this worker settles what it owes after catching up: its own ratings move the population
+        then, and every worker would re-rate against each snapshot on the way."""
+        if not self.ready.is_set() or self.settling:
             return
         if self.stage is None:
             stage = BenchmarkStage(self.engine.m)
