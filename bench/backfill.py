@@ -6,8 +6,8 @@ sample population of :data:`TEMPLATE_SUPPLIERS` suppliers × 24 months (valid de
 the sample data generator) is cloned under new supplier ids until it holds the requested number of
 declarations. Then one real scoring worker (``python -m greenchain.scoring``, empty table, empty
 ratings topic) consumes it all; the benchmark reports declarations/s from its first commit until
-every record is committed (from its "scoring ready" line when its first commit covers them all:
-it caught up in one go), the wall time from process start, and the worker's peak resident
+every record is committed (from its "scoring ready" line: catching up, its first commit comes
+after most of the work), the wall time from process start, and the worker's peak resident
 memory (VmHWM).
 """
 

@@ -228,12 +228,14 @@ def measure(
 ) -> Measured:
     """Follows ``group``'s commits on ``topic`` while ``process`` consumes it: the rate counts
     from its first commit (startup and group join excluded, as for ConsumerPerformance) until
-    every record is committed or ``budget`` seconds have passed. A consumer whose first commit
-    already covers every record (a scoring worker that caught up in one go commits once) is
-    counted from ``ready`` instead, the monotonic time it logged that it was ready to consume
-    (its startup excluded, as the first commit excludes it for the others; group join and all
-    the work included), or from ``started``, when it was started, without one. ``wall_s`` is
-    always from ``started``."""
+    every record is committed or ``budget`` seconds have passed. With ``ready``, the monotonic
+    time the consumer logged that it was ready to consume, it is counted from then instead: its
+    startup excluded, as the first commit excludes it for the others, but its group join and
+    all its work included. That is how greenchain's scoring worker is measured: catching up, it
+    commits first when it has rated what it read, so its first commit can come after most of
+    the work. A consumer whose first commit already covers every record is counted from
+    ``ready``, or without it from ``started`` (when it was started). ``wall_s`` is always from
+    ``started``."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
         progress = _progress(admin, group, topic, written)
@@ -247,8 +249,8 @@ def measure(
             if first > deadline:
                 raise TimeoutError(f"{process.service} committed nothing in 600 s")
             time.sleep(poll / 2)
-        from_start = records0 >= written.records  # done within one commit interval
-        if from_start:
+        from_start = ready is not None or records0 >= written.records
+        if from_start:  # a scoring worker, or done within one commit interval
             first, records0, decls0 = (started if ready is None else ready), 0, 0
         now, records, decls = next(progress)
         while records < written.records and now - first < budget:

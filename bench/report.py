@@ -336,7 +336,7 @@ def _peers(results: dict[str, Any]) -> list[str]:
             value = p["greenchain_ratio"].get(name)
             ratio = "" if name == "greenchain" else "n/a" if value is None else f"{value:.2f}"
             partial = "" if c.get("complete", True) else " (budget ended first)"
-            partial += " (one commit: from its ready line)" if c.get("from_start") else ""
+            partial += " (from its ready line)" if c.get("from_start") else ""
             lines.append(
                 f"| {CONSUMERS[name]}{partial} | {_f(c['records_per_s'])} | "
                 f"{_f(c['declarations_per_s'])} | {ratio} |"
@@ -348,11 +348,7 @@ def _peers(results: dict[str, Any]) -> list[str]:
             f"Backfill: {b['declarations']:,} declarations of {b['suppliers']:,} suppliers "
             f"({b['records']:,} `{b['form']}` records) from an empty state through one scoring "
             f"worker: **{_f(b['declarations_per_s'])} declarations/s** "
-            + (
-                "from its ready line (it committed once)"
-                if b.get("from_start")
-                else "from its first commit"
-            )
+            + ("from its ready line" if b.get("from_start") else "from its first commit")
             + (
                 f", {_f(overall)}/s over {b['wall_s']:.0f} s from process start"
                 if overall
