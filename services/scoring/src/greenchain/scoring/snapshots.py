@@ -129,7 +129,7 @@ class BenchmarkStage:
                 self._changes[sid] = None
             return
         message = b.SupplierIndicators.FromString(value)
-        row = {
+        row: dict[str, object] = {
             "supplier_id": sid,
             "sector_code": message.sector_code or None,
             "insufficient": message.insufficient,

@@ -460,14 +460,8 @@ class ScoringWorker:
             value_serializer="raw",
             internal=False,
         )
-        self.ratings_topic = self.app.topic(
-            settings.topic(topics.RATINGS), key_serializer="raw", value_serializer="raw"
-        )
         self.dlq = self.app.topic(
             settings.topic(topics.DECLARATIONS_DLQ), key_serializer="raw", value_serializer="raw"
-        )
-        self.indicators_topic = self.app.topic(
-            settings.topic(topics.INDICATORS), key_serializer="raw", value_serializer="raw"
         )
         self.benchmarks_topic = self.app.topic(
             settings.topic(topics.BENCHMARKS), key_serializer="raw", value_serializer="raw"
@@ -758,9 +752,17 @@ class ScoringWorker:
         self, emissions: list[Emission], origin: Callable[[str], Headers | None]
     ) -> None:
         """Sends the ratings, each in a span continuing its declaration's trace (``origin``
-        gives its headers), and once Kafka
-        has acked every one, their indicators records (which say they were emitted); returns
-        when those are acked too (before the batch's offsets may be committed)."""
+        gives its headers), and once Kafka has acked every one, their indicators records (which
+        say they were emitted); returns when those are acked too (before the batch's offsets
+        may be committed).
+
+        Sent with faust's producer itself (``app.producer.send``: aiokafka's send, the same
+        producer, acks and flush as faust's topics), not through a faust ``Topic``, whose
+        per-message machinery (a FutureMessage, codecs, callbacks, sensors) cost as much as
+        rating the supplier: a settle after catching up sends tens of thousands at once."""
+        send = partial(self.app.producer.send, partition=None, timestamp=None)
+        ratings_topic = self.settings.topic(topics.RATINGS)
+        indicators_topic = self.settings.topic(topics.INDICATORS)
         deliveries = []
         for rating, _ in emissions:
             parent = extract_context(origin(rating.supplier_id))
@@ -773,7 +775,8 @@ class ScoringWorker:
                     "greenchain.revision": rating.revision,
                 },
             ):
-                delivery = await self.ratings_topic.send(
+                delivery = await send(
+                    ratings_topic,
                     key=rating.supplier_id.encode(),
                     value=rating.SerializeToString(),
                     headers=inject_headers(),
@@ -788,8 +791,11 @@ class ScoringWorker:
             indicators.emitted.rating_next_offset = metadata.offset + 1
         await asyncio.gather(
             *[
-                await self.indicators_topic.send(
-                    key=rating.supplier_id.encode(), value=indicators.SerializeToString()
+                await send(
+                    indicators_topic,
+                    key=rating.supplier_id.encode(),
+                    value=indicators.SerializeToString(),
+                    headers=None,
                 )
                 for rating, indicators in emissions
             ]
