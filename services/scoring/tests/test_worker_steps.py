@@ -13,7 +13,7 @@ from greenchain.scoring.faust_bridge import Record
 from greenchain.scoring.model import Methodology
 from greenchain.scoring.worker import ScoringSteps
 from greenchain.testing.flows import sample_declarations
-from greenchain.v1 import declaration_pb2, rating_pb2
+from greenchain.v1 import declaration_pb2, rating_pb2, supplier_pb2
 
 
 class CountingTable(dict[str, Any]):
@@ -30,6 +30,14 @@ class CountingTable(dict[str, Any]):
 
 def record(value: bytes, offset: int) -> Record:
     return Record(None, value, [("traceparent", b"x")], "decls", 0, offset)
+
+
+def steps_of(suppliers: list[supplier_pb2.Supplier]) -> ScoringSteps:
+    """Steps with a dict as the table, the registry of ``suppliers`` known."""
+    engine = ScoringEngine(Methodology.load())
+    for s in suppliers:
+        engine.set_supplier(s)
+    return ScoringSteps(engine, {})
 
 
 def test_a_batch_is_decoded_applied_and_rated_with_one_write_per_supplier() -> None:
@@ -183,13 +191,7 @@ def test_owed_ratings_settle_as_rating_every_batch_would_once_per_supplier() -> 
     ]
     micro = [records[i : i + 7] for i in range(0, len(records), 7)]
 
-    def steps_of() -> ScoringSteps:
-        engine = ScoringEngine(Methodology.load())
-        for s in suppliers:
-            engine.set_supplier(s)
-        return ScoringSteps(engine, {})
-
-    every = steps_of()
+    every = steps_of(suppliers)
     latest: dict[str, bytes] = {}
     emitted_every = 0
     for part in micro:
@@ -198,7 +200,7 @@ def test_owed_ratings_settle_as_rating_every_batch_would_once_per_supplier() -> 
         emitted_every += len(emissions)
         latest |= {e.rating.supplier_id: e.rating.SerializeToString() for e in emissions}
 
-    owing = steps_of()
+    owing = steps_of(suppliers)
     for part in micro:
         owing.apply(part, defer=True)
     assert owing.table == {}  # states wait in memory: one table write per supplier, later
@@ -229,15 +231,9 @@ def test_a_batch_applied_while_ratings_are_owed_supersedes_the_states_waiting() 
     records = [record(d.SerializeToString(), i) for i, d in enumerate(decls)]
     half = len(records) // 2
 
-    def steps_of() -> ScoringSteps:
-        engine = ScoringEngine(Methodology.load())
-        for s in suppliers:
-            engine.set_supplier(s)
-        return ScoringSteps(engine, {})
-
-    every = steps_of()
+    every = steps_of(suppliers)
     every.apply(records)
-    owing = steps_of()
+    owing = steps_of(suppliers)
     owing.apply(records[:half], defer=True)
     later = owing.apply(records[half:])
     assert later.touched and not set(later.touched) & set(owing.unwritten)
