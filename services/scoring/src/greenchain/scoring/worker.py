@@ -619,6 +619,10 @@ class ScoringWorker:
         """Catching up: the records of a batch applied with ``defer`` stay unacknowledged until
         the ratings (and table writes) they are owed are made."""
         self.owed_acks.extend(withhold_ack(record) for record in records)
+        # what is held so far leaves the cyclic collector's generations until the owed
+        # ratings are made (or dropped): the states hold no cycles, and each collection of
+        # an older generation would walk millions of their objects for nothing
+        gc.freeze()
         self.watchdog.held.update(record.partition for record in records)
         if self.owed_since is None:
             self.owed_since = time.monotonic()
@@ -649,6 +653,7 @@ class ScoringWorker:
         """Nothing owed any more: emitted, or (after a rebalance or restart) left to the
         records' next reading, from the committed offset that stopped before them."""
         self.steps.forget_owed()
+        gc.unfreeze()  # collected as before (see _owe)
         self.owed_acks = []
         self.watchdog.held.clear()
         self.owed_since = None
