@@ -233,9 +233,8 @@ def measure(
     startup excluded, as the first commit excludes it for the others, but its group join and
     all its work included. That is how greenchain's scoring worker is measured: catching up, it
     commits first when it has rated what it read, so its first commit can come after most of
-    the work. A consumer whose first commit already covers every record is counted from
-    ``ready``, or without it from ``started`` (when it was started). ``wall_s`` is always from
-    ``started``."""
+    the work. Without ``ready``, a consumer whose first commit already covers every record is
+    counted from ``started`` (when it was started). ``wall_s`` is always from ``started``."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
         progress = _progress(admin, group, topic, written)

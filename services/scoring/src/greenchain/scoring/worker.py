@@ -528,8 +528,8 @@ class ScoringWorker:
         is written and the supplier rated, once, and the records are acknowledged. A supplier
         with 24 months in a backfill is written and rated once instead of once per batch its
         months came in; a crash before that re-reads the records from the committed offset
-        (at-least-once, as ever).
-        ever). The settled ratings are those of rating every batch (a test compares them)."""
+        (at-least-once, as ever). The settled ratings are those of rating every batch (a test
+        compares them)."""
         await self.ready.wait()
         size, within = self.settings.scoring_batch_size, self.settings.scoring_batch_seconds
         # the assignment and rebalance this run last started on: a broker restart rebalances
