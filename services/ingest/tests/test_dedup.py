@@ -12,20 +12,13 @@ from greenchain.common.config import Settings
 from greenchain.common.idempotency import idempotency_key
 from greenchain.ingest.dedup import DeclarationIndex
 from greenchain.testing.builders import envelope
+from greenchain.testing.clock import ManualClock
 from greenchain.v1 import declaration_pb2
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
+def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    clock = ManualClock()
     monkeypatch.setattr(time, "monotonic", clock)
     return clock
 
@@ -35,7 +28,7 @@ def index(window: float = 60.0, max_ids: int = 1000) -> DeclarationIndex:
     return DeclarationIndex(settings, "declarations")
 
 
-def test_a_key_is_kept_at_least_half_a_window_and_at_most_a_window(clock: Clock) -> None:
+def test_a_key_is_kept_at_least_half_a_window_and_at_most_a_window(clock: ManualClock) -> None:
     ids = index(window=60.0)
     ids.remember("a", (0, 1, 0))
     clock.now += 45  # past half the window: the next key rotates, "a" is in the older half
@@ -47,14 +40,14 @@ def test_a_key_is_kept_at_least_half_a_window_and_at_most_a_window(clock: Clock)
     assert ids.find("b") == (0, 2, 0) and ids.find("c") == (0, 3, 0)
 
 
-def test_the_first_copy_wins(clock: Clock) -> None:
+def test_the_first_copy_wins(clock: ManualClock) -> None:
     ids = index()
     ids.remember("a", (2, 10, 3))
     ids.remember("a", (5, 99, 0))  # a second copy written before ingest could know
     assert ids.find("a") == (2, 10, 3)
 
 
-def test_the_cap_bounds_memory_and_keeps_the_newest(clock: Clock) -> None:
+def test_the_cap_bounds_memory_and_keeps_the_newest(clock: ManualClock) -> None:
     ids = index(window=3600.0, max_ids=10)
     for n in range(100):
         ids.remember(str(n), (0, n, 0))
@@ -81,7 +74,7 @@ def test_identity_is_supplier_id_and_kind() -> None:
     assert idempotency_key(same) == idempotency_key(decl)
 
 
-def test_a_record_this_process_wrote_is_not_decoded_again(clock: Clock) -> None:
+def test_a_record_this_process_wrote_is_not_decoded_again(clock: ManualClock) -> None:
     ids = index()
     ids.remember_written("a", (1, 7, 0))
 

@@ -25,6 +25,7 @@ from greenchain.common.config import Settings
 from greenchain.scoring import watchdog as watchdog_module
 from greenchain.scoring.faust_bridge import Record
 from greenchain.scoring.watchdog import STALL_SECONDS, StallWatchdog
+from greenchain.testing.clock import ManualClock
 
 TOPIC = "greenchain.declarations.v1"
 
@@ -110,18 +111,10 @@ def test_replays_of_earlier_records_are_kept() -> None:
     assert offsets(kept) == [(0, 12), (0, 13)] and dog.expected[0] == 20 and not consumer.seeks
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr(watchdog_module, "time", SimpleNamespace(monotonic=clock.monotonic))
+def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    clock = ManualClock()
+    monkeypatch.setattr(watchdog_module, "time", SimpleNamespace(monotonic=clock))
     return clock
 
 
@@ -136,7 +129,7 @@ def stuck_at(dog: StallWatchdog, committed: int, end: int) -> None:
     dog._read_offsets = read_offsets  # type: ignore[method-assign]
 
 
-def test_a_long_batch_is_no_stall(clock: Clock) -> None:
+def test_a_long_batch_is_no_stall(clock: ManualClock) -> None:
     dog, consumer = watchdog({})
     stuck_at(dog, committed=5, end=900)
     asyncio.run(dog.check())  # the clock starts
@@ -148,7 +141,7 @@ def test_a_long_batch_is_no_stall(clock: Clock) -> None:
     assert consumer.seeks == []
 
 
-def test_committed_offsets_stuck_outside_batches_are_sought_back(clock: Clock) -> None:
+def test_committed_offsets_stuck_outside_batches_are_sought_back(clock: ManualClock) -> None:
     dog, consumer = watchdog({})
     stuck_at(dog, committed=5, end=900)
     asyncio.run(dog.check())

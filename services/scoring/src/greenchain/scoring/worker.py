@@ -550,7 +550,7 @@ class ScoringWorker:
             with self.watchdog.working():
                 async with self.lock:  # (apply inside: a settle in progress writes states)
                     catching_up = self._catching_up()
-                    if catching_up or self.owed_acks or self.steps.unrated:
+                    if catching_up or self.owing:
                         # the batch that ends catching up is owed too: all rated once, now
                         batch = self.steps.apply(records, defer=True)
                         self._owe(records)
@@ -576,7 +576,7 @@ class ScoringWorker:
         recovery: Any = self.app.tables.recovery  # type: ignore[attr-defined]
         if not self.ready.is_set() or self.app.rebalancing or recovery.in_recovery:
             return
-        if self.owed_acks or self.steps.unrated:
+        if self.owing:
             async with self.lock:  # after the batch in progress, if any (it sets last_batch_at)
                 if time.monotonic() - self.last_batch_at < REFRESH_SECONDS:
                     return
@@ -588,6 +588,11 @@ class ScoringWorker:
         async with self.lock:
             with self.watchdog.working():
                 await self.deliver(self.steps.refresh, Batch())
+
+    @property
+    def owing(self) -> bool:
+        """Ratings (and the acks of their records) wait: see :meth:`score`."""
+        return bool(self.owed_acks or self.steps.unrated)
 
     def _catching_up(self) -> bool:
         """Whether the worker's partitions are more than ``scoring_catch_up_records`` records
